@@ -1,0 +1,206 @@
+"""Network specs: commodities, sites, crossings, lanes, bills of materials and demand.
+
+All specs are frozen dataclasses. :func:`load_network` reads a folder of CSV tables (format in
+``networks/README.md``), validates it and returns a :class:`Network` whose ``graph`` is a frozen
+``networkx.DiGraph`` (nodes: sites and crossings; edges: lanes, keyed by lane id in the ``lane``
+attribute; parallel lanes between the same two sites are listed in the edge's ``lanes`` tuple).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Literal, Mapping
+
+import networkx as nx
+
+SiteKind = Literal["source", "plant", "storage", "port", "market"]
+CrossingKind = Literal["road", "rail", "pipeline", "wire", "sea"]
+Mode = Literal["truck", "rail", "pipeline", "wire", "ship"]
+Country = Literal["CA", "US", "OS"]
+Sector = Literal["auto", "farm", "energy", "multi"]
+
+SITE_KINDS: tuple[str, ...] = ("source", "plant", "storage", "port", "market")
+CROSSING_KINDS: tuple[str, ...] = ("road", "rail", "pipeline", "wire", "sea")
+MODES: tuple[str, ...] = ("truck", "rail", "pipeline", "wire", "ship")
+COUNTRIES: tuple[str, ...] = ("CA", "US", "OS")
+SECTORS: tuple[str, ...] = ("auto", "farm", "energy", "multi")
+UNMET: tuple[str, ...] = ("backorder", "lost")
+POLICIES: tuple[str, ...] = ("base_stock", "sS")
+
+
+@dataclass(frozen=True, slots=True)
+class Commodity:
+    """A good with a unit and a customs value per unit."""
+
+    id: str
+    name: str
+    sector: str
+    unit: str
+    value_usd: float
+    storable: bool = True
+    shelf_life_days: float | None = None
+    units_per_truck: float | None = None
+    units_per_railcar: float | None = None
+
+    @property
+    def perishable(self) -> bool:
+        return self.shelf_life_days is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """A graph node that holds stock: source, plant, storage, port or market."""
+
+    id: str
+    kind: str
+    country: str
+    sector: str
+    name: str = ""
+    lat: float = 0.0
+    lon: float = 0.0
+    commodity: str | None = None  # output of a source or plant
+    capacity: float | None = None  # output per day; None = unlimited
+    cover_days: float = 2.0  # safety stock, days of mean flow
+    policy: str = "base_stock"
+    s_days: float | None = None
+    S_days: float | None = None
+    downtime_usd_per_hour: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Crossing:
+    """A port of entry between Canada and the US."""
+
+    id: str
+    kind: str
+    name: str = ""
+    lat: float = 0.0
+    lon: float = 0.0
+    capacity_sb: float | None = None  # per day, Canada -> US
+    capacity_nb: float | None = None  # per day, US -> Canada
+    obs_sb: float | None = None  # observed 2024 vehicles/day (all traffic)
+    obs_nb: float | None = None
+    booths: int | None = None
+    wait_median_min: float | None = None
+    wait_p95_min: float | None = None
+
+    def capacity(self, direction: str) -> float | None:
+        return self.capacity_sb if direction == "sb" else self.capacity_nb
+
+    def observed(self, direction: str) -> float | None:
+        return self.obs_sb if direction == "sb" else self.obs_nb
+
+
+@dataclass(frozen=True, slots=True)
+class Lane:
+    """A directed edge that moves one commodity from one site to another."""
+
+    id: str
+    origin: str
+    dest: str
+    commodity: str
+    mode: str
+    crossing: str | None = None
+    transit_days: float = 1.0
+    transit_cv: float = 0.0
+    capacity: float | None = None
+    base_flow: float = 0.0
+    cost_per_unit_usd: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class BomLine:
+    """Units of ``input`` a plant consumes per unit of its output."""
+
+    plant: str
+    input: str
+    qty_per_unit: float
+
+
+@dataclass(frozen=True, slots=True)
+class Demand:
+    """Final demand for one commodity at one market."""
+
+    site: str
+    commodity: str
+    mean_per_day: float
+    cv: float = 0.0
+    unmet: str = "backorder"
+
+
+@dataclass(frozen=True, slots=True)
+class Network:
+    """A validated, inert network spec. Build with :meth:`Network.build` or :func:`load_network`."""
+
+    name: str
+    commodities: tuple[Commodity, ...]
+    sites: tuple[Site, ...]
+    crossings: tuple[Crossing, ...]
+    lanes: tuple[Lane, ...]
+    boms: tuple[BomLine, ...]
+    demand: tuple[Demand, ...]
+    path: str | None = None
+    graph: nx.DiGraph = field(default_factory=nx.DiGraph, compare=False, repr=False)
+    commodity: Mapping[str, Commodity] = field(default_factory=dict, compare=False, repr=False)
+    site: Mapping[str, Site] = field(default_factory=dict, compare=False, repr=False)
+    crossing: Mapping[str, Crossing] = field(default_factory=dict, compare=False, repr=False)
+    lane: Mapping[str, Lane] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def build(
+        cls,
+        name: str,
+        commodities: list[Commodity] | tuple[Commodity, ...],
+        sites: list[Site] | tuple[Site, ...],
+        lanes: list[Lane] | tuple[Lane, ...],
+        crossings: list[Crossing] | tuple[Crossing, ...] = (),
+        boms: list[BomLine] | tuple[BomLine, ...] = (),
+        demand: list[Demand] | tuple[Demand, ...] = (),
+        path: str | None = None,
+    ) -> Network:
+        """Assemble a network from specs (no validation; :func:`load_network` validates files)."""
+        g = nx.DiGraph()
+        for s in sites:
+            g.add_node(s.id, spec=s, kind=s.kind, country=s.country, sector=s.sector)
+        for c in crossings:
+            g.add_node(c.id, spec=c, kind="crossing", crossing_kind=c.kind)
+        for ln in lanes:
+            if g.has_edge(ln.origin, ln.dest):
+                g.edges[ln.origin, ln.dest]["lanes"] += (ln,)
+            else:
+                g.add_edge(ln.origin, ln.dest, lane=ln.id, lanes=(ln,), commodity=ln.commodity)
+        nx.freeze(g)
+        return cls(
+            name=name,
+            commodities=tuple(commodities),
+            sites=tuple(sites),
+            crossings=tuple(crossings),
+            lanes=tuple(lanes),
+            boms=tuple(boms),
+            demand=tuple(demand),
+            path=path,
+            graph=g,
+            commodity=MappingProxyType({c.id: c for c in commodities}),
+            site=MappingProxyType({s.id: s for s in sites}),
+            crossing=MappingProxyType({c.id: c for c in crossings}),
+            lane=MappingProxyType({ln.id: ln for ln in lanes}),
+        )
+
+    def direction(self, lane: Lane) -> str:
+        """``'sb'`` for a Canada->US lane, ``'nb'`` for US->Canada, ``''`` otherwise."""
+        a, b = self.site[lane.origin].country, self.site[lane.dest].country
+        if (a, b) == ("CA", "US"):
+            return "sb"
+        if (a, b) == ("US", "CA"):
+            return "nb"
+        return ""
+
+    def bom(self, plant: str) -> dict[str, float]:
+        """Bill of materials of a plant: input commodity -> units per output unit."""
+        return {b.input: b.qty_per_unit for b in self.boms if b.plant == plant}
+
+
+def load_network(path: str) -> Network:
+    """Read and validate a network folder; raise :class:`~sim.errors.NetworkError` listing every problem."""
+    raise NotImplementedError
