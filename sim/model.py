@@ -1,0 +1,654 @@
+"""The SimPy model: one replication of a scenario on a network.
+
+Shape (see PERFORMANCE notes in the README): one global daily tick process steps every site in a fixed
+order; shipments are lots (one per lane per day) whose arrival is a ``Timeout`` callback, never a
+process per lot. Within day ``t`` the order is fixed and does not depend on SimPy's tie-breaking:
+
+1. arrivals: lots due at time <= t are in stock before the tick (a lot due exactly at t was scheduled
+   before the tick's own timeout, and every transit time is > 0, so nothing dispatched on day t
+   arrives before day t + 1);
+2. timed measures switch (scenario measures);
+3. perishables older than their shelf life spoil;
+4. sources produce, then plants produce (in file order) from inputs on hand;
+5. markets draw demand and serve it from stock (backorders first);
+6. every stock point orders from its suppliers (base-stock or (s, S) on inventory position);
+7. every lane dispatches what its origin can ship (pro rata when short), within lane capacity and
+   pipeline/wire crossing capacity (curtailed pro rata);
+8. road and rail crossings serve the day's vehicles (modelled lots plus background traffic) FIFO up
+   to their daily capacity; the rest queue to the next day;
+9. stock of non-storable commodities (electricity) that is left is curtailed;
+10. costs are booked and the day is recorded.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import time
+from collections import deque
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import numpy as np
+import simpy
+from simpy.events import Timeout
+
+from sim.errors import MassBalanceError
+from sim.network import Network
+from sim.queueing import CrossingQueue
+from sim.scenario import Scenario
+
+MASS_BALANCE_TOL = 1e-9
+WAIT_SAMPLES_PER_DAY = 16
+RAIL_ROAD = ("road", "rail")
+
+PARTIES = ("exporter", "importer", "downstream", "consumer", "government")
+KINDS = ("duty", "transport", "holding", "delay", "downtime", "backlog", "lost_margin", "spoilage")
+
+
+def events_processed(env: simpy.Environment) -> int:
+    """Number of events SimPy has processed so far (reads SimPy 4.1 internals; tested)."""
+    return int(next(env._eid)) - len(env._queue) - 1  # noqa: SLF001
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """A stock point: one commodity held at one site."""
+
+    site: str
+    commodity: str
+
+
+class Run:
+    """All state of one replication. Build, then call :meth:`run`."""
+
+    def __init__(self, net: Network, scenario: Scenario, seed: int, days: int, rep: int = 0) -> None:
+        self.net, self.scenario, self.seed, self.days, self.rep = net, scenario, seed, days, rep
+        self.env = simpy.Environment()
+        self._build_points()
+        self._build_lanes()
+        self._build_crossings()
+        self._build_costs()
+        self._draw_random()
+        self.measures: list[Any] = list(scenario.measures)
+
+    # ------------------------------------------------------------------ build
+    def _build_points(self) -> None:
+        net = self.net
+        idx: dict[tuple[str, str], int] = {}
+        points: list[Point] = []
+
+        def point(site: str, com: str) -> int:
+            key = (site, com)
+            if key not in idx:
+                idx[key] = len(points)
+                points.append(Point(site, com))
+            return idx[key]
+
+        for s in net.sites:
+            if s.kind in ("source", "plant") and s.commodity:
+                point(s.id, s.commodity)
+            if s.kind == "plant":
+                for com in net.bom(s.id):
+                    point(s.id, com)
+        for ln in net.lanes:
+            point(ln.origin, ln.commodity)
+            point(ln.dest, ln.commodity)
+        for d in net.demand:
+            point(d.site, d.commodity)
+        self.points, self.pidx = points, idx
+        n = len(points)
+        com = [net.commodity[p.commodity] for p in points]
+        site = [net.site[p.site] for p in points]
+        self.p_value = [c.value_usd for c in com]
+        self.p_storable = [c.storable for c in com]
+        self.p_shelf = [c.shelf_life_days for c in com]
+        self.p_com_i = [net.commodities.index(c) for c in com]
+        self.p_site = site
+        self.on_hand = [0.0] * n
+        self.backlog = [0.0] * n
+        self.fifo: list[deque[list[float]] | None] = [deque() if sh else None for sh in self.p_shelf]
+        self.in_lanes: list[list[int]] = [[] for _ in range(n)]
+        self.out_lanes: list[list[int]] = [[] for _ in range(n)]
+
+    def _build_lanes(self) -> None:
+        net = self.net
+        lanes = net.lanes
+        self.lanes = lanes
+        self.l_op = [self.pidx[(ln.origin, ln.commodity)] for ln in lanes]
+        self.l_dp = [self.pidx[(ln.dest, ln.commodity)] for ln in lanes]
+        for i, (o, d) in enumerate(zip(self.l_op, self.l_dp, strict=True)):
+            self.out_lanes[o].append(i)
+            self.in_lanes[d].append(i)
+        self.l_base = [ln.base_flow for ln in lanes]
+        self.l_cap = [math.inf if ln.capacity is None else ln.capacity for ln in lanes]
+        self.l_factor = [1.0] * len(lanes)
+        self.l_transit = [ln.transit_days for ln in lanes]
+        sig = [math.sqrt(math.log1p(ln.transit_cv**2)) for ln in lanes]
+        self.l_sig = sig
+        self.l_cost = [ln.cost_per_unit_usd for ln in lanes]
+        self.outstanding = [0.0] * len(lanes)
+        self.in_transit = [0.0] * len(lanes)
+        # mean flow per point, lead times, targets
+        n = len(self.points)
+        out_flow = [0.0] * n
+        in_flow = [0.0] * n
+        lead_num = [0.0] * n
+        for i, ln in enumerate(lanes):
+            out_flow[self.l_op[i]] += ln.base_flow
+            in_flow[self.l_dp[i]] += ln.base_flow
+            lead_num[self.l_dp[i]] += ln.base_flow * ln.transit_days
+        demand = {(d.site, d.commodity): d for d in net.demand}
+        self.rate = [0.0] * n
+        self.weights: list[list[float]] = [[] for _ in range(n)]
+        self.target = [0.0] * n
+        self.reorder = [-math.inf] * n
+        self.buffer = [0.0] * n
+        for p, pt in enumerate(self.points):
+            s = self.p_site[p]
+            d = demand.get((pt.site, pt.commodity))
+            is_output = s.kind in ("source", "plant") and s.commodity == pt.commodity
+            r = d.mean_per_day if d else (out_flow[p] if is_output or s.kind in ("storage", "port") else in_flow[p])
+            if s.kind == "plant" and not is_output:
+                r = in_flow[p]
+            self.rate[p] = r
+            tot = in_flow[p]
+            self.weights[p] = [
+                (self.l_base[i] / tot if tot > 0 else 0.0) for i in self.in_lanes[p]
+            ]
+            lead = lead_num[p] / tot if tot > 0 else 0.0
+            cover = s.cover_days
+            if self.p_shelf[p] is not None:
+                cover = min(cover, 0.5 * float(self.p_shelf[p]))  # perishables: at most half the shelf life
+            if not self.p_storable[p]:
+                cover = 0.0
+            self.buffer[p] = r * cover
+            if s.policy == "sS" and s.s_days is not None and s.S_days is not None:
+                self.reorder[p] = r * (lead + 1 + s.s_days)
+                self.target[p] = r * (lead + 1 + s.S_days)
+            else:
+                self.target[p] = r * (lead + 1 + cover)
+            self.on_hand[p] = r * (cover + 1) if self.p_storable[p] else 0.0
+            fifo = self.fifo[p]
+            if fifo is not None and self.on_hand[p] > 0:
+                fifo.append([0.0, self.on_hand[p]])
+        # production units
+        self.sources: list[tuple[int, int, float]] = []  # (site index, out point, capacity)
+        self.plants: list[tuple[int, int, float, list[tuple[int, float]]]] = []
+        self.site_factor = [1.0] * len(net.sites)
+        for si, s in enumerate(net.sites):
+            if s.kind not in ("source", "plant") or not s.commodity:
+                continue
+            p = self.pidx[(s.id, s.commodity)]
+            cap = math.inf if s.capacity is None else s.capacity
+            if s.kind == "source":
+                self.sources.append((si, p, cap))
+            else:
+                bom = [(self.pidx[(s.id, c)], q) for c, q in net.bom(s.id).items()]
+                self.plants.append((si, p, cap, bom))
+        # markets
+        self.markets: list[tuple[int, float, float, bool]] = []  # (point, mean, cv, lost)
+        for d in net.demand:
+            self.markets.append((self.pidx[(d.site, d.commodity)], d.mean_per_day, d.cv, d.unmet == "lost"))
+        self.demand_factor = [1.0] * len(self.markets)
+
+    def _build_crossings(self) -> None:
+        net = self.net
+        self.g_keys: list[tuple[str, str]] = []
+        self.g_queue: list[CrossingQueue] = []
+        self.g_lanes: list[list[int]] = []
+        self.g_bkg: list[float] = []
+        self.g_upv: dict[int, float] = {}
+        self.l_g = [-1] * len(self.lanes)
+        self.pipe_groups: dict[tuple[str, str], tuple[float, list[int]]] = {}
+        gidx: dict[tuple[str, str], int] = {}
+        modelled: dict[tuple[str, str], float] = {}
+        for i, ln in enumerate(self.lanes):
+            if ln.crossing is None:
+                continue
+            cr = net.crossing[ln.crossing]
+            direc = net.direction(ln)
+            key = (cr.id, direc)
+            com = net.commodity[ln.commodity]
+            if cr.kind in RAIL_ROAD:
+                upv = com.units_per_truck if cr.kind == "road" else com.units_per_railcar
+                self.g_upv[i] = float(upv or 1.0)
+                modelled[key] = modelled.get(key, 0.0) + ln.base_flow / self.g_upv[i]
+                if key not in gidx:
+                    gidx[key] = len(self.g_keys)
+                    self.g_keys.append(key)
+                    self.g_lanes.append([])
+                self.g_lanes[gidx[key]].append(i)
+                self.l_g[i] = gidx[key]
+            elif cr.kind in ("pipeline", "wire"):
+                cap = cr.capacity(direc)
+                if cap is not None:
+                    old = self.pipe_groups.get(key, (cap, []))
+                    old[1].append(i)
+                    self.pipe_groups[key] = old
+        for key in self.g_keys:
+            cr = net.crossing[key[0]]
+            cap = cr.capacity(key[1]) or 1e9
+            obs = cr.observed(key[1]) or 0.0
+            mod = modelled.get(key, 0.0)
+            load0 = min(max(obs, mod, 1e-6), 0.97 * cap)
+            median = cr.wait_median_min or 10.0
+            p95 = cr.wait_p95_min or 3.0 * median
+            self.g_queue.append(CrossingQueue.calibrate(cap, cr.booths or 1, load0, median, p95))
+            self.g_bkg.append(max(0.0, obs - mod))
+        ng = len(self.g_keys)
+        self.g_cap_factor = [1.0] * ng
+        self.g_insp_factor = [1.0] * ng
+        self.g_queued: list[deque[list[Any]]] = [deque() for _ in range(ng)]
+        self.pipe_factor: dict[tuple[str, str], float] = {k: 1.0 for k in self.pipe_groups}
+
+    def _build_costs(self) -> None:
+        net = self.net
+        self.cat_index: dict[tuple[str, str, str, str], int] = {}
+        self.cats: list[tuple[str, str, str, str]] = []
+        exporters = {ln.origin for ln in self.lanes if ln.crossing is not None}
+
+        def cat(party: str, country: str, sector: str, kind: str) -> int:
+            key = (party, country, sector, kind)
+            if key not in self.cat_index:
+                self.cat_index[key] = len(self.cats)
+                self.cats.append(key)
+            return self.cat_index[key]
+
+        def site_party(site_id: str) -> str:
+            s = net.site[site_id]
+            if s.kind == "market":
+                return "consumer"
+            return "exporter" if site_id in exporters else "downstream"
+
+        sector = [net.commodity[p.commodity].sector for p in self.points]
+        self.p_hold_cat = [
+            cat(site_party(p.site), self.p_site[i].country, sector[i], "holding")
+            for i, p in enumerate(self.points)
+        ]
+        self.p_spoil_cat = [
+            cat(site_party(p.site), self.p_site[i].country, sector[i], "spoilage")
+            for i, p in enumerate(self.points)
+        ]
+        self.p_backlog_cat = [cat("consumer", self.p_site[i].country, sector[i], "backlog") for i in range(len(self.points))]
+        self.p_lost_cat = [cat("downstream", self.p_site[i].country, sector[i], "lost_margin") for i in range(len(self.points))]
+        self.l_party = ["importer" if ln.crossing else "downstream" for ln in self.lanes]
+        lsec = [net.commodity[ln.commodity].sector for ln in self.lanes]
+        lctry = [net.site[ln.dest].country for ln in self.lanes]
+        self.l_transport_cat = [cat(self.l_party[i], lctry[i], lsec[i], "transport") for i in range(len(self.lanes))]
+        self.l_delay_cat = [cat(self.l_party[i], lctry[i], lsec[i], "delay") for i in range(len(self.lanes))]
+        self.l_spoil_cat = [cat(self.l_party[i], lctry[i], lsec[i], "spoilage") for i in range(len(self.lanes))]
+        self.plant_down_cat = [
+            cat(site_party(net.sites[si].id), net.sites[si].country, net.commodity[net.sites[si].commodity or ""].sector, "downtime")
+            for si, _, _, _ in self.plants
+        ]
+        self.plant_down_cost = [net.sites[si].downtime_usd_per_hour for si, _, _, _ in self.plants]
+        self.cost_today = [0.0] * len(self.cats)
+        self.hold_rate = self.scenario.costs.holding_rate_per_year / 365.0
+
+    def _draw_random(self) -> None:
+        ss = np.random.SeedSequence(self.seed)
+        demand_ss, transit_ss, inspect_ss, bkg_ss = ss.spawn(4)
+        days = self.days
+        self.z_demand = np.random.default_rng(demand_ss).standard_normal((days, len(self.markets))).tolist()
+        self.z_transit = np.random.default_rng(transit_ss).standard_normal((days, len(self.lanes))).tolist()
+        ng = len(self.g_keys)
+        self.z_wait = np.random.default_rng(inspect_ss).standard_normal((days, ng, WAIT_SAMPLES_PER_DAY))
+        self.bkg_draw = np.random.default_rng(bkg_ss).poisson(np.asarray(self.g_bkg, dtype=float), (days, ng)).astype(float).tolist() if ng else [[] for _ in range(days)]
+
+    # ------------------------------------------------------------------ stock helpers
+    def _add(self, p: int, qty: float, born: float) -> None:
+        self.on_hand[p] += qty
+        fifo = self.fifo[p]
+        if fifo is not None:
+            fifo.append([born, qty])
+
+    def _take(self, p: int, qty: float) -> float:
+        """Remove qty from stock point p; return the birth day of the oldest unit taken."""
+        self.on_hand[p] -= qty
+        fifo = self.fifo[p]
+        if fifo is None or qty <= 0:
+            return self.now
+        born = fifo[0][0] if fifo else self.now
+        left = qty
+        while left > 0 and fifo:
+            b = fifo[0]
+            if b[1] <= left:
+                left -= b[1]
+                fifo.popleft()
+            else:
+                b[1] -= left
+                left = 0.0
+        return born
+
+    # ------------------------------------------------------------------ arrivals
+    def _arrive(self, l: int, qty: float, born: float, _ev: object) -> None:
+        self.in_transit[l] -= qty
+        p = self.l_dp[l]
+        shelf = self.p_shelf[p]
+        if shelf is not None and self.env.now - born > shelf:
+            self.spoiled[self.p_com_i[p]] += qty
+            self.cost_today[self.l_spoil_cat[l]] += qty * self.p_value[p]
+            return
+        self._add(p, qty, born)
+
+    def _schedule(self, l: int, qty: float, delay: float, born: float) -> None:
+        ev = Timeout(self.env, delay)
+        ev.callbacks.append(partial(self._arrive, l, qty, born))
+
+    # ------------------------------------------------------------------ the day
+    def tick(self) -> Any:
+        env = self.env
+        ncom = len(self.net.commodities)
+        self.produced = [0.0] * ncom
+        self.consumed = [0.0] * ncom
+        self.delivered = [0.0] * ncom
+        self.spoiled = [0.0] * ncom
+        self.curtailed = [0.0] * ncom
+        self.initial = [0.0] * ncom
+        for p, q in enumerate(self.on_hand):
+            self.initial[self.p_com_i[p]] += q
+        # lots already on the way at day 0 (dispatched on days -1, -2, ...)
+        for l, ln in enumerate(self.lanes):
+            b = ln.base_flow
+            if b <= 0:
+                continue
+            j = 1
+            while ln.transit_days - j > 0:
+                self.in_transit[l] += b
+                self.initial[self.p_com_i[self.l_op[l]]] += b
+                self._schedule(l, b, ln.transit_days - j, -float(j))
+                j += 1
+        rec = self.rec
+        while True:
+            t = int(env.now)
+            self.now = float(t)
+            for m in self.measures:
+                m.apply(self, t)
+            self._spoil(t)
+            self._produce()
+            self._demand(t)
+            self._order()
+            lots = self._dispatch(t)
+            self._cross(t, lots)
+            self._curtail()
+            self._book(t)
+            rec.append_day(self)
+            yield env.timeout(1)
+
+    def _spoil(self, t: int) -> None:
+        for p, fifo in enumerate(self.fifo):
+            if not fifo:
+                continue
+            limit = t - float(self.p_shelf[p] or 0.0)
+            lost = 0.0
+            while fifo and fifo[0][0] < limit:
+                lost += fifo.popleft()[1]
+            if lost > 0:
+                self.on_hand[p] -= lost
+                self.spoiled[self.p_com_i[p]] += lost
+                self.cost_today[self.p_spoil_cat[p]] += lost * self.p_value[p]
+
+    def _produce(self) -> None:
+        oh, out, os_ = self.on_hand, self.out_lanes, self.outstanding
+        for si, p, cap in self.sources:
+            want = sum(os_[i] for i in out[p]) + self.buffer[p] - oh[p]
+            q = min(cap * self.site_factor[si], want)
+            if q > 0:
+                self._add(p, q, self.now)
+                self.produced[self.p_com_i[p]] += q
+        for k, (si, p, cap, bom) in enumerate(self.plants):
+            c = cap * self.site_factor[si]
+            want = sum(os_[i] for i in out[p]) + self.buffer[p] - oh[p]
+            plan = min(c, want)
+            if plan <= 0:
+                continue
+            q = plan
+            for ip, per in bom:
+                if per > 0:
+                    q = min(q, max(0.0, oh[ip]) / per)
+            if q > 0:
+                for ip, per in bom:
+                    use = q * per
+                    self._take(ip, use)
+                    self.consumed[self.p_com_i[ip]] += use
+                self._add(p, q, self.now)
+                self.produced[self.p_com_i[p]] += q
+            short = plan - q
+            if short > 1e-9 and c > 0 and math.isfinite(c):
+                hours = 24.0 * short / c
+                self.downtime_hours += hours
+                self.cost_today[self.plant_down_cat[k]] += hours * self.plant_down_cost[k]
+
+    def _demand(self, t: int) -> None:
+        z = self.z_demand[t]
+        oh, bl = self.on_hand, self.backlog
+        for k, (p, mean, cv, lost) in enumerate(self.markets):
+            d = mean * self.demand_factor[k] * max(0.0, 1.0 + cv * z[k])
+            self.demanded_value += d * self.p_value[p]
+            want = d if lost else d + bl[p]
+            served = min(max(0.0, oh[p]), want)
+            if served > 0:
+                self._take(p, served)
+                self.delivered[self.p_com_i[p]] += served
+            fresh = min(served, d) if not lost else served
+            self.filled_value += fresh * self.p_value[p]
+            if lost:
+                gone = d - served
+                if gone > 0:
+                    self.lost_value += gone * self.p_value[p]
+                    self.cost_today[self.p_lost_cat[p]] += gone * self.p_value[p] * self.scenario.costs.lost_margin_share
+            else:
+                bl[p] = want - served
+
+    def _order(self) -> None:
+        oh, bl, os_, it = self.on_hand, self.backlog, self.outstanding, self.in_transit
+        for p, ins in enumerate(self.in_lanes):
+            if not ins or self.rate[p] <= 0:
+                continue
+            ip = oh[p] - bl[p]
+            for i in ins:
+                ip += os_[i] + it[i]
+            if ip > self.reorder[p] and self.reorder[p] != -math.inf:
+                continue
+            q = self.target[p] - ip
+            if q <= 0:
+                continue
+            for i, w in zip(ins, self.weights[p], strict=True):
+                if w > 0:
+                    os_[i] += q * w
+
+    def _dispatch(self, t: int) -> list[list[tuple[int, float, float, float]]]:
+        oh, os_, out = self.on_hand, self.outstanding, self.out_lanes
+        want = [0.0] * len(self.lanes)
+        for p, lanes in enumerate(out):
+            if not lanes:
+                continue
+            req = 0.0
+            for i in lanes:
+                req += os_[i]
+            if req <= 0:
+                continue
+            f = min(1.0, max(0.0, oh[p]) / req)
+            for i in lanes:
+                x = os_[i] * f
+                cap = self.l_cap[i] * self.l_factor[i]
+                want[i] = x if x < cap else cap
+        for key, (cap, lanes) in self.pipe_groups.items():
+            c = cap * self.pipe_factor[key]
+            tot = sum(want[i] for i in lanes)
+            if tot > c:
+                s = c / tot if tot > 0 else 0.0
+                for i in lanes:
+                    self.curtail_flow[key] = self.curtail_flow.get(key, 0.0) + want[i] * (1 - s)
+                    want[i] *= s
+        z = self.z_transit[t]
+        lots: list[list[tuple[int, float, float, float]]] = [[] for _ in self.g_keys]
+        shipped = self.shipped_today
+        for i, x in enumerate(want):
+            shipped[i] = x
+            if x <= 0:
+                continue
+            p = self.l_op[i]
+            born = self._take(p, x)
+            os_[i] -= x
+            self.in_transit[i] += x
+            self.cost_today[self.l_transport_cat[i]] += x * self.l_cost[i]
+            sig = self.l_sig[i]
+            tau = self.l_transit[i] * (math.exp(sig * z[i] - 0.5 * sig * sig) if sig > 0 else 1.0)
+            g = self.l_g[i]
+            if g >= 0:
+                lots[g].append((i, x, tau, born))
+            else:
+                self._schedule(i, x, tau, born)
+        return lots
+
+    def _cross(self, t: int, lots: list[list[tuple[int, float, float, float]]]) -> None:
+        bkg = self.bkg_draw[t]
+        th = self.scenario.costs.truck_hour_usd
+        for g, q in enumerate(self.g_queue):
+            queued = self.g_queued[g]
+            cap = q.daily_capacity(self.g_cap_factor[g], self.g_insp_factor[g])
+            q0 = 0.0
+            for e in queued:
+                q0 += e[0]
+            arriving = lots[g]
+            upv = self.g_upv
+            a_mod = 0.0
+            for i, x, _, _ in arriving:
+                a_mod += x / upv[i]
+            a = a_mod + bkg[g]
+            road = self.g_road[g]
+            if cap <= 0:
+                scale, extra = math.inf, math.inf
+            else:
+                scale = q.scale(a, self.g_cap_factor[g], self.g_insp_factor[g])
+                extra = q0 / cap
+            wait_days = (q.wait_mean_min(scale) / 1440.0 + extra) if cap > 0 else math.inf
+            # serve the carry-over queue first
+            room = cap
+            while queued and room > 0:
+                e = queued[0]
+                v = e[0]
+                if v <= room:
+                    queued.popleft()
+                    room -= v
+                    part = 1.0
+                else:
+                    part = room / v
+                    e[0] = v - room
+                    room = 0.0
+                if e[1] >= 0:
+                    i, x, tau, born = e[1], e[2], e[3], e[4]
+                    sent = x * part
+                    if part < 1.0:
+                        e[2] = x - sent
+                    self._schedule(i, sent, tau + wait_days, born)
+                    if road:
+                        self.cost_today[self.l_delay_cat[i]] += (sent / upv[i]) * wait_days * 24.0 * th
+            frac = 1.0 if a <= room else (room / a if a > 0 else 0.0)
+            for i, x, tau, born in arriving:
+                sent = x * frac
+                if sent > 0:
+                    self._schedule(i, sent, tau + wait_days, born)
+                    if road:
+                        self.cost_today[self.l_delay_cat[i]] += (sent / upv[i]) * wait_days * 24.0 * th
+                rest = x - sent
+                if rest > 1e-12:
+                    queued.append([rest / upv[i], i, rest, tau, born])
+            if bkg[g] * (1 - frac) > 0:
+                queued.append([bkg[g] * (1 - frac), -1, 0.0, 0.0, 0.0])
+            # a day in the queue costs 24 truck-hours per modelled truck still waiting
+            if road:
+                for e in queued:
+                    if e[1] >= 0:
+                        self.cost_today[self.l_delay_cat[e[1]]] += e[0] * 24.0 * th
+            self.g_day[g] = (a, min(a, cap) if cap > 0 else 0.0, sum(e[0] for e in queued), scale, extra)
+
+    def _curtail(self) -> None:
+        oh = self.on_hand
+        for p in self.nonstorable:
+            if oh[p] > 0:
+                self.curtailed[self.p_com_i[p]] += oh[p]
+                oh[p] = 0.0
+
+    def _book(self, t: int) -> None:
+        oh, val, hc = self.on_hand, self.p_value, self.p_hold_cat
+        ct = self.cost_today
+        r = self.hold_rate
+        for p, q in enumerate(oh):
+            if q > 0:
+                ct[hc[p]] += q * val[p] * r
+        pen = self.scenario.costs.backlog_penalty_per_day
+        for p, b in enumerate(self.backlog):
+            if b > 0:
+                ct[self.p_backlog_cat[p]] += b * val[p] * pen
+        for c, usd in enumerate(ct):
+            if usd != 0.0:
+                self.ledger_rows.append((t, c, usd))
+                ct[c] = 0.0
+
+    # ------------------------------------------------------------------ run
+    def run(self) -> dict[str, Any]:
+        """Run the replication; return raw arrays for :mod:`sim.records`."""
+        from sim.records import Recorder
+
+        self.rec = Recorder(self)
+        self.now = 0.0
+        self.downtime_hours = 0.0
+        self.demanded_value = 0.0
+        self.filled_value = 0.0
+        self.lost_value = 0.0
+        self.ledger_rows: list[tuple[int, int, float]] = []
+        self.shipped_today = [0.0] * len(self.lanes)
+        self.curtail_flow: dict[tuple[str, str], float] = {}
+        self.g_road = [self.net.crossing[k[0]].kind == "road" for k in self.g_keys]
+        self.g_day: list[tuple[float, float, float, float, float]] = [(0.0, 0.0, 0.0, 1.0, 0.0)] * len(self.g_keys)
+        self.nonstorable = [p for p in range(len(self.points)) if not self.p_storable[p]]
+        t0 = time.perf_counter()
+        gc_was = gc.isenabled()
+        gc.disable()
+        try:
+            self.env.process(self.tick())
+            self.env.run(until=self.days)
+        finally:
+            if gc_was:
+                gc.enable()
+        wall = time.perf_counter() - t0
+        err = self.mass_balance()
+        self.events = events_processed(self.env)
+        self.wall_s = wall
+        if err > MASS_BALANCE_TOL:
+            raise MassBalanceError(f"mass balance broken: relative error {err:.3g} > {MASS_BALANCE_TOL}")
+        self.mass_balance_error = err
+        return self.rec.finish(self)
+
+    def mass_balance(self) -> float:
+        """Largest relative mass-balance error over commodities."""
+        ncom = len(self.net.commodities)
+        stock = [0.0] * ncom
+        for p, q in enumerate(self.on_hand):
+            stock[self.p_com_i[p]] += q
+        transit = [0.0] * ncom
+        for l, q in enumerate(self.in_transit):
+            transit[self.p_com_i[self.l_op[l]]] += q
+        worst = 0.0
+        for c in range(ncom):
+            src = self.initial[c] + self.produced[c]
+            use = self.consumed[c] + self.delivered[c] + self.spoiled[c] + self.curtailed[c] + stock[c] + transit[c]
+            worst = max(worst, abs(src - use) / max(src, use, 1.0))
+        self.balance = {
+            self.net.commodities[c].id: {
+                "initial": self.initial[c],
+                "produced": self.produced[c],
+                "consumed": self.consumed[c],
+                "delivered": self.delivered[c],
+                "spoiled": self.spoiled[c],
+                "curtailed": self.curtailed[c],
+                "stock": stock[c],
+                "in_transit": transit[c],
+            }
+            for c in range(ncom)
+        }
+        return worst

@@ -1,0 +1,218 @@
+"""Running one replication (:func:`simulate`) and the :class:`Result` it returns.
+
+A ``Result`` holds plain numpy arrays and lists, so it pickles cheaply across processes; the pandas
+tables are built on first access (pandas stays out of the simulation path).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from sim.metrics import kpis as _kpis
+from sim.network import Network, load_network
+from sim.scenario import Scenario, load_scenario
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_network(path: str, mtime: float) -> Network:
+    return load_network(path)
+
+
+def network_for(scenario: Scenario) -> Network:
+    """The scenario's network, loaded once per process (reloaded when the folder changes)."""
+    path = scenario.network_path()
+    try:
+        mtime = max(os.stat(path / f).st_mtime for f in os.listdir(path))
+    except OSError:
+        mtime = 0.0
+    return _cached_network(str(path), mtime)
+
+
+@dataclass(frozen=True)
+class Result:
+    """Outcome of one replication: KPIs plus lazily built tables."""
+
+    kpis: dict[str, Any]
+    meta: dict[str, Any] = field(repr=False)
+    raw: dict[str, Any] = field(repr=False)
+
+    @functools.cached_property
+    def daily(self) -> pd.DataFrame:
+        """Daily series, long format (see :mod:`sim.records`)."""
+        import pandas as pd
+
+        m, r = self.meta, self.raw
+        parts = []
+        days = r["stock"].shape[0]
+        day = np.arange(days)
+
+        def block(entity: str, ids: list[str], coms: list[str], metric: str, arr: np.ndarray) -> None:
+            if arr.size == 0:
+                return
+            n = len(ids)
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "day": np.repeat(day, n).astype("int32"),
+                        "entity": entity,
+                        "id": np.tile(np.asarray(ids, dtype=object), days),
+                        "commodity": np.tile(np.asarray(coms, dtype=object), days),
+                        "metric": metric,
+                        "value": arr.reshape(-1).astype(float),
+                    }
+                )
+            )
+
+        block("site", m["point_site"], m["point_commodity"], "stock", r["stock"])
+        block("site", m["point_site"], m["point_commodity"], "backlog", r["backlog"])
+        block("lane", m["lane_id"], m["lane_commodity"], "shipped", r["shipped"])
+        block("lane", m["lane_id"], m["lane_commodity"], "in_transit", r["in_transit"])
+        gids = [f"{c}:{d}" for c, d in m["crossing_keys"]]
+        blanks = [""] * len(gids)
+        for metric, key in (
+            ("vehicles", "cross_vehicles"),
+            ("served", "cross_served"),
+            ("queue", "cross_queue"),
+            ("wait_p50_min", "cross_p50"),
+            ("wait_p95_min", "cross_p95"),
+        ):
+            block("crossing", gids, blanks, metric, r[key])
+        df = pd.concat(parts, ignore_index=True)
+        for col in ("entity", "id", "commodity", "metric"):
+            df[col] = df[col].astype("category")
+        return df
+
+    @functools.cached_property
+    def ledger(self) -> pd.DataFrame:
+        """Cost ledger: day, party, country, sector, kind, usd."""
+        import pandas as pd
+
+        cats = self.meta["cost_cats"]
+        rows = self.raw["ledger"]
+        df = pd.DataFrame(
+            {
+                "day": np.asarray([d for d, _, _ in rows], dtype="int32"),
+                "party": [cats[c][0] for _, c, _ in rows],
+                "country": [cats[c][1] for _, c, _ in rows],
+                "sector": [cats[c][2] for _, c, _ in rows],
+                "kind": [cats[c][3] for _, c, _ in rows],
+                "usd": np.asarray([u for _, _, u in rows], dtype=float),
+            }
+        )
+        for col in ("party", "country", "sector", "kind"):
+            df[col] = df[col].astype("category")
+        return df
+
+    @functools.cached_property
+    def crossings(self) -> pd.DataFrame:
+        """Per crossing and direction: vehicles/day (all traffic), modelled share, pooled p50/p95 wait."""
+        import pandas as pd
+
+        m, r = self.meta, self.raw
+        rows = []
+        for g, (cid, direc) in enumerate(m["crossing_keys"]):
+            w = r["wait_samples"][:, g, :].ravel()
+            w = w[np.isfinite(w)]
+            rows.append(
+                {
+                    "crossing": cid,
+                    "direction": direc,
+                    "kind": m["crossing_kind"][g],
+                    "vehicles_per_day": float(r["cross_vehicles"][:, g].mean()),
+                    "background_per_day": m["crossing_bkg"][g],
+                    "obs_per_day": m["crossing_obs"][g],
+                    "wait_p50_min": float(np.median(w)) if w.size else float("nan"),
+                    "wait_p95_min": float(np.quantile(w, 0.95)) if w.size else float("nan"),
+                    "published_p50_min": m["crossing_pub"][g][0],
+                    "published_p95_min": m["crossing_pub"][g][1],
+                    "queue_peak": float(r["cross_queue"][:, g].max()) if r["cross_queue"].size else 0.0,
+                }
+            )
+        return pd.DataFrame(rows)
+
+    @functools.cached_property
+    def flows(self) -> pd.DataFrame:
+        """Mean shipped per day per lane over the run, with the lane's base flow and direction."""
+        import pandas as pd
+
+        m, r = self.meta, self.raw
+        return pd.DataFrame(
+            {
+                "lane": m["lane_id"],
+                "commodity": m["lane_commodity"],
+                "direction": m["lane_direction"],
+                "crossing": m["lane_crossing"],
+                "base_flow": m["lane_base"],
+                "shipped_per_day": r["shipped"].mean(axis=0) if r["shipped"].size else 0.0,
+            }
+        )
+
+
+def simulate(
+    scenario: Scenario | str,
+    *,
+    seed: int = 0,
+    days: int | None = None,
+    rep: int = 0,
+    network: Network | None = None,
+) -> Result:
+    """Run one replication of ``scenario`` and return its :class:`Result`.
+
+    Parameters
+    ----------
+    scenario : Scenario or str
+        A scenario, a scenario file path, or the name of a built-in scenario.
+    seed : int
+        Seed of this replication's random streams (demand, transit, inspection, background).
+    days : int, optional
+        Horizon in days; defaults to the scenario's ``horizon_days``.
+    rep : int
+        Replication number, recorded in the KPIs.
+    network : Network, optional
+        Use this network instead of loading the scenario's.
+    """
+    from sim.model import Run
+
+    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    net = network if network is not None else network_for(sc)
+    horizon = int(days if days is not None else sc.horizon_days)
+    run = Run(net, sc, seed=seed, days=horizon, rep=rep)
+    raw = run.run()
+    meta = {
+        "scenario": sc.name,
+        "rep": rep,
+        "seed": seed,
+        "days": horizon,
+        "point_site": [p.site for p in run.points],
+        "point_commodity": [p.commodity for p in run.points],
+        "point_value": run.p_value,
+        "point_sector": [net.commodity[p.commodity].sector for p in run.points],
+        "lane_id": [ln.id for ln in net.lanes],
+        "lane_commodity": [ln.commodity for ln in net.lanes],
+        "lane_direction": [net.direction(ln) for ln in net.lanes],
+        "lane_crossing": [ln.crossing or "" for ln in net.lanes],
+        "lane_base": [ln.base_flow for ln in net.lanes],
+        "crossing_keys": run.g_keys,
+        "crossing_kind": [net.crossing[c].kind for c, _ in run.g_keys],
+        "crossing_bkg": run.g_bkg,
+        "crossing_obs": [net.crossing[c].observed(d) for c, d in run.g_keys],
+        "crossing_pub": [(net.crossing[c].wait_median_min, net.crossing[c].wait_p95_min) for c, _ in run.g_keys],
+        "cost_cats": run.cats,
+        "demanded_value": run.demanded_value,
+        "filled_value": run.filled_value,
+        "lost_value": run.lost_value,
+        "downtime_hours": run.downtime_hours,
+        "mass_balance_error": run.mass_balance_error,
+        "balance": run.balance,
+        "events": run.events,
+        "wall_s": run.wall_s,
+    }
+    return Result(kpis=_kpis(meta, raw), meta=meta, raw=raw)
