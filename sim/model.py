@@ -9,9 +9,10 @@ process per lot. Within day ``t`` the order is fixed and does not depend on SimP
    arrives before day t + 1);
 2. timed measures switch (scenario measures);
 3. perishables older than their shelf life spoil;
-4. sources produce, then plants produce (in file order) from inputs on hand;
-5. markets draw demand and serve it from stock (backorders first);
-6. every stock point orders from its suppliers (base-stock or (s, S) on inventory position);
+4. markets draw demand and serve it from stock (backorders first);
+5. every stock point orders from its suppliers (base-stock or (s, S) on inventory position);
+6. sources, then plants (in file order), produce what their customers ordered plus the shortfall of
+   their safety stock, within capacity and, for plants, within the inputs on hand;
 7. every lane dispatches what its origin can ship (pro rata when short), within lane capacity and
    pipeline/wire crossing capacity (curtailed pro rata);
 8. road and rail crossings serve the day's vehicles (modelled lots plus background traffic) FIFO up
@@ -49,7 +50,7 @@ KINDS = ("duty", "transport", "holding", "delay", "downtime", "backlog", "lost_m
 
 def events_processed(env: simpy.Environment) -> int:
     """Number of events SimPy has processed so far (reads SimPy 4.1 internals; tested)."""
-    return int(next(env._eid)) - len(env._queue) - 1  # noqa: SLF001
+    return int(next(env._eid)) - len(env._queue)  # noqa: SLF001
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +170,10 @@ class Run:
                 self.target[p] = r * (lead + 1 + s.S_days)
             else:
                 self.target[p] = r * (lead + 1 + cover)
-            self.on_hand[p] = r * (cover + 1) if self.p_storable[p] else 0.0
+            # outputs are made and shipped on the same day, so a producer starts at its safety stock;
+            # every other point starts with the day's use on top of it
+            opening = cover if is_output else cover + 1
+            self.on_hand[p] = r * opening if self.p_storable[p] else 0.0
             fifo = self.fifo[p]
             if fifo is not None and self.on_hand[p] > 0:
                 fifo.append([0.0, self.on_hand[p]])
@@ -347,8 +351,6 @@ class Run:
         self.spoiled = [0.0] * ncom
         self.curtailed = [0.0] * ncom
         self.initial = [0.0] * ncom
-        for p, q in enumerate(self.on_hand):
-            self.initial[self.p_com_i[p]] += q
         # lots already on the way at day 0 (dispatched on days -1, -2, ...)
         for l, ln in enumerate(self.lanes):
             b = ln.base_flow
@@ -357,9 +359,13 @@ class Run:
             j = 1
             while ln.transit_days - j > 0:
                 self.in_transit[l] += b
-                self.initial[self.p_com_i[self.l_op[l]]] += b
                 self._schedule(l, b, ln.transit_days - j, -float(j))
                 j += 1
+            self._add(self.l_dp[l], b, -float(j))  # the lot due at day 0 is in stock
+        for p, q in enumerate(self.on_hand):
+            self.initial[self.p_com_i[p]] += q
+        for l, q in enumerate(self.in_transit):
+            self.initial[self.p_com_i[self.l_op[l]]] += q
         rec = self.rec
         while True:
             t = int(env.now)
@@ -367,9 +373,9 @@ class Run:
             for m in self.measures:
                 m.apply(self, t)
             self._spoil(t)
-            self._produce()
             self._demand(t)
             self._order()
+            self._produce()
             lots = self._dispatch(t)
             self._cross(t, lots)
             self._curtail()

@@ -392,8 +392,7 @@ def _read(folder: Path, fname: str, rep: _Report) -> _Rows | None:
         elif h not in known and h:
             hint = difflib.get_close_matches(h, sorted(known), n=1)
             rule = "unknown column" + (f" (did you mean '{hint[0]}'?)" if hint else "")
-            rep.add(fname, 0, h, rule)
-            ok = False
+            rep.add(fname, 0, h, rule)  # reported, but the file stays usable
     for c in cols:
         if c.name not in header and not c.optional:
             rep.add(fname, 0, c.name, "required column is missing")
@@ -419,13 +418,22 @@ def _read(folder: Path, fname: str, rep: _Report) -> _Rows | None:
                     value = c.parse(s)
             except _Bad as bad:
                 rep.add(fname, n, c.name, f"{c.name} {bad.rule}", bad.value)
-                value = None  # placeholder: the row stays so references to it still resolve
+                # placeholder: the row stays so references to it resolve; NaN fails every comparison
+                value = (
+                    math.nan if c.field is not None and _is_number(cls, c.field or c.name) else None
+                )
             if c.field is not None:
                 kw[c.field or c.name] = value
         out.append((n, cls(**kw)))
     if not out and fname not in _MAY_BE_EMPTY:
         rep.add(fname, 0, "", "file has no data rows (it needs at least one)")
+        ok = False
     return out if ok else None
+
+
+def _is_number(cls: type, name: str) -> bool:
+    """Whether a spec field holds a number (annotations are strings under postponed evaluation)."""
+    return any(t in str(cls.__annotations__.get(name, "")) for t in ("float", "int"))
 
 
 class _Checker:
@@ -468,7 +476,8 @@ class _Checker:
         for n, obj in self.t[f]:
             k = key(obj)
             if k in seen:
-                self.rep.add(f, n, col, f"duplicate {col} (first at {seen[k]})", k)
+                shown = ", ".join(k) if isinstance(k, tuple) else k
+                self.rep.add(f, n, col, f"duplicate {col} (first at {seen[k]})", shown)
             else:
                 seen[k] = f"{f} row {n}"
 
@@ -528,15 +537,15 @@ class _Checker:
                 ln.crossing,
             )
         need = _MODE_CROSSING.get(ln.mode)
-        if x is not None and need is not None and x.kind != need:
+        if x is not None and need is not None and x.kind in CROSSING_KINDS and x.kind != need:
             add(
                 "mode",
-                f"a {ln.mode} lane must pass a {need} crossing, not {x.kind} {x.id!r}",
+                f"a {ln.mode} lane must pass a {need} crossing, not the {x.kind} crossing {x.id!r}",
                 ln.mode,
             )
         if ln.capacity is not None and ln.base_flow is not None and ln.base_flow > ln.capacity:
             add("base_flow", f"base_flow must be <= capacity ({ln.capacity:g})", ln.base_flow)
-        if a is not None and b is not None:
+        if a is not None and b is not None and {a.country, b.country} <= set(COUNTRIES):
             pair = {a.country, b.country}
             if ln.crossing is not None and pair != {"CA", "US"}:
                 rule = "a lane through a crossing must join a CA site and a US site"
@@ -565,7 +574,7 @@ class _Checker:
     def check_bom(self, add: _Add, bl: BomLine) -> None:
         p = self.site_of(add, "plant", bl.plant, "plant")
         c = self.commodity_of(add, "input", bl.input)
-        if p is not None and c is not None and (p.id, c.id) not in self.into:
+        if p is not None and p.kind == "plant" and c is not None and (p.id, c.id) not in self.into:
             add("input", f"no lane brings this input to '{p.id}' (no supplier)", c.id)
 
     def check_demand(self, add: _Add, d: Demand) -> None:
