@@ -203,19 +203,18 @@ def test_lot_due_at_a_tick_is_in_stock_for_that_tick() -> None:
     assert np.allclose(stock, stock[0])  # steady from day 0: each day's arrival replaces its demand
 
 
-def test_mass_balance_violation_raises() -> None:
-    run = Run(one_lane(), SC, seed=0, days=5)
-    run.on_hand[0] += 1.0  # goods from nowhere before the run starts are not counted as initial
-    run.initial_extra = 0.0
-    original = run.mass_balance
+class _Leak:
+    """A measure that creates goods from nowhere on one day: the end-of-run check must catch it."""
 
-    def broken() -> float:
-        err = original()
-        run.on_hand[0] += 0.0
-        return err + 1.0
+    def apply(self, run: Run, t: int) -> None:
+        if t == 3:
+            run.on_hand[0] += 1e-3
 
-    run.mass_balance = broken  # type: ignore[method-assign]
-    with pytest.raises(MassBalanceError):
+
+def test_goods_created_from_nowhere_break_the_mass_balance_and_raise() -> None:
+    run = Run(one_lane(), SC, seed=0, days=10)
+    run.measures.append(_Leak())
+    with pytest.raises(MassBalanceError, match="mass balance"):
         run.run()
 
 
