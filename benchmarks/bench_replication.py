@@ -56,11 +56,19 @@ def main() -> None:
     wall = statistics.median(walls)
     rate, bare_rate = statistics.median(rates), statistics.median(bare)
     site_days = len(net.sites) * args.days
-    print(f"default network: {len(net.sites)} sites, {len(net.crossings)} crossings, {len(net.lanes)} lanes")
-    print(f"one {args.days}-day replication: median {wall:.3f} s over {args.repeat} (min {min(walls):.3f}, max {max(walls):.3f})")
+    print(
+        f"default network: {len(net.sites)} sites, {len(net.crossings)} crossings, {len(net.lanes)} lanes"
+    )
+    print(
+        f"one {args.days}-day replication: median {wall:.3f} s over {args.repeat} (min {min(walls):.3f}, max {max(walls):.3f})"
+    )
     print(f"events per replication: {events:,}; lots: {lots:,}")
-    print(f"model: {rate:,.0f} events/s; bare SimPy loop: {bare_rate:,.0f} events/s; ratio {rate / bare_rate:.3f}")
-    print(f"model: {1e6 * wall / max(lots, 1):.2f} us per lot, {1e6 * wall / site_days:.2f} us per site-day")
+    print(
+        f"model: {rate:,.0f} events/s; bare SimPy loop: {bare_rate:,.0f} events/s; ratio {rate / bare_rate:.3f}"
+    )
+    print(
+        f"model: {1e6 * wall / max(lots, 1):.2f} us per lot, {1e6 * wall / site_days:.2f} us per site-day"
+    )
     print(f"target <= 2 s per replication: {'met' if wall <= 2.0 else 'NOT met'}")
 
 

@@ -6,7 +6,6 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-
 from typing import TYPE_CHECKING
 
 from sim.errors import SimError
@@ -48,16 +47,32 @@ def _money(x: float) -> str:
 def _print_summary(res: Result) -> None:
     k = res.kpis
     print(f"scenario {k['scenario']}  seed {k['seed']}  rep {k['rep']}  days {k['days']}")
-    print(f"  events {k['events']:,}  wall {k['wall_s']:.2f} s  mass-balance error {k['mass_balance_error']:.1e}")
+    print(
+        f"  events {k['events']:,}  wall {k['wall_s']:.2f} s  mass-balance error {k['mass_balance_error']:.1e}"
+    )
     print(f"  fill rate {k['fill_rate']:.2%}  backlog peak {_money(k['backlog_peak'])}")
     print(
         f"  cost total {_money(k['cost_total_usd'])}  (US {_money(k['cost_us_usd'])}, "
         f"Canada {_money(k['cost_ca_usd'])})  duty {_money(k['duty_usd'])}"
     )
-    kinds = ("transport", "holding", "delay", "downtime", "backlog", "lost_margin", "spoilage", "duty")
-    print("  by kind: " + ", ".join(f"{n} {_money(k[f'cost_{n}_usd'])}" for n in kinds if k[f"cost_{n}_usd"]))
+    kinds = (
+        "transport",
+        "holding",
+        "delay",
+        "downtime",
+        "backlog",
+        "lost_margin",
+        "spoilage",
+        "duty",
+    )
+    print(
+        "  by kind: "
+        + ", ".join(f"{n} {_money(k[f'cost_{n}_usd'])}" for n in kinds if k[f"cost_{n}_usd"])
+    )
     cr = res.crossings
-    road = cr[(cr["kind"] == "road") & (cr["direction"] == "sb")].sort_values("vehicles_per_day", ascending=False)
+    road = cr[(cr["kind"] == "road") & (cr["direction"] == "sb")].sort_values(
+        "vehicles_per_day", ascending=False
+    )
     if len(road):
         print("  busiest road crossings southbound (trucks/day, wait p50/p95 min; published):")
         for row in road.head(5).itertuples():
@@ -103,7 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="run a scenario and write a results folder")
     r.add_argument("scenario", metavar="SCENARIO", help="scenario file or built-in name")
     r.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    r.add_argument("--days", type=int, default=None, help="horizon in days (default: the scenario's)")
+    r.add_argument(
+        "--days", type=int, default=None, help="horizon in days (default: the scenario's)"
+    )
     r.add_argument("--out", metavar="DIR", default=None, help="results folder to write")
     r.add_argument("--quiet", action="store_true", help="print nothing but errors")
     r.set_defaults(func=_cmd_run)

@@ -8,7 +8,16 @@ import numpy as np
 
 SECTORS = ("auto", "farm", "energy", "multi")
 PARTIES = ("exporter", "importer", "downstream", "consumer", "government")
-COST_KINDS = ("duty", "transport", "holding", "delay", "downtime", "backlog", "lost_margin", "spoilage")
+COST_KINDS = (
+    "duty",
+    "transport",
+    "holding",
+    "delay",
+    "downtime",
+    "backlog",
+    "lost_margin",
+    "spoilage",
+)
 
 
 def kpis(meta: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
@@ -41,7 +50,9 @@ def kpis(meta: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
     out["cost_total_usd"] = float(by_cat.sum())
     out["cost_us_usd"] = float(by_cat[country == "US"].sum()) if cats else 0.0
     out["cost_ca_usd"] = float(by_cat[country == "CA"].sum()) if cats else 0.0
-    out["duty_usd"] = float(by_cat[(kind == "duty") & (party != "government")].sum()) if cats else 0.0
+    out["duty_usd"] = (
+        float(by_cat[(kind == "duty") & (party != "government")].sum()) if cats else 0.0
+    )
     for p in PARTIES:
         out[f"cost_{p}_usd"] = float(by_cat[party == p].sum()) if cats else 0.0
     for k in COST_KINDS:

@@ -64,7 +64,9 @@ class Point:
 class Run:
     """All state of one replication. Build, then call :meth:`run`."""
 
-    def __init__(self, net: Network, scenario: Scenario, seed: int, days: int, rep: int = 0) -> None:
+    def __init__(
+        self, net: Network, scenario: Scenario, seed: int, days: int, rep: int = 0
+    ) -> None:
         self.net, self.scenario, self.seed, self.days, self.rep = net, scenario, seed, days, rep
         self.env = simpy.Environment()
         self._build_points()
@@ -100,16 +102,18 @@ class Run:
             point(d.site, d.commodity)
         self.points, self.pidx = points, idx
         n = len(points)
-        com = [net.commodity[p.commodity] for p in points]
+        coms = [net.commodity[p.commodity] for p in points]
         site = [net.site[p.site] for p in points]
-        self.p_value = [c.value_usd for c in com]
-        self.p_storable = [c.storable for c in com]
-        self.p_shelf = [c.shelf_life_days for c in com]
-        self.p_com_i = [net.commodities.index(c) for c in com]
+        self.p_value = [c.value_usd for c in coms]
+        self.p_storable = [c.storable for c in coms]
+        self.p_shelf = [c.shelf_life_days for c in coms]
+        self.p_com_i = [net.commodities.index(c) for c in coms]
         self.p_site = site
         self.on_hand = [0.0] * n
         self.backlog = [0.0] * n
-        self.fifo: list[deque[list[float]] | None] = [deque() if sh else None for sh in self.p_shelf]
+        self.fifo: list[deque[list[float]] | None] = [
+            deque() if sh else None for sh in self.p_shelf
+        ]
         self.in_lanes: list[list[int]] = [[] for _ in range(n)]
         self.out_lanes: list[list[int]] = [[] for _ in range(n)]
 
@@ -148,20 +152,23 @@ class Run:
         self.buffer = [0.0] * n
         for p, pt in enumerate(self.points):
             s = self.p_site[p]
-            d = demand.get((pt.site, pt.commodity))
+            dem = demand.get((pt.site, pt.commodity))
             is_output = s.kind in ("source", "plant") and s.commodity == pt.commodity
-            r = d.mean_per_day if d else (out_flow[p] if is_output or s.kind in ("storage", "port") else in_flow[p])
+            r = (
+                dem.mean_per_day
+                if dem
+                else (out_flow[p] if is_output or s.kind in ("storage", "port") else in_flow[p])
+            )
             if s.kind == "plant" and not is_output:
                 r = in_flow[p]
             self.rate[p] = r
             tot = in_flow[p]
-            self.weights[p] = [
-                (self.l_base[i] / tot if tot > 0 else 0.0) for i in self.in_lanes[p]
-            ]
+            self.weights[p] = [(self.l_base[i] / tot if tot > 0 else 0.0) for i in self.in_lanes[p]]
             lead = lead_num[p] / tot if tot > 0 else 0.0
             cover = s.cover_days
-            if self.p_shelf[p] is not None:
-                cover = min(cover, 0.5 * float(self.p_shelf[p]))  # perishables: at most half the shelf life
+            shelf = self.p_shelf[p]
+            if shelf is not None:  # perishables: safety stock at most half the shelf life
+                cover = min(cover, 0.5 * shelf)
             if not self.p_storable[p]:
                 cover = 0.0
             self.buffer[p] = r * cover
@@ -193,8 +200,10 @@ class Run:
                 self.plants.append((si, p, cap, bom))
         # markets
         self.markets: list[tuple[int, float, float, bool]] = []  # (point, mean, cv, lost)
-        for d in net.demand:
-            self.markets.append((self.pidx[(d.site, d.commodity)], d.mean_per_day, d.cv, d.unmet == "lost"))
+        for dm in net.demand:
+            self.markets.append(
+                (self.pidx[(dm.site, dm.commodity)], dm.mean_per_day, dm.cv, dm.unmet == "lost")
+            )
         self.demand_factor = [1.0] * len(self.markets)
 
     def _build_crossings(self) -> None:
@@ -275,16 +284,33 @@ class Run:
             cat(site_party(p.site), self.p_site[i].country, sector[i], "spoilage")
             for i, p in enumerate(self.points)
         ]
-        self.p_backlog_cat = [cat("consumer", self.p_site[i].country, sector[i], "backlog") for i in range(len(self.points))]
-        self.p_lost_cat = [cat("downstream", self.p_site[i].country, sector[i], "lost_margin") for i in range(len(self.points))]
+        self.p_backlog_cat = [
+            cat("consumer", self.p_site[i].country, sector[i], "backlog")
+            for i in range(len(self.points))
+        ]
+        self.p_lost_cat = [
+            cat("downstream", self.p_site[i].country, sector[i], "lost_margin")
+            for i in range(len(self.points))
+        ]
         self.l_party = ["importer" if ln.crossing else "downstream" for ln in self.lanes]
         lsec = [net.commodity[ln.commodity].sector for ln in self.lanes]
         lctry = [net.site[ln.dest].country for ln in self.lanes]
-        self.l_transport_cat = [cat(self.l_party[i], lctry[i], lsec[i], "transport") for i in range(len(self.lanes))]
-        self.l_delay_cat = [cat(self.l_party[i], lctry[i], lsec[i], "delay") for i in range(len(self.lanes))]
-        self.l_spoil_cat = [cat(self.l_party[i], lctry[i], lsec[i], "spoilage") for i in range(len(self.lanes))]
+        self.l_transport_cat = [
+            cat(self.l_party[i], lctry[i], lsec[i], "transport") for i in range(len(self.lanes))
+        ]
+        self.l_delay_cat = [
+            cat(self.l_party[i], lctry[i], lsec[i], "delay") for i in range(len(self.lanes))
+        ]
+        self.l_spoil_cat = [
+            cat(self.l_party[i], lctry[i], lsec[i], "spoilage") for i in range(len(self.lanes))
+        ]
         self.plant_down_cat = [
-            cat(site_party(net.sites[si].id), net.sites[si].country, net.commodity[net.sites[si].commodity or ""].sector, "downtime")
+            cat(
+                site_party(net.sites[si].id),
+                net.sites[si].country,
+                net.commodity[net.sites[si].commodity or ""].sector,
+                "downtime",
+            )
             for si, _, _, _ in self.plants
         ]
         self.plant_down_cost = [net.sites[si].downtime_usd_per_hour for si, _, _, _ in self.plants]
@@ -295,11 +321,24 @@ class Run:
         ss = np.random.SeedSequence(self.seed)
         demand_ss, transit_ss, inspect_ss, bkg_ss = ss.spawn(4)
         days = self.days
-        self.z_demand = np.random.default_rng(demand_ss).standard_normal((days, len(self.markets))).tolist()
-        self.z_transit = np.random.default_rng(transit_ss).standard_normal((days, len(self.lanes))).tolist()
+        self.z_demand = (
+            np.random.default_rng(demand_ss).standard_normal((days, len(self.markets))).tolist()
+        )
+        self.z_transit = (
+            np.random.default_rng(transit_ss).standard_normal((days, len(self.lanes))).tolist()
+        )
         ng = len(self.g_keys)
-        self.z_wait = np.random.default_rng(inspect_ss).standard_normal((days, ng, WAIT_SAMPLES_PER_DAY))
-        self.bkg_draw = np.random.default_rng(bkg_ss).poisson(np.asarray(self.g_bkg, dtype=float), (days, ng)).astype(float).tolist() if ng else [[] for _ in range(days)]
+        self.z_wait = np.random.default_rng(inspect_ss).standard_normal(
+            (days, ng, WAIT_SAMPLES_PER_DAY)
+        )
+        self.bkg_draw = (
+            np.random.default_rng(bkg_ss)
+            .poisson(np.asarray(self.g_bkg, dtype=float), (days, ng))
+            .astype(float)
+            .tolist()
+            if ng
+            else [[] for _ in range(days)]
+        )
 
     # ------------------------------------------------------------------ stock helpers
     def _add(self, p: int, qty: float, born: float) -> None:
@@ -387,7 +426,7 @@ class Run:
         for p, fifo in enumerate(self.fifo):
             if not fifo:
                 continue
-            limit = t - float(self.p_shelf[p] or 0.0)
+            limit = t - (self.p_shelf[p] or 0.0)
             lost = 0.0
             while fifo and fifo[0][0] < limit:
                 lost += fifo.popleft()[1]
@@ -444,7 +483,9 @@ class Run:
                 gone = d - served
                 if gone > 0:
                     self.lost_value += gone * self.p_value[p]
-                    self.cost_today[self.p_lost_cat[p]] += gone * self.p_value[p] * self.scenario.costs.lost_margin_share
+                    self.cost_today[self.p_lost_cat[p]] += (
+                        gone * self.p_value[p] * self.scenario.costs.lost_margin_share
+                    )
             else:
                 bl[p] = want - served
 
@@ -552,14 +593,18 @@ class Run:
                         e[2] = x - sent
                     self._schedule(i, sent, tau + wait_days, born)
                     if road:
-                        self.cost_today[self.l_delay_cat[i]] += (sent / upv[i]) * wait_days * 24.0 * th
+                        self.cost_today[self.l_delay_cat[i]] += (
+                            (sent / upv[i]) * wait_days * 24.0 * th
+                        )
             frac = 1.0 if a <= room else (room / a if a > 0 else 0.0)
             for i, x, tau, born in arriving:
                 sent = x * frac
                 if sent > 0:
                     self._schedule(i, sent, tau + wait_days, born)
                     if road:
-                        self.cost_today[self.l_delay_cat[i]] += (sent / upv[i]) * wait_days * 24.0 * th
+                        self.cost_today[self.l_delay_cat[i]] += (
+                            (sent / upv[i]) * wait_days * 24.0 * th
+                        )
                 rest = x - sent
                 if rest > 1e-12:
                     queued.append([rest / upv[i], i, rest, tau, born])
@@ -570,7 +615,13 @@ class Run:
                 for e in queued:
                     if e[1] >= 0:
                         self.cost_today[self.l_delay_cat[e[1]]] += e[0] * 24.0 * th
-            self.g_day[g] = (a, min(a, cap) if cap > 0 else 0.0, sum(e[0] for e in queued), scale, extra)
+            self.g_day[g] = (
+                a,
+                min(a, cap) if cap > 0 else 0.0,
+                sum(e[0] for e in queued),
+                scale,
+                extra,
+            )
 
     def _curtail(self) -> None:
         oh = self.on_hand
@@ -610,7 +661,9 @@ class Run:
         self.shipped_today = [0.0] * len(self.lanes)
         self.curtail_flow: dict[tuple[str, str], float] = {}
         self.g_road = [self.net.crossing[k[0]].kind == "road" for k in self.g_keys]
-        self.g_day: list[tuple[float, float, float, float, float]] = [(0.0, 0.0, 0.0, 1.0, 0.0)] * len(self.g_keys)
+        self.g_day: list[tuple[float, float, float, float, float]] = [
+            (0.0, 0.0, 0.0, 1.0, 0.0)
+        ] * len(self.g_keys)
         self.nonstorable = [p for p in range(len(self.points)) if not self.p_storable[p]]
         t0 = time.perf_counter()
         gc_was = gc.isenabled()
@@ -626,7 +679,9 @@ class Run:
         self.events = events_processed(self.env)
         self.wall_s = wall
         if err > MASS_BALANCE_TOL:
-            raise MassBalanceError(f"mass balance broken: relative error {err:.3g} > {MASS_BALANCE_TOL}")
+            raise MassBalanceError(
+                f"mass balance broken: relative error {err:.3g} > {MASS_BALANCE_TOL}"
+            )
         self.mass_balance_error = err
         return self.rec.finish(self)
 
@@ -642,7 +697,14 @@ class Run:
         worst = 0.0
         for c in range(ncom):
             src = self.initial[c] + self.produced[c]
-            use = self.consumed[c] + self.delivered[c] + self.spoiled[c] + self.curtailed[c] + stock[c] + transit[c]
+            use = (
+                self.consumed[c]
+                + self.delivered[c]
+                + self.spoiled[c]
+                + self.curtailed[c]
+                + stock[c]
+                + transit[c]
+            )
             worst = max(worst, abs(src - use) / max(src, use, 1.0))
         self.balance = {
             self.net.commodities[c].id: {

@@ -61,7 +61,10 @@ class Recorder:
             add = extra[ok, g] * 1440.0
             p50[ok, g] = q.wait_quantile_min(0.5) * scale[ok, g] + add
             p95[ok, g] = q.wait_quantile_min(0.95) * scale[ok, g] + add
-            samples[ok, g, :] = q.sample_waits_min(run.z_wait[: days][ok, g, :], scale[ok, g][:, None]) + add[:, None]
+            samples[ok, g, :] = (
+                q.sample_waits_min(run.z_wait[:days][ok, g, :], scale[ok, g][:, None])
+                + add[:, None]
+            )
         return {
             "stock": np.asarray(self.stock, dtype=float),
             "backlog": np.asarray(self.backlog, dtype=float),

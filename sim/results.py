@@ -54,7 +54,9 @@ class Result:
         days = r["stock"].shape[0]
         day = np.arange(days)
 
-        def block(entity: str, ids: list[str], coms: list[str], metric: str, arr: np.ndarray) -> None:
+        def block(
+            entity: str, ids: list[str], coms: list[str], metric: str, arr: np.ndarray
+        ) -> None:
             if arr.size == 0:
                 return
             n = len(ids)
@@ -133,7 +135,9 @@ class Result:
                     "wait_p95_min": float(np.quantile(w, 0.95)) if w.size else float("nan"),
                     "published_p50_min": m["crossing_pub"][g][0],
                     "published_p95_min": m["crossing_pub"][g][1],
-                    "queue_peak": float(r["cross_queue"][:, g].max()) if r["cross_queue"].size else 0.0,
+                    "queue_peak": float(r["cross_queue"][:, g].max())
+                    if r["cross_queue"].size
+                    else 0.0,
                 }
             )
         return pd.DataFrame(rows)
@@ -204,7 +208,9 @@ def simulate(
         "crossing_kind": [net.crossing[c].kind for c, _ in run.g_keys],
         "crossing_bkg": run.g_bkg,
         "crossing_obs": [net.crossing[c].observed(d) for c, d in run.g_keys],
-        "crossing_pub": [(net.crossing[c].wait_median_min, net.crossing[c].wait_p95_min) for c, _ in run.g_keys],
+        "crossing_pub": [
+            (net.crossing[c].wait_median_min, net.crossing[c].wait_p95_min) for c, _ in run.g_keys
+        ],
         "cost_cats": run.cats,
         "demanded_value": run.demanded_value,
         "filled_value": run.filled_value,

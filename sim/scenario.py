@@ -68,7 +68,13 @@ def _resolve(name_or_path: str | os.PathLike[str]) -> Path:
     if str(name_or_path) in known:
         return known[str(name_or_path)]
     raise ScenarioError(
-        [Problem(str(name_or_path), "", f"no such file or built-in scenario (built-in: {', '.join(known)})")]
+        [
+            Problem(
+                str(name_or_path),
+                "",
+                f"no such file or built-in scenario (built-in: {', '.join(known)})",
+            )
+        ]
     )
 
 
@@ -98,7 +104,9 @@ def load_scenario(name_or_path: str | os.PathLike[str]) -> Scenario:
         start = dt.date(2025, 1, 1)
     horizon = data.get("horizon_days", 730)
     if not isinstance(horizon, int) or isinstance(horizon, bool) or not 1 <= horizon <= 36500:
-        problems.append(Problem(fname, "key 'horizon_days'", "must be an integer in 1..36500", horizon))
+        problems.append(
+            Problem(fname, "key 'horizon_days'", "must be an integer in 1..36500", horizon)
+        )
         horizon = 730
     costs_in = data.get("costs", {})
     cost_kw: dict[str, float] = {}

@@ -39,7 +39,12 @@ def git_revision() -> str | None:
     try:
         here = Path(__file__).resolve().parent
         out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5, check=False
+            ["git", "rev-parse", "HEAD"],
+            cwd=here,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
         )
         return out.stdout.strip() or None
     except (OSError, subprocess.SubprocessError):
@@ -87,7 +92,9 @@ def write_parquet(df: pd.DataFrame, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def write_run(out: str | os.PathLike[str], sc: Scenario, results: Sequence[Result], **extra: Any) -> Path:
+def write_run(
+    out: str | os.PathLike[str], sc: Scenario, results: Sequence[Result], **extra: Any
+) -> Path:
     """Write the results folder of one or more replications; return its path."""
     import pandas as pd
 
@@ -96,7 +103,9 @@ def write_run(out: str | os.PathLike[str], sc: Scenario, results: Sequence[Resul
     kp = pd.DataFrame([r.kpis for r in results])
     daily = pd.concat([r.daily.assign(rep=r.kpis["rep"]) for r in results], ignore_index=True)
     ledger = pd.concat([r.ledger.assign(rep=r.kpis["rep"]) for r in results], ignore_index=True)
-    crossings = pd.concat([r.crossings.assign(rep=r.kpis["rep"]) for r in results], ignore_index=True)
+    crossings = pd.concat(
+        [r.crossings.assign(rep=r.kpis["rep"]) for r in results], ignore_index=True
+    )
     flows = pd.concat([r.flows.assign(rep=r.kpis["rep"]) for r in results], ignore_index=True)
     write_parquet(kp, folder / "kpis.parquet")
     write_parquet(daily, folder / "daily.parquet")
@@ -112,7 +121,13 @@ def write_run(out: str | os.PathLike[str], sc: Scenario, results: Sequence[Resul
         "git_revision": git_revision(),
         "written_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "timings": {"wall_s": [r.kpis["wall_s"] for r in results]},
-        "tables": ["kpis.parquet", "daily.parquet", "ledger.parquet", "crossings.parquet", "flows.parquet"],
+        "tables": [
+            "kpis.parquet",
+            "daily.parquet",
+            "ledger.parquet",
+            "crossings.parquet",
+            "flows.parquet",
+        ],
         **extra,
     }
     write_atomic(folder / "manifest.json", json.dumps(manifest, indent=2, default=str).encode())

@@ -20,11 +20,16 @@ SC = Scenario("test")
 WIDGET = Commodity("widget", "Widget", "auto", "unit", 100.0, units_per_truck=1.0)
 
 
-def one_lane(transit: float = 2.0, demand: float = 80.0, cap: float | None = 100.0, cv: float = 0.0) -> Network:
+def one_lane(
+    transit: float = 2.0, demand: float = 80.0, cap: float | None = 100.0, cv: float = 0.0
+) -> Network:
     return Network.build(
         "one_lane",
         [WIDGET],
-        [Site("S", "source", "CA", "auto", commodity="widget", capacity=cap), Site("M", "market", "CA", "auto")],
+        [
+            Site("S", "source", "CA", "auto", commodity="widget", capacity=cap),
+            Site("M", "market", "CA", "auto"),
+        ],
         [Lane("L", "S", "M", "widget", "truck", transit_days=transit, base_flow=demand)],
         demand=[Demand("M", "widget", demand, cv, "backorder")],
     )
@@ -64,7 +69,9 @@ def two_input_plant(b_capacity: float) -> Network:
     sites = [
         Site("SA", "source", "US", "auto", commodity="a", capacity=100.0),
         Site("SB", "source", "US", "auto", commodity="b", capacity=b_capacity),
-        Site("P", "plant", "US", "auto", commodity="car", capacity=10.0, downtime_usd_per_hour=1000.0),
+        Site(
+            "P", "plant", "US", "auto", commodity="car", capacity=10.0, downtime_usd_per_hour=1000.0
+        ),
         Site("M", "market", "US", "auto"),
     ]
     lanes = [
@@ -73,7 +80,9 @@ def two_input_plant(b_capacity: float) -> Network:
         Lane("LC", "P", "M", "car", "truck", transit_days=1.0, base_flow=10.0),
     ]
     boms = [BomLine("P", "a", 2.0), BomLine("P", "b", 1.0)]
-    return Network.build("plant", coms, sites, lanes, boms=boms, demand=[Demand("M", "car", 10.0, 0.0)])
+    return Network.build(
+        "plant", coms, sites, lanes, boms=boms, demand=[Demand("M", "car", 10.0, 0.0)]
+    )
 
 
 def test_two_input_plant_consumes_by_its_bill_of_materials() -> None:
@@ -155,9 +164,19 @@ def road_network(capacity: float, modelled: float = 100.0, obs: float = 100.0) -
         Site("S", "source", "CA", "auto", commodity="widget", capacity=1000.0),
         Site("M", "market", "US", "auto", cover_days=2.0),
     ]
-    x = Crossing("X", "road", capacity_sb=capacity, obs_sb=obs, booths=2, wait_median_min=10.0, wait_p95_min=30.0)
+    x = Crossing(
+        "X",
+        "road",
+        capacity_sb=capacity,
+        obs_sb=obs,
+        booths=2,
+        wait_median_min=10.0,
+        wait_p95_min=30.0,
+    )
     lanes = [Lane("L", "S", "M", "widget", "truck", "X", transit_days=1.0, base_flow=modelled)]
-    return Network.build("road", [WIDGET], sites, lanes, [x], demand=[Demand("M", "widget", modelled, 0.0)])
+    return Network.build(
+        "road", [WIDGET], sites, lanes, [x], demand=[Demand("M", "widget", modelled, 0.0)]
+    )
 
 
 def test_overloaded_road_crossing_serves_capacity_and_queues_the_rest() -> None:
@@ -179,7 +198,9 @@ def test_same_seed_same_kpis_other_seed_differs() -> None:
     b = simulate(SC, seed=11, days=100, network=net).kpis
     c = simulate(SC, seed=12, days=100, network=net).kpis
     drop = {"wall_s"}
-    assert {k: v for k, v in a.items() if k not in drop} == {k: v for k, v in b.items() if k not in drop}
+    assert {k: v for k, v in a.items() if k not in drop} == {
+        k: v for k, v in b.items() if k not in drop
+    }
     assert a["cost_total_usd"] != c["cost_total_usd"]
 
 
@@ -229,19 +250,54 @@ def test_goods_created_from_nowhere_break_the_mass_balance_and_raise() -> None:
     seed=st.integers(0, 2**32 - 1),
 )
 def test_property_mass_balances_and_stock_never_negative(
-    demand: float, cv: float, transit: float, tcv: float, cap_share: float, road_cap_share: float, seed: int
+    demand: float,
+    cv: float,
+    transit: float,
+    tcv: float,
+    cap_share: float,
+    road_cap_share: float,
+    seed: int,
 ) -> None:
     sites = [
         Site("S", "source", "CA", "auto", commodity="widget", capacity=demand * cap_share),
         Site("H", "storage", "US", "auto"),
         Site("M", "market", "US", "auto"),
     ]
-    x = Crossing("X", "road", capacity_sb=demand * road_cap_share + 1, obs_sb=demand, booths=3, wait_median_min=9.0, wait_p95_min=30.0)
+    x = Crossing(
+        "X",
+        "road",
+        capacity_sb=demand * road_cap_share + 1,
+        obs_sb=demand,
+        booths=3,
+        wait_median_min=9.0,
+        wait_p95_min=30.0,
+    )
     lanes = [
-        Lane("L1", "S", "H", "widget", "truck", "X", transit_days=transit, transit_cv=tcv, base_flow=demand),
-        Lane("L2", "H", "M", "widget", "truck", transit_days=transit, transit_cv=tcv, base_flow=demand),
+        Lane(
+            "L1",
+            "S",
+            "H",
+            "widget",
+            "truck",
+            "X",
+            transit_days=transit,
+            transit_cv=tcv,
+            base_flow=demand,
+        ),
+        Lane(
+            "L2",
+            "H",
+            "M",
+            "widget",
+            "truck",
+            transit_days=transit,
+            transit_cv=tcv,
+            base_flow=demand,
+        ),
     ]
-    net = Network.build("prop", [WIDGET], sites, lanes, [x], demand=[Demand("M", "widget", demand, cv)])
+    net = Network.build(
+        "prop", [WIDGET], sites, lanes, [x], demand=[Demand("M", "widget", demand, cv)]
+    )
     res = simulate(SC, seed=seed, days=60, network=net)
     assert res.kpis["mass_balance_error"] <= 1e-9
     assert np.all(res.raw["stock"] >= -1e-9 * demand)
