@@ -31,6 +31,77 @@ class Costs:
 
 
 @dataclass(frozen=True, slots=True)
+class Market:
+    """Price response: who absorbs a duty, and how demand answers the price."""
+
+    # shares of each duty dollar borne by each party (sum to 1); the importer of record pays the
+    # government, then recovers these shares by price: exporter price cut, downstream buyer, consumer
+    pass_through: dict[str, float] = field(
+        default_factory=lambda: {"exporter": 0.1, "importer": 0.2, "downstream": 0.3, "consumer": 0.4}
+    )
+    elasticity: dict[str, float] = field(
+        default_factory=lambda: {"auto": -1.0, "farm": -0.6, "energy": -0.2, "multi": -0.5}
+    )
+    switch_logit: float = 8.0  # sensitivity of supplier shares to relative landed cost
+    qualification_days: float = 60.0  # before orders may move to another supplier
+    switch_ramp_days: float = 90.0  # then shares move linearly over this many days
+
+
+@dataclass(frozen=True, slots=True)
+class Measure:
+    """A timed measure or disruption (one ``[[measures]]`` table of a scenario file).
+
+    ``kind`` is one of :data:`MEASURE_KINDS`. Dates are day numbers from the scenario start
+    (``end`` None = open-ended). Fields a kind does not use keep their defaults.
+    """
+
+    id: str
+    kind: str
+    start: int
+    end: int | None = None
+    announce: int | None = None  # tariffs: day importers learn of it (pre-stocking before start)
+    # targets
+    imposer: str = ""  # tariff / levy: country that imposes ("US" or "CA")
+    origin: str = ""  # tariff: origin country of the goods hit ("" = any foreign)
+    sectors: tuple[str, ...] = ()  # empty = all
+    commodities: tuple[str, ...] = ()  # empty = all (within sectors)
+    crossings: tuple[str, ...] = ()
+    direction: str = "both"  # "sb", "nb", "both" for crossings
+    sites: tuple[str, ...] = ()
+    lanes: tuple[str, ...] = ()
+    # tariff parameters
+    rate: float = 0.0
+    exempt_share: float = 0.0  # share of value qualifying for USMCA/CUSMA exemption
+    content_basis: str = "all"  # "all" | "non_us" | "non_ca": duty on that share of value only
+    domestic_content: float = 0.0  # share of value that is the imposer's own content (for non_us/non_ca)
+    stack_group: str = ""  # measures of one group replace each other; highest precedence wins
+    precedence: int = 0
+    transit_exempt: bool = False  # goods already shipped at the effective date pay no duty
+    # disruption parameters
+    capacity_factor: float = 1.0
+    inspection_factor: float = 1.0
+    secondary_share: float = 0.0
+    secondary_hours: float = 0.0
+    demand_factor: float = 1.0
+    ramp_days: float = 0.0
+    capacity: float | None = None  # lane_open target capacity per day
+    recovery_days: float = 0.0  # port strike: days to recover linearly after the end
+
+
+MEASURE_KINDS: tuple[str, ...] = (
+    "tariff",  # ad valorem duty at the border (also counter-tariffs)
+    "export_levy",  # duty the exporting country charges on its own exports (e.g. energy)
+    "slowdown",  # crossing capacity factor, inspection-time factor, secondary inspection
+    "closure",  # crossing closed
+    "outage",  # pipeline, wire or rail crossing capacity factor (0 = down), or lanes
+    "port_strike",  # port sites stop, then recover
+    "plant_shutdown",  # plant or source capacity factor
+    "demand_shock",  # market demand factor (boycott), optionally only goods of one origin
+    "lane_open",  # open or ramp up a lane (diversification); overseas demand follows
+)
+
+
+@dataclass(frozen=True, slots=True)
 class Scenario:
     """A validated, inert scenario spec."""
 
@@ -40,7 +111,8 @@ class Scenario:
     start: dt.date = dt.date(2025, 1, 1)
     horizon_days: int = 730
     costs: Costs = field(default_factory=Costs)
-    measures: tuple[Any, ...] = ()
+    market: Market = field(default_factory=Market)
+    measures: tuple[Measure, ...] = ()
     path: str | None = None
 
     def network_path(self) -> Path:
