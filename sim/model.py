@@ -318,7 +318,9 @@ class Run:
         self.hold_rate = self.scenario.costs.holding_rate_per_year / 365.0
 
     def _draw_random(self) -> None:
-        ss = np.random.SeedSequence(self.seed)
+        # replication `rep` of a batch seeded `seed`: the same stream as SeedSequence(seed).spawn(n)[rep],
+        # so a replication never depends on how many others run, or where
+        ss = np.random.SeedSequence(self.seed, spawn_key=(self.rep,))
         demand_ss, transit_ss, inspect_ss, bkg_ss = ss.spawn(4)
         days = self.days
         self.z_demand = (
