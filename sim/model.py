@@ -74,7 +74,7 @@ class Run:
         self._build_crossings()
         self._build_costs()
         self._draw_random()
-        self.measures: list[Any] = list(scenario.measures)
+        self.hooks: list[Any] = []  # extra objects with .apply(run, day), called after the measures
 
     # ------------------------------------------------------------------ build
     def _build_points(self) -> None:
@@ -128,7 +128,10 @@ class Run:
             self.in_lanes[d].append(i)
         self.l_base = [ln.base_flow for ln in lanes]
         self.l_cap = [math.inf if ln.capacity is None else ln.capacity for ln in lanes]
+        self.l_cap0 = list(self.l_cap)
         self.l_factor = [1.0] * len(lanes)
+        self.l_tariff = [0.0] * len(lanes)  # ad valorem duty charged by the destination country
+        self.l_levy = [0.0] * len(lanes)  # ad valorem levy charged by the origin country
         self.l_transit = [ln.transit_days for ln in lanes]
         sig = [math.sqrt(math.log1p(ln.transit_cv**2)) for ln in lanes]
         self.l_sig = sig
@@ -146,6 +149,8 @@ class Run:
             lead_num[self.l_dp[i]] += ln.base_flow * ln.transit_days
         demand = {(d.site, d.commodity): d for d in net.demand}
         self.rate = [0.0] * n
+        self.target_extra = [0.0] * n  # pre-stocking ahead of an announced tariff
+        self.embodied = [0.0] * n  # duty embodied per unit of stock (US$), carried through BOMs
         self.weights: list[list[float]] = [[] for _ in range(n)]
         self.target = [0.0] * n
         self.reorder = [-math.inf] * n
@@ -167,8 +172,8 @@ class Run:
             lead = lead_num[p] / tot if tot > 0 else 0.0
             cover = s.cover_days
             shelf = self.p_shelf[p]
-            if shelf is not None:  # perishables: safety stock at most half the shelf life
-                cover = min(cover, 0.5 * shelf)
+            if shelf is not None:  # perishables: safety stock at most half the shelf life left on arrival
+                cover = min(cover, max(0.0, 0.5 * (shelf - lead - 1.0)))
             if not self.p_storable[p]:
                 cover = 0.0
             self.buffer[p] = r * cover
@@ -205,6 +210,12 @@ class Run:
                 (self.pidx[(dm.site, dm.commodity)], dm.mean_per_day, dm.cv, dm.unmet == "lost")
             )
         self.demand_factor = [1.0] * len(self.markets)
+        self.demand_extra = [0.0] * len(self.markets)
+        el = self.scenario.market.elasticity
+        self.m_elastic = [
+            el.get(net.commodity[self.points[p].commodity].sector, 0.0)
+            for p, _, _, _ in self.markets
+        ]
 
     def _build_crossings(self) -> None:
         net = self.net
@@ -253,6 +264,7 @@ class Run:
         ng = len(self.g_keys)
         self.g_cap_factor = [1.0] * ng
         self.g_insp_factor = [1.0] * ng
+        self.g_sec_days = [0.0] * ng  # mean extra days from secondary inspection
         self.g_queued: list[deque[list[Any]]] = [deque() for _ in range(ng)]
         self.pipe_factor: dict[tuple[str, str], float] = {k: 1.0 for k in self.pipe_groups}
 
@@ -314,6 +326,25 @@ class Run:
             for si, _, _, _ in self.plants
         ]
         self.plant_down_cost = [net.sites[si].downtime_usd_per_hour for si, _, _, _ in self.plants]
+        pt = self.scenario.market.pass_through
+        self.pass_through = [
+            pt.get(k, 0.0) for k in ("exporter", "importer", "downstream", "consumer")
+        ]
+        octry = [net.site[ln.origin].country for ln in self.lanes]
+        # duty rows per lane: exporter (origin), importer, downstream, consumer (destination), then the
+        # government of the destination (tariff) and of the origin (levy)
+        self.l_duty_cats = [
+            (
+                cat("exporter", octry[i], lsec[i], "duty"),
+                cat("importer", lctry[i], lsec[i], "duty"),
+                cat("downstream", lctry[i], lsec[i], "duty"),
+                cat("consumer", lctry[i], lsec[i], "duty"),
+                cat("government", lctry[i], lsec[i], "duty"),
+                cat("government", octry[i], lsec[i], "duty"),
+            )
+            for i in range(len(self.lanes))
+        ]
+        self.l_octry, self.l_dctry = octry, lctry
         self.cost_today = [0.0] * len(self.cats)
         self.hold_rate = self.scenario.costs.holding_rate_per_year / 365.0
 
@@ -343,8 +374,14 @@ class Run:
         )
 
     # ------------------------------------------------------------------ stock helpers
-    def _add(self, p: int, qty: float, born: float) -> None:
-        self.on_hand[p] += qty
+    def _add(self, p: int, qty: float, born: float, duty: float = 0.0) -> None:
+        have = self.on_hand[p]
+        if duty or self.embodied[p]:
+            tot = max(have, 0.0) + qty
+            self.embodied[p] = (
+                (self.embodied[p] * max(have, 0.0) + duty * qty) / tot if tot > 0 else 0.0
+            )
+        self.on_hand[p] = have + qty
         fifo = self.fifo[p]
         if fifo is not None:
             fifo.append([born, qty])
@@ -368,7 +405,7 @@ class Run:
         return born
 
     # ------------------------------------------------------------------ arrivals
-    def _arrive(self, l: int, qty: float, born: float, _ev: object) -> None:
+    def _arrive(self, l: int, qty: float, born: float, duty: float, _ev: object) -> None:
         self.in_transit[l] -= qty
         p = self.l_dp[l]
         shelf = self.p_shelf[p]
@@ -376,11 +413,36 @@ class Run:
             self.spoiled[self.p_com_i[p]] += qty
             self.cost_today[self.l_spoil_cat[l]] += qty * self.p_value[p]
             return
-        self._add(p, qty, born)
+        self._add(p, qty, born, duty)
 
-    def _schedule(self, l: int, qty: float, delay: float, born: float) -> None:
+    def _schedule(self, l: int, qty: float, delay: float, born: float, duty: float = 0.0) -> None:
         ev = Timeout(self.env, delay)
-        ev.callbacks.append(partial(self._arrive, l, qty, born))
+        ev.callbacks.append(partial(self._arrive, l, qty, born, duty))
+
+    def _assess(self, l: int, qty: float, t: int, dispatched: int) -> float:
+        """Book the duty (and levy) on ``qty`` units of lane ``l`` crossing on day ``t``; return US$/unit."""
+        rate = self.l_tariff[l]
+        if rate and dispatched < t and self.ms is not None and self.ms.transit_exempt:
+            rate = self.ms.rate_for(l, t, dispatched)
+        levy = self.l_levy[l]
+        if not rate and not levy:
+            return 0.0
+        v = self.p_value[self.l_dp[l]]
+        cats = self.l_duty_cats[l]
+        ct = self.cost_today
+        pt = self.pass_through
+        for amount, gov, country in (
+            (qty * v * rate, 4, self.l_dctry[l]),
+            (qty * v * levy, 5, self.l_octry[l]),
+        ):
+            if amount <= 0:
+                continue
+            for j in range(4):
+                ct[cats[j]] += amount * pt[j]
+            ct[cats[gov]] -= amount
+            self.duty_paid[country] = self.duty_paid.get(country, 0.0) + amount
+            self.duty_by_day.append((t, country, amount))
+        return v * (rate + levy)
 
     # ------------------------------------------------------------------ the day
     def tick(self) -> Any:
@@ -411,8 +473,10 @@ class Run:
         while True:
             t = int(env.now)
             self.now = float(t)
-            for m in self.measures:
-                m.apply(self, t)
+            if self.ms is not None:
+                self.ms.apply(t)
+            for h in self.hooks:
+                h.apply(self, t)
             self._spoil(t)
             self._demand(t)
             self._order()
@@ -456,11 +520,13 @@ class Run:
                 if per > 0:
                     q = min(q, max(0.0, oh[ip]) / per)
             if q > 0:
+                duty = 0.0
                 for ip, per in bom:
                     use = q * per
+                    duty += per * self.embodied[ip]
                     self._take(ip, use)
                     self.consumed[self.p_com_i[ip]] += use
-                self._add(p, q, self.now)
+                self._add(p, q, self.now, duty)
                 self.produced[self.p_com_i[p]] += q
             short = plan - q
             if short > 1e-9 and c > 0 and math.isfinite(c):
@@ -471,8 +537,13 @@ class Run:
     def _demand(self, t: int) -> None:
         z = self.z_demand[t]
         oh, bl = self.on_hand, self.backlog
+        cons = self.pass_through[3]
         for k, (p, mean, cv, lost) in enumerate(self.markets):
-            d = mean * self.demand_factor[k] * max(0.0, 1.0 + cv * z[k])
+            m = mean * self.demand_factor[k] + self.demand_extra[k]
+            emb = self.embodied[p]
+            if emb > 0 and self.m_elastic[k]:  # consumers see their share of the duty in the price
+                m *= (1.0 + cons * emb / self.p_value[p]) ** self.m_elastic[k]
+            d = m * max(0.0, 1.0 + cv * z[k])
             self.demanded_value += d * self.p_value[p]
             want = d if lost else d + bl[p]
             served = min(max(0.0, oh[p]), want)
@@ -499,16 +570,16 @@ class Run:
             ip = oh[p] - bl[p]
             for i in ins:
                 ip += os_[i] + it[i]
-            if ip > self.reorder[p] and self.reorder[p] != -math.inf:
+            if ip > self.reorder[p] + self.target_extra[p] and self.reorder[p] != -math.inf:
                 continue
-            q = self.target[p] - ip
+            q = self.target[p] + self.target_extra[p] - ip
             if q <= 0:
                 continue
             for i, w in zip(ins, self.weights[p], strict=True):
                 if w > 0:
                     os_[i] += q * w
 
-    def _dispatch(self, t: int) -> list[list[tuple[int, float, float, float]]]:
+    def _dispatch(self, t: int) -> list[list[tuple[int, float, float, float, int, float]]]:
         oh, os_, out = self.on_hand, self.outstanding, self.out_lanes
         want = [0.0] * len(self.lanes)
         for p, lanes in enumerate(out):
@@ -533,13 +604,14 @@ class Run:
                     self.curtail_flow[key] = self.curtail_flow.get(key, 0.0) + want[i] * (1 - s)
                     want[i] *= s
         z = self.z_transit[t]
-        lots: list[list[tuple[int, float, float, float]]] = [[] for _ in self.g_keys]
+        lots: list[list[tuple[int, float, float, float, int, float]]] = [[] for _ in self.g_keys]
         shipped = self.shipped_today
         for i, x in enumerate(want):
             shipped[i] = x
             if x <= 0:
                 continue
             p = self.l_op[i]
+            duty = self.embodied[p]
             born = self._take(p, x)
             os_[i] -= x
             self.in_transit[i] += x
@@ -548,12 +620,14 @@ class Run:
             tau = self.l_transit[i] * (math.exp(sig * z[i] - 0.5 * sig * sig) if sig > 0 else 1.0)
             g = self.l_g[i]
             if g >= 0:
-                lots[g].append((i, x, tau, born))
+                lots[g].append((i, x, tau, born, t, duty))
             else:
-                self._schedule(i, x, tau, born)
+                if self.l_border[i]:  # pipeline, wire, sea: enters at dispatch
+                    duty += self._assess(i, x, t, t)
+                self._schedule(i, x, tau, born, duty)
         return lots
 
-    def _cross(self, t: int, lots: list[list[tuple[int, float, float, float]]]) -> None:
+    def _cross(self, t: int, lots: list[list[tuple[int, float, float, float, int, float]]]) -> None:
         bkg = self.bkg_draw[t]
         th = self.scenario.costs.truck_hour_usd
         for g, q in enumerate(self.g_queue):
@@ -565,8 +639,8 @@ class Run:
             arriving = lots[g]
             upv = self.g_upv
             a_mod = 0.0
-            for i, x, _, _ in arriving:
-                a_mod += x / upv[i]
+            for lot in arriving:
+                a_mod += lot[1] / upv[lot[0]]
             a = a_mod + bkg[g]
             road = self.g_road[g]
             if cap <= 0:
@@ -574,7 +648,11 @@ class Run:
             else:
                 scale = q.scale(a, self.g_cap_factor[g], self.g_insp_factor[g])
                 extra = q0 / cap
-            wait_days = (q.wait_mean_min(scale) / 1440.0 + extra) if cap > 0 else math.inf
+            wait_days = (
+                (q.wait_mean_min(scale) / 1440.0 + extra + self.g_sec_days[g])
+                if cap > 0
+                else math.inf
+            )
             # serve the carry-over queue first
             room = cap
             while queued and room > 0:
@@ -589,29 +667,32 @@ class Run:
                     e[0] = v - room
                     room = 0.0
                 if e[1] >= 0:
-                    i, x, tau, born = e[1], e[2], e[3], e[4]
+                    i, x, tau, born, dday, duty = e[1], e[2], e[3], e[4], e[5], e[6]
                     sent = x * part
                     if part < 1.0:
                         e[2] = x - sent
-                    self._schedule(i, sent, tau + wait_days, born)
+                    duty += self._assess(i, sent, t, dday)
+                    self._schedule(i, sent, tau + wait_days, born, duty)
                     if road:
                         self.cost_today[self.l_delay_cat[i]] += (
                             (sent / upv[i]) * wait_days * 24.0 * th
                         )
             frac = 1.0 if a <= room else (room / a if a > 0 else 0.0)
-            for i, x, tau, born in arriving:
+            for i, x, tau, born, dday, duty in arriving:
                 sent = x * frac
                 if sent > 0:
-                    self._schedule(i, sent, tau + wait_days, born)
+                    self._schedule(
+                        i, sent, tau + wait_days, born, duty + self._assess(i, sent, t, dday)
+                    )
                     if road:
                         self.cost_today[self.l_delay_cat[i]] += (
                             (sent / upv[i]) * wait_days * 24.0 * th
                         )
                 rest = x - sent
                 if rest > 1e-12:
-                    queued.append([rest / upv[i], i, rest, tau, born])
+                    queued.append([rest / upv[i], i, rest, tau, born, dday, duty])
             if bkg[g] * (1 - frac) > 0:
-                queued.append([bkg[g] * (1 - frac), -1, 0.0, 0.0, 0.0])
+                queued.append([bkg[g] * (1 - frac), -1, 0.0, 0.0, 0.0, 0, 0.0])
             # a day in the queue costs 24 truck-hours per modelled truck still waiting
             if road:
                 for e in queued:
@@ -667,6 +748,14 @@ class Run:
             (0.0, 0.0, 0.0, 1.0, 0.0)
         ] * len(self.g_keys)
         self.nonstorable = [p for p in range(len(self.points)) if not self.p_storable[p]]
+        self.duty_paid: dict[str, float] = {}
+        self.duty_by_day: list[tuple[int, str, float]] = []
+        self.l_border = [
+            ln.crossing is not None and self.l_g[i] < 0 for i, ln in enumerate(self.lanes)
+        ]
+        from sim.measures import MeasureState
+
+        self.ms = MeasureState(self) if self.scenario.measures else None
         t0 = time.perf_counter()
         gc_was = gc.isenabled()
         gc.disable()

@@ -234,7 +234,7 @@ class _Leak:
 
 def test_goods_created_from_nowhere_break_the_mass_balance_and_raise() -> None:
     run = Run(one_lane(), SC, seed=0, days=10)
-    run.measures.append(_Leak())
+    run.hooks.append(_Leak())
     with pytest.raises(MassBalanceError, match="mass balance"):
         run.run()
 
