@@ -77,6 +77,7 @@ class Recorder:
             "cross_p95": p95,
             "wait_samples": samples,
             "ledger": run.ledger_rows,
+            "duty_by_day": run.duty_by_day,
         }
 
 
