@@ -172,7 +172,9 @@ class Run:
             lead = lead_num[p] / tot if tot > 0 else 0.0
             cover = s.cover_days
             shelf = self.p_shelf[p]
-            if shelf is not None:  # perishables: safety stock at most half the shelf life left on arrival
+            if (
+                shelf is not None
+            ):  # perishables: safety stock at most half the shelf life left on arrival
                 cover = min(cover, max(0.0, 0.5 * (shelf - lead - 1.0)))
             if not self.p_storable[p]:
                 cover = 0.0
@@ -251,6 +253,16 @@ class Run:
                     old = self.pipe_groups.get(key, (cap, []))
                     old[1].append(i)
                     self.pipe_groups[key] = old
+        # crossings no modelled lane uses still carry their background traffic (diversions may use them)
+        for cr in net.crossings:
+            if cr.kind not in RAIL_ROAD:
+                continue
+            for direc in ("sb", "nb"):
+                key = (cr.id, direc)
+                if key not in gidx and (cr.observed(direc) or 0.0) > 0 and cr.capacity(direc):
+                    gidx[key] = len(self.g_keys)
+                    self.g_keys.append(key)
+                    self.g_lanes.append([])
         for key in self.g_keys:
             cr = net.crossing[key[0]]
             cap = cr.capacity(key[1]) or 1e9
