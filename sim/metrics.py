@@ -57,9 +57,49 @@ def kpis(meta: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
         out[f"cost_{p}_usd"] = float(by_cat[party == p].sum()) if cats else 0.0
     for k in COST_KINDS:
         out[f"cost_{k}_usd"] = float(by_cat[kind == k].sum()) if cats else 0.0
+    gov = party == "government"
+    duty_priv = (kind == "duty") & ~gov
+    tot_duty = float(by_cat[duty_priv].sum()) if cats else 0.0
+    us_duty = float(by_cat[duty_priv & (country == "US")].sum()) if cats else 0.0
+    # who bears the tariff cost: share of all duty dollars (after pass-through) borne by US parties
+    out["us_share_of_duty_cost"] = us_duty / tot_duty if tot_duty > 0 else float("nan")
+    out["duty_revenue_us_usd"] = (
+        -float(by_cat[(kind == "duty") & gov & (country == "US")].sum()) if cats else 0.0
+    )
+    out["duty_revenue_ca_usd"] = (
+        -float(by_cat[(kind == "duty") & gov & (country == "CA")].sum()) if cats else 0.0
+    )
+    shipped = raw["shipped"]
+    lane_val = np.asarray(meta["lane_value"], dtype=float)
+    to_os = np.asarray([o == "CA" and d == "OS" for o, d in meta["lane_countries"]], dtype=bool)
+    out["overseas_exports_usd"] = (
+        float((shipped[:, to_os] * lane_val[to_os]).sum()) if shipped.size else 0.0
+    )
+    ca_us = np.asarray([o == "CA" and d == "US" for o, d in meta["lane_countries"]], dtype=bool)
+    out["exports_ca_us_usd"] = (
+        float((shipped[:, ca_us] * lane_val[ca_us]).sum()) if shipped.size else 0.0
+    )
+    out["tts_days"] = _tts(meta, raw, total)
     out["lost_sales_usd"] = meta["lost_value"]
     out["downtime_hours"] = meta["downtime_hours"]
     out["mass_balance_error"] = meta["mass_balance_error"]
     out["events"] = meta["events"]
     out["wall_s"] = meta["wall_s"]
     return out
+
+
+def _tts(meta: dict[str, Any], raw: dict[str, Any], backlog_usd: np.ndarray) -> float:
+    """Time to survive: days from the first disruption's start to the first day demand goes unmet
+    (backorders grow or sales are lost by more than 0.1 % of a day's demand). NaN without a
+    disruption, or when demand is always met."""
+    start = meta.get("first_disruption")
+    if start is None:
+        return float("nan")
+    lost = np.asarray(raw["lost_by_day"], dtype=float)
+    grow = np.diff(backlog_usd, prepend=backlog_usd[:1]) if backlog_usd.size else np.zeros(0)
+    unmet = np.maximum(grow, 0.0) + lost
+    days = meta["days"]
+    daily_demand = meta["demanded_value"] / max(days, 1)
+    normal = np.quantile(unmet[:start], 0.99) if start > 0 else 0.0
+    hit = np.flatnonzero((np.arange(days) >= start) & (unmet > normal + 1e-3 * daily_demand))
+    return float(hit[0] - start) if hit.size else float("nan")

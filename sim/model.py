@@ -568,6 +568,7 @@ class Run:
                 gone = d - served
                 if gone > 0:
                     self.lost_value += gone * self.p_value[p]
+                    self.lost_by_day[t] += gone * self.p_value[p]
                     self.cost_today[self.p_lost_cat[p]] += (
                         gone * self.p_value[p] * self.scenario.costs.lost_margin_share
                     )
@@ -761,6 +762,7 @@ class Run:
         ] * len(self.g_keys)
         self.nonstorable = [p for p in range(len(self.points)) if not self.p_storable[p]]
         self.duty_paid: dict[str, float] = {}
+        self.lost_by_day = [0.0] * self.days
         self.duty_by_day: list[tuple[int, str, float]] = []
         self.l_border = [
             ln.crossing is not None and self.l_g[i] < 0 for i, ln in enumerate(self.lanes)

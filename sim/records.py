@@ -78,6 +78,7 @@ class Recorder:
             "wait_samples": samples,
             "ledger": run.ledger_rows,
             "duty_by_day": run.duty_by_day,
+            "lost_by_day": run.lost_by_day,
         }
 
 

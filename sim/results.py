@@ -204,6 +204,11 @@ def simulate(
         "lane_direction": [net.direction(ln) for ln in net.lanes],
         "lane_crossing": [ln.crossing or "" for ln in net.lanes],
         "lane_base": [ln.base_flow for ln in net.lanes],
+        "lane_value": [net.commodity[ln.commodity].value_usd for ln in net.lanes],
+        "lane_countries": [
+            (net.site[ln.origin].country, net.site[ln.dest].country) for ln in net.lanes
+        ],
+        "first_disruption": min((m.start for m in sc.measures if m.end is None or m.end > m.start), default=None),
         "crossing_keys": run.g_keys,
         "crossing_kind": [net.crossing[c].kind for c, _ in run.g_keys],
         "crossing_bkg": run.g_bkg,
