@@ -79,6 +79,21 @@ def kpis(meta: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
     out["exports_ca_us_usd"] = (
         float((shipped[:, ca_us] * lane_val[ca_us]).sum()) if shipped.size else 0.0
     )
+    # exporters' lost volume: cross-border shipments below the calibrated 2024 base flows, valued at
+    # the lost-margin share (a KPI, not a ledger row: it is an opportunity cost against 2024)
+    base = np.asarray(meta["lane_base"], dtype=float)
+    margin = meta.get("lost_margin_share", 0.12)
+    days = shipped.shape[0]
+    for origin, dest in (("CA", "US"), ("US", "CA")):
+        sel = np.asarray([o == origin and d == dest for o, d in meta["lane_countries"]], dtype=bool)
+        short = (
+            (base[sel] * days - shipped[:, sel].sum(axis=0)) * lane_val[sel]
+            if shipped.size
+            else np.zeros(0)
+        )
+        out[f"lost_export_margin_{origin.lower()}_usd"] = float(
+            np.maximum(short, 0.0).sum() * margin
+        )
     out["tts_days"] = _tts(meta, raw, total)
     out["lost_sales_usd"] = meta["lost_value"]
     out["downtime_hours"] = meta["downtime_hours"]

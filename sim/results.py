@@ -208,7 +208,10 @@ def simulate(
         "lane_countries": [
             (net.site[ln.origin].country, net.site[ln.dest].country) for ln in net.lanes
         ],
-        "first_disruption": min((m.start for m in sc.measures if m.end is None or m.end > m.start), default=None),
+        "lost_margin_share": sc.costs.lost_margin_share,
+        "first_disruption": min(
+            (m.start for m in sc.measures if m.end is None or m.end > m.start), default=None
+        ),
         "crossing_keys": run.g_keys,
         "crossing_kind": [net.crossing[c].kind for c, _ in run.g_keys],
         "crossing_bkg": run.g_bkg,

@@ -1,0 +1,146 @@
+"""When tariff talks collapse, who pays? The built-in scenarios side by side under common random numbers.
+
+For each scenario and replication (the same seeds for every scenario, so differences are not noise)
+this script reports backlog by sector over time, time to survive (TTS) and time to recover (TTR), cost
+by party and country relative to the baseline, the share of the tariff cost borne by US parties
+("does the pressure invert?") and the exports Canada diverts overseas.
+
+    python experiments/talks_collapse.py [--reps N] [--seed S] [--days D] [--out DIR]
+
+Outputs go to ``results/talks_collapse/``: ``table.csv`` (the printed table), ``kpis.parquet`` (every
+replication), ``backlog_by_sector.parquet`` (daily mean backlog by scenario and sector).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.results import Result, simulate
+from sim.scenario import load_scenario
+
+SEED = 2025
+N_REPS = 4
+HORIZON = 730
+SCENARIOS = ("baseline", "tariffs_2025", "talks_collapse", "capitulation", "diversify_only")
+OUT = Path("results/talks_collapse")
+RECOVERY_BAND = 0.05  # TTR: backlog and throughput back within 5 % of the baseline run
+
+
+def backlog_by_sector(res: Result) -> pd.DataFrame:
+    """Daily backlog (US$) by sector of one replication."""
+    value = np.asarray(res.meta["point_value"], dtype=float)
+    sector = np.asarray(res.meta["point_sector"])
+    usd = res.raw["backlog"] * value
+    cols = {s: usd[:, sector == s].sum(axis=1) for s in ("auto", "farm", "energy")}
+    return pd.DataFrame(cols).rename_axis("day").reset_index()
+
+
+def ttr_days(res: Result, base: Result, end: int | None) -> float:
+    """Days from the end of the last disruption until backlog and throughput are back within 5 % of
+    the paired baseline run (NaN when a measure never ends or the run never recovers)."""
+    if end is None or end >= res.kpis["days"]:
+        return math.nan
+    value = np.asarray(res.meta["point_value"], dtype=float)
+    b_alt = (res.raw["backlog"] * value).sum(axis=1)
+    b_base = (base.raw["backlog"] * value).sum(axis=1)
+    lane_val = np.asarray(res.meta["lane_value"], dtype=float)
+    t_alt = (res.raw["shipped"] * lane_val).sum(axis=1)
+    t_base = (base.raw["shipped"] * lane_val).sum(axis=1)
+    scale = max(float(t_base.mean()), 1.0)
+    ok = (np.abs(b_alt - b_base) <= RECOVERY_BAND * scale) & (
+        np.abs(t_alt - t_base) <= RECOVERY_BAND * t_base
+    )
+    for d in range(end, len(ok)):
+        if ok[d:].all():
+            return float(d - end)
+    return math.nan
+
+
+def last_end(name: str) -> int | None:
+    ends = [m.end for m in load_scenario(name).measures]
+    if not ends or any(e is None for e in ends):
+        return None
+    return max(e for e in ends if e is not None)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--reps", type=int, default=N_REPS)
+    ap.add_argument("--seed", type=int, default=SEED)
+    ap.add_argument("--days", type=int, default=HORIZON)
+    ap.add_argument("--out", type=Path, default=OUT)
+    args = ap.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    rows, backlog = [], []
+    for rep in range(args.reps):
+        base = simulate("baseline", seed=args.seed, rep=rep, days=args.days)
+        for name in SCENARIOS:
+            res = (
+                base
+                if name == "baseline"
+                else simulate(name, seed=args.seed, rep=rep, days=args.days)
+            )
+            k = dict(res.kpis)
+            k["ttr_days"] = ttr_days(res, base, last_end(name))
+            rows.append(k)
+            b = backlog_by_sector(res)
+            b["scenario"], b["rep"] = name, rep
+            backlog.append(b)
+    kp = pd.DataFrame(rows)
+    kp.to_parquet(args.out / "kpis.parquet", index=False)
+    bl = pd.concat(backlog, ignore_index=True)
+    bl.groupby(["scenario", "day"])[["auto", "farm", "energy"]].mean().reset_index().to_parquet(
+        args.out / "backlog_by_sector.parquet", index=False
+    )
+    # paired differences against the baseline, replication by replication
+    base = kp[kp.scenario == "baseline"].set_index("rep")
+    table = []
+    for name in SCENARIOS:
+        alt = kp[kp.scenario == name].set_index("rep")
+        d = alt.drop(columns=["scenario"]).sub(base.drop(columns=["scenario"]))
+        extra_us = d["cost_us_usd"].mean()
+        extra_ca = d["cost_ca_usd"].mean()
+        both = extra_us + extra_ca
+        table.append(
+            {
+                "scenario": name,
+                "backlog_peak_auto_$M": alt["backlog_peak_auto"].mean() / 1e6,
+                "backlog_peak_farm_$M": alt["backlog_peak_farm"].mean() / 1e6,
+                "backlog_peak_energy_$M": alt["backlog_peak_energy"].mean() / 1e6,
+                "tts_days": alt["tts_days"].mean(),
+                "ttr_days": alt["ttr_days"].mean(),
+                "duty_paid_$B": alt["duty_usd"].mean() / 1e9,
+                "extra_cost_US_$B": extra_us / 1e9,
+                "extra_cost_CA_$B": extra_ca / 1e9,
+                "US_share_of_extra_cost": extra_us / both if abs(both) > 0 else math.nan,
+                "US_share_of_duty_cost": alt["us_share_of_duty_cost"].mean(),
+                "exports_to_US_change_$B": d["exports_ca_us_usd"].mean() / 1e9,
+                "CA_exporters_lost_margin_$B": d["lost_export_margin_ca_usd"].mean() / 1e9,
+                "US_exporters_lost_margin_$B": d["lost_export_margin_us_usd"].mean() / 1e9,
+                "diverted_overseas_$B": d["overseas_exports_usd"].mean() / 1e9,
+            }
+        )
+    tab = pd.DataFrame(table).set_index("scenario")
+    tab.to_csv(args.out / "table.csv")
+    with pd.option_context(
+        "display.width", 200, "display.max_columns", 30, "display.float_format", "{:,.3f}".format
+    ):
+        print(
+            f"talks collapse: {args.reps} replications x {args.days} days, seed {args.seed}, common random numbers"
+        )
+        print(
+            "(costs over the whole horizon; extra = scenario minus baseline, paired by replication)"
+        )
+        print(tab.T.to_string())
+    print(f"written to {args.out}/ in {time.perf_counter() - t0:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
