@@ -711,13 +711,8 @@ class Run:
                 for e in queued:
                     if e[1] >= 0:
                         self.cost_today[self.l_delay_cat[e[1]]] += e[0] * 24.0 * th
-            self.g_day[g] = (
-                a,
-                min(a, cap) if cap > 0 else 0.0,
-                sum(e[0] for e in queued),
-                scale,
-                extra,
-            )
+            served = (cap - room) + frac * a if cap > 0 else 0.0
+            self.g_day[g] = (a, served, sum(e[0] for e in queued), scale, extra + self.g_sec_days[g])
 
     def _curtail(self) -> None:
         oh = self.on_hand

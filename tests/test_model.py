@@ -186,6 +186,9 @@ def test_overloaded_road_crossing_serves_capacity_and_queues_the_rest() -> None:
     queue = res.raw["cross_queue"][:, 0]
     # the booths serve their capacity; the queue grows by what the booths could not serve
     assert np.all(served <= 80.0 + 1e-9)
+    busy = queue > 0
+    assert busy.sum() > 10
+    assert np.allclose(served[busy], 80.0)  # a crossing with a queue serves its full capacity
     assert np.all(np.diff(queue) >= -1e-9)
     assert queue[-1] > 0
     bal = res.meta["balance"]["widget"]
