@@ -105,8 +105,10 @@ def main() -> None:
     for name in SCENARIOS:
         alt = kp[kp.scenario == name].set_index("rep")
         d = alt.drop(columns=["scenario"]).sub(base.drop(columns=["scenario"]))
-        extra_us = d["cost_us_usd"].mean()
-        extra_ca = d["cost_ca_usd"].mean()
+        # burden on each country's firms and consumers: private costs (duty after pass-through,
+        # logistics, holding, downtime, backlog, spoilage) plus exporters' margin on lost volume
+        extra_us = (d["cost_us_private_usd"] + d["lost_export_margin_us_usd"]).mean()
+        extra_ca = (d["cost_ca_private_usd"] + d["lost_export_margin_ca_usd"]).mean()
         both = extra_us + extra_ca
         table.append(
             {
@@ -117,9 +119,11 @@ def main() -> None:
                 "tts_days": alt["tts_days"].mean(),
                 "ttr_days": alt["ttr_days"].mean(),
                 "duty_paid_$B": alt["duty_usd"].mean() / 1e9,
-                "extra_cost_US_$B": extra_us / 1e9,
-                "extra_cost_CA_$B": extra_ca / 1e9,
-                "US_share_of_extra_cost": extra_us / both if abs(both) > 0 else math.nan,
+                "US_duty_revenue_$B": alt["duty_revenue_us_usd"].mean() / 1e9,
+                "CA_duty_revenue_$B": alt["duty_revenue_ca_usd"].mean() / 1e9,
+                "extra_burden_US_$B": extra_us / 1e9,
+                "extra_burden_CA_$B": extra_ca / 1e9,
+                "US_share_of_extra_burden": extra_us / both if abs(both) > 0 else math.nan,
                 "US_share_of_duty_cost": alt["us_share_of_duty_cost"].mean(),
                 "exports_to_US_change_$B": d["exports_ca_us_usd"].mean() / 1e9,
                 "CA_exporters_lost_margin_$B": d["lost_export_margin_ca_usd"].mean() / 1e9,

@@ -208,12 +208,18 @@ class MeasureState:
                 frac = 1.0 if m.ramp_days <= 0 else min(1.0, (t - m.start + 1) / m.ramp_days)
                 for lid in m.lanes:
                     i = net.lanes.index(net.lane[lid])
-                    cap = (m.capacity or 0.0) * frac
-                    run.l_cap[i] = cap
+                    b = run.l_base[i]
+                    cap = b + ((m.capacity or 0.0) - b) * frac  # from the base flow to the target
+                    run.l_cap[i] = cap if b <= 0 else max(run.l_cap0[i], cap)
                     prior[i] = max(prior[i], cap)
-                    dp = run.l_dp[i]
+                    dp, op = run.l_dp[i], run.l_op[i]
                     if dp in market_of and run.p_site[dp].country == "OS":
-                        run.demand_extra[market_of[dp]] += cap
+                        run.demand_extra[market_of[dp]] += cap - b
+                    # the stock points the new flow passes hold stock for it as for any other flow
+                    if dp in market_of:
+                        run.target_extra[dp] += (cap - b) * (run.l_transit[i] + 1 + run.p_cover[dp])
+                    if run.p_site[op].kind in ("storage", "port"):
+                        run.target_extra[op] += (cap - b) * (run.p_lead[op] + 1 + run.p_cover[op])
         self.prior = [p * f for p, f in zip(prior, origin_factor, strict=True)]
         self._reweight(t)
 

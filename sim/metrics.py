@@ -58,6 +58,10 @@ def kpis(meta: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
     for k in COST_KINDS:
         out[f"cost_{k}_usd"] = float(by_cat[kind == k].sum()) if cats else 0.0
     gov = party == "government"
+    for c in ("US", "CA"):  # what the country's firms and consumers pay, duty revenue left out
+        out[f"cost_{c.lower()}_private_usd"] = (
+            float(by_cat[(country == c) & ~gov].sum()) if cats else 0.0
+        )
     duty_priv = (kind == "duty") & ~gov
     tot_duty = float(by_cat[duty_priv].sum()) if cats else 0.0
     us_duty = float(by_cat[duty_priv & (country == "US")].sum()) if cats else 0.0

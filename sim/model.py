@@ -149,7 +149,9 @@ class Run:
             lead_num[self.l_dp[i]] += ln.base_flow * ln.transit_days
         demand = {(d.site, d.commodity): d for d in net.demand}
         self.rate = [0.0] * n
-        self.target_extra = [0.0] * n  # pre-stocking ahead of an announced tariff
+        self.target_extra = [0.0] * n  # pre-stocking ahead of a tariff; flows through opened lanes
+        self.p_lead = [0.0] * n
+        self.p_cover = [0.0] * n
         self.embodied = [0.0] * n  # duty embodied per unit of stock (US$), carried through BOMs
         self.weights: list[list[float]] = [[] for _ in range(n)]
         self.target = [0.0] * n
@@ -170,6 +172,7 @@ class Run:
             tot = in_flow[p]
             self.weights[p] = [(self.l_base[i] / tot if tot > 0 else 0.0) for i in self.in_lanes[p]]
             lead = lead_num[p] / tot if tot > 0 else 0.0
+            self.p_lead[p] = lead
             cover = s.cover_days
             shelf = self.p_shelf[p]
             if (
@@ -179,6 +182,7 @@ class Run:
             if not self.p_storable[p]:
                 cover = 0.0
             self.buffer[p] = r * cover
+            self.p_cover[p] = cover
             if s.policy == "sS" and s.s_days is not None and s.S_days is not None:
                 self.reorder[p] = r * (lead + 1 + s.s_days)
                 self.target[p] = r * (lead + 1 + s.S_days)
@@ -277,6 +281,7 @@ class Run:
         self.g_cap_factor = [1.0] * ng
         self.g_insp_factor = [1.0] * ng
         self.g_sec_days = [0.0] * ng  # mean extra days from secondary inspection
+        self.g_diverted = [0.0] * ng  # background vehicles turned away by a full crossing
         self.g_queued: list[deque[list[Any]]] = [deque() for _ in range(ng)]
         self.pipe_factor: dict[tuple[str, str], float] = {k: 1.0 for k in self.pipe_groups}
 
@@ -550,8 +555,9 @@ class Run:
         z = self.z_demand[t]
         oh, bl = self.on_hand, self.backlog
         cons = self.pass_through[3]
+        extra = self.demand_extra
         for k, (p, mean, cv, lost) in enumerate(self.markets):
-            m = mean * self.demand_factor[k] + self.demand_extra[k]
+            m = mean * self.demand_factor[k]
             emb = self.embodied[p]
             if emb > 0 and self.m_elastic[k]:  # consumers see their share of the duty in the price
                 m *= (1.0 + cons * emb / self.p_value[p]) ** self.m_elastic[k]
@@ -574,11 +580,17 @@ class Run:
                     )
             else:
                 bl[p] = want - served
+            if extra[k] > 0 and oh[p] > 0:
+                # new overseas buyers (a lane a scenario opened) take what arrives, up to the lane's
+                # capacity; what Canada cannot supply them is neither backlog nor a lost sale
+                take = min(oh[p], extra[k])
+                self._take(p, take)
+                self.delivered[self.p_com_i[p]] += take
 
     def _order(self) -> None:
         oh, bl, os_, it = self.on_hand, self.backlog, self.outstanding, self.in_transit
         for p, ins in enumerate(self.in_lanes):
-            if not ins or self.rate[p] <= 0:
+            if not ins or (self.rate[p] <= 0 and self.target_extra[p] <= 0):
                 continue
             ip = oh[p] - bl[p]
             for i in ins:
@@ -704,15 +716,22 @@ class Run:
                 rest = x - sent
                 if rest > 1e-12:
                     queued.append([rest / upv[i], i, rest, tau, born, dday, duty])
-            if bkg[g] * (1 - frac) > 0:
-                queued.append([bkg[g] * (1 - frac), -1, 0.0, 0.0, 0.0, 0, 0.0])
+            # background traffic the crossing cannot serve today diverts to other crossings or waits
+            # for better days; it never stands in the queue (modelled lots do)
+            self.g_diverted[g] += bkg[g] * (1 - frac)
             # a day in the queue costs 24 truck-hours per modelled truck still waiting
             if road:
                 for e in queued:
                     if e[1] >= 0:
                         self.cost_today[self.l_delay_cat[e[1]]] += e[0] * 24.0 * th
             served = (cap - room) + frac * a if cap > 0 else 0.0
-            self.g_day[g] = (a, served, sum(e[0] for e in queued), scale, extra + self.g_sec_days[g])
+            self.g_day[g] = (
+                a,
+                served,
+                sum(e[0] for e in queued),
+                scale,
+                extra + self.g_sec_days[g],
+            )
 
     def _curtail(self) -> None:
         oh = self.on_hand

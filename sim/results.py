@@ -138,6 +138,7 @@ class Result:
                     "queue_peak": float(r["cross_queue"][:, g].max())
                     if r["cross_queue"].size
                     else 0.0,
+                    "background_diverted": m["crossing_diverted"][g],
                 }
             )
         return pd.DataFrame(rows)
@@ -215,6 +216,7 @@ def simulate(
         "crossing_keys": run.g_keys,
         "crossing_kind": [net.crossing[c].kind for c, _ in run.g_keys],
         "crossing_bkg": run.g_bkg,
+        "crossing_diverted": run.g_diverted,
         "crossing_obs": [net.crossing[c].observed(d) for c, d in run.g_keys],
         "crossing_pub": [
             (net.crossing[c].wait_median_min, net.crossing[c].wait_p95_min) for c, _ in run.g_keys

@@ -70,10 +70,10 @@ The other keys depend on the kind (a key a kind does not use is an error)::
                   any origin; "US"/"CA"/"OS" = only goods from there, i.e. a boycott; not the
                   market's own country), demand_factor (0..2, default 1).
     lane_open     lanes (required), capacity (target units per day > 0, required), ramp_days
-                  (>= 0): the lane's capacity rises linearly from 0 to the target over
-                  ramp_days; an overseas market the lane feeds buys that much more. Meant for
-                  the network's zero-base lanes; on a lane that already carries a base flow
-                  only a raise at once (ramp_days = 0) to a non-overseas site is allowed.
+                  (>= 0): the lane's capacity rises linearly from its base flow (0 for the
+                  network's zero-base lanes) to the target over ramp_days; an overseas market
+                  the lane feeds buys up to that much more (it takes what arrives: added
+                  overseas demand that Canada cannot supply is neither backlog nor lost sales).
 
 ``extends``: the parent is loaded first (recursively), then this file overrides it: top-level
 values replace the parent's; [costs] and [market] merge key by key; measures merge by id (a
@@ -1154,12 +1154,12 @@ class _Checker:
             if ln is None:
                 self.mes(i, e, f"lanes[{j}]", f"unknown lane in network {net.name}", lid)
             elif kind == "lane_open" and ln.base_flow > 0:
-                flow = f"{lid} already carries {ln.base_flow:g}/day"
-                if kw.get("ramp_days", 0.0) > 0:
-                    rule = f"{flow}: a ramp from 0 would cut it; use ramp_days = 0 (a raise)"
-                    self.mes(i, e, f"lanes[{j}]", rule, lid)
-                if net.site[ln.dest].country == "OS":
-                    rule = f"{flow} to an overseas market: open a zero-base lane instead"
+                cap = kw.get("capacity")
+                if isinstance(cap, int | float) and cap <= ln.base_flow:
+                    rule = (
+                        f"{lid} already carries {ln.base_flow:g}/day: lane_open raises a lane, "
+                        "so capacity must exceed its base flow"
+                    )
                     self.mes(i, e, f"lanes[{j}]", rule, lid)
         origin = kw.get("origin") or ""
         if (

@@ -109,8 +109,8 @@ CASES: list[tuple[str, str | dict[str, str], str]] = [
     ("demand_shock_on_plant", HEAD + D1.replace('"ca_market"', '"us_assembly"'), "key 'measures[0] (d1).sites[0]': a demand_shock needs a market site"),
     ("boycott_of_own_goods", HEAD + D1.replace('origin = "US"', 'origin = "CA"'), "key 'measures[0] (d1).origin': is the country of market ca_market itself"),
     ("unknown_lane", HEAD + L1.replace('"vehicles_nb"', '"nope"'), "key 'measures[0] (l1).lanes[0]': unknown lane"),
-    ("lane_open_ramp_on_busy_lane", HEAD + L1.replace("ramp_days = 0", "ramp_days = 90"), "key 'measures[0] (l1).lanes[0]': vehicles_nb already carries 40/day: a ramp from 0 would cut it"),
-    ("lane_open_on_busy_overseas_lane", HEAD + L1.replace('"vehicles_nb"', '"crude_asia"'), "key 'measures[0] (l1).lanes[0]': crude_asia already carries 300/day to an overseas market"),
+    ("lane_open_below_base_flow", HEAD + L1.replace("capacity = 80.0", "capacity = 30.0"), "key 'measures[0] (l1).lanes[0]': vehicles_nb already carries 40/day: lane_open raises a lane"),
+    ("lane_open_overseas_below_base_flow", HEAD + L1.replace('"vehicles_nb"', '"crude_asia"'), "key 'measures[0] (l1).lanes[0]': crude_asia already carries 300/day: lane_open raises a lane"),
     # countries
     ("imposer_not_us_ca", HEAD + T1.replace('imposer = "US"', 'imposer = "MX"'), "key 'measures[0] (t1).imposer': must be \"US\" or \"CA\""),
     ("imposer_is_origin", HEAD + T1.replace('origin = "CA"', 'origin = "US"'), "key 'measures[0] (t1).origin': must differ from imposer"),
