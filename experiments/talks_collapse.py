@@ -63,10 +63,9 @@ def ttr_days(res: Result, base: Result, end: int | None) -> float:
 
 
 def last_end(name: str) -> int | None:
-    ends = [m.end for m in load_scenario(name).measures]
-    if not ends or any(e is None for e in ends):
-        return None
-    return max(e for e in ends if e is not None)
+    """Day the last measure that ends does so (open-ended measures are permanent changes)."""
+    ends = [m.end for m in load_scenario(name).measures if m.end is not None]
+    return max(ends) if ends else None
 
 
 def main() -> None:
