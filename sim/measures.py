@@ -84,6 +84,7 @@ class MeasureState:
         self.switch_target: dict[int, list[float]] = {}
         self.factor: dict[int, list[float]] = {}
         self.prior: list[float] = list(run.l_base)
+        self.lane_idx = {ln.id: i for i, ln in enumerate(lanes)}
         lane_g = {key: g for g, key in enumerate(run.g_keys)}
         self.lane_g = lane_g
 
@@ -177,7 +178,7 @@ class MeasureState:
                         elif key in run.pipe_factor:
                             run.pipe_factor[key] *= f
                 for lid in m.lanes:
-                    run.l_factor[net.lanes.index(net.lane[lid])] *= m.capacity_factor
+                    run.l_factor[self.lane_idx[lid]] *= m.capacity_factor
             elif m.kind == "port_strike":
                 self._port(m, 0.0)
             elif m.kind == "plant_shutdown":
@@ -207,7 +208,7 @@ class MeasureState:
             elif m.kind == "lane_open":
                 frac = 1.0 if m.ramp_days <= 0 else min(1.0, (t - m.start + 1) / m.ramp_days)
                 for lid in m.lanes:
-                    i = net.lanes.index(net.lane[lid])
+                    i = self.lane_idx[lid]
                     b = run.l_base[i]
                     cap = b + ((m.capacity or 0.0) - b) * frac  # from the base flow to the target
                     run.l_cap[i] = cap if b <= 0 else max(run.l_cap0[i], cap)

@@ -374,9 +374,11 @@ class Run:
         self.z_demand = (
             np.random.default_rng(demand_ss).standard_normal((days, len(self.markets))).tolist()
         )
-        self.z_transit = (
-            np.random.default_rng(transit_ss).standard_normal((days, len(self.lanes))).tolist()
-        )
+        # transit times of every (day, lane) lot: lognormal with the lane's mean and CV
+        z = np.random.default_rng(transit_ss).standard_normal((days, len(self.lanes)))
+        sig = np.asarray(self.l_sig, dtype=float)
+        mult = np.exp(sig * z - 0.5 * sig * sig)
+        self.tau = (np.asarray(self.l_transit, dtype=float) * mult).tolist()
         ng = len(self.g_keys)
         self.z_wait = np.random.default_rng(inspect_ss).standard_normal(
             (days, ng, WAIT_SAMPLES_PER_DAY)
@@ -607,6 +609,7 @@ class Run:
     def _dispatch(self, t: int) -> list[list[tuple[int, float, float, float, int, float]]]:
         oh, os_, out = self.on_hand, self.outstanding, self.out_lanes
         want = [0.0] * len(self.lanes)
+        l_cap, l_factor = self.l_cap, self.l_factor
         for p, lanes in enumerate(out):
             if not lanes:
                 continue
@@ -615,10 +618,11 @@ class Run:
                 req += os_[i]
             if req <= 0:
                 continue
-            f = min(1.0, max(0.0, oh[p]) / req)
+            have = oh[p]
+            f = 1.0 if have >= req else (have / req if have > 0 else 0.0)
             for i in lanes:
                 x = os_[i] * f
-                cap = self.l_cap[i] * self.l_factor[i]
+                cap = l_cap[i] * l_factor[i]
                 want[i] = x if x < cap else cap
         for key, (cap, lanes) in self.pipe_groups.items():
             c = cap * self.pipe_factor[key]
@@ -628,28 +632,39 @@ class Run:
                 for i in lanes:
                     self.curtail_flow[key] = self.curtail_flow.get(key, 0.0) + want[i] * (1 - s)
                     want[i] *= s
-        z = self.z_transit[t]
+        taus = self.tau[t]
         lots: list[list[tuple[int, float, float, float, int, float]]] = [[] for _ in self.g_keys]
         shipped = self.shipped_today
+        l_op, emb, fifo, it = self.l_op, self.embodied, self.fifo, self.in_transit
+        ct, tcat, lcost, l_g, border = (
+            self.cost_today,
+            self.l_transport_cat,
+            self.l_cost,
+            self.l_g,
+            self.l_border,
+        )
+        now = float(t)
         for i, x in enumerate(want):
             shipped[i] = x
             if x <= 0:
                 continue
-            p = self.l_op[i]
-            duty = self.embodied[p]
-            born = self._take(p, x)
-            os_[i] -= x
-            self.in_transit[i] += x
-            self.cost_today[self.l_transport_cat[i]] += x * self.l_cost[i]
-            sig = self.l_sig[i]
-            tau = self.l_transit[i] * (math.exp(sig * z[i] - 0.5 * sig * sig) if sig > 0 else 1.0)
-            g = self.l_g[i]
-            if g >= 0:
-                lots[g].append((i, x, tau, born, t, duty))
+            p = l_op[i]
+            duty = emb[p]
+            if fifo[p] is None:
+                oh[p] -= x
+                born = now
             else:
-                if self.l_border[i]:  # pipeline, wire, sea: enters at dispatch
+                born = self._take(p, x)
+            os_[i] -= x
+            it[i] += x
+            ct[tcat[i]] += x * lcost[i]
+            g = l_g[i]
+            if g >= 0:
+                lots[g].append((i, x, taus[i], born, t, duty))
+            else:
+                if border[i]:  # pipeline, wire, sea: enters at dispatch
                     duty += self._assess(i, x, t, t)
-                self._schedule(i, x, tau, born, duty)
+                self._schedule(i, x, taus[i], born, duty)
         return lots
 
     def _cross(self, t: int, lots: list[list[tuple[int, float, float, float, int, float]]]) -> None:
