@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import functools
 import math
 import os
 from collections.abc import Callable, Mapping
@@ -642,3 +643,20 @@ def load_network(path: str | os.PathLike[str]) -> Network:
         demand=objs("demand.csv"),
         path=str(path),
     )
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return max((os.stat(path / f).st_mtime for f in os.listdir(path)), default=0.0)
+    except OSError:
+        return 0.0
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_network(path: str, mtime: float) -> Network:
+    return load_network(path)
+
+
+def cached_network(path: str | os.PathLike[str]) -> Network:
+    """Load a network folder, cached per process until one of its files changes."""
+    return _cached_network(str(path), _mtime(Path(path)))

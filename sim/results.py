@@ -7,33 +7,22 @@ tables are built on first access (pandas stays out of the simulation path).
 from __future__ import annotations
 
 import functools
-import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from sim.metrics import kpis as _kpis
-from sim.network import Network, load_network
+from sim.network import Network, cached_network
 from sim.scenario import Scenario, load_scenario
 
 if TYPE_CHECKING:
     import pandas as pd
 
 
-@functools.lru_cache(maxsize=8)
-def _cached_network(path: str, mtime: float) -> Network:
-    return load_network(path)
-
-
 def network_for(scenario: Scenario) -> Network:
     """The scenario's network, loaded once per process (reloaded when the folder changes)."""
-    path = scenario.network_path()
-    try:
-        mtime = max(os.stat(path / f).st_mtime for f in os.listdir(path))
-    except OSError:
-        mtime = 0.0
-    return _cached_network(str(path), mtime)
+    return cached_network(scenario.network_path())
 
 
 @dataclass(frozen=True)

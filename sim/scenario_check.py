@@ -1,0 +1,446 @@
+"""Validating merged scenario data and building the frozen :class:`~sim.scenario.Scenario`.
+
+:func:`check` takes the :class:`~sim.scenario_toml.Doc` that :mod:`sim.scenario_toml` read
+(files merged, overrides applied) and checks everything at once: the top-level keys, ``[costs]``
+and ``[market]``, and each measure's keys, TOML types, ranges, kind-specific rules and dates
+(the rules against the network are in :mod:`sim.scenario_refs`), plus the rules across measures
+(unique ids, one kind and imposer per ``stack_group``, unique precedences). Every problem is
+collected, naming the file that set the key and whether an override did; if there is any, one
+:class:`~sim.errors.ScenarioError` lists them all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+from sim.errors import NetworkError, Problem, ScenarioError
+from sim.network import SECTORS, Network, cached_network
+from sim.scenario import (
+    ELASTICITY,
+    KIND_KEYS,
+    MEASURE_KINDS,
+    PARTIES,
+    Costs,
+    FrozenMap,
+    Market,
+    Measure,
+    Scenario,
+)
+from sim.scenario_refs import COUNTRIES, check_refs, hint
+from sim.scenario_toml import (
+    BOOL,
+    COST_KEYS,
+    DATE,
+    INT,
+    LIST,
+    MARKET_KEYS,
+    MEASURE_TYPES,
+    NUM,
+    STR,
+    TOP_SCALARS,
+    Doc,
+    Entry,
+)
+
+_TOP_KEYS = TOP_SCALARS + ("extends", "costs", "market", "measures")
+_COMMON = ("id", "kind", "start", "end", "drop")
+_REQUIRED: dict[str, tuple[str, ...]] = {
+    "tariff": ("imposer", "rate"),
+    "export_levy": ("imposer", "rate"),
+    "slowdown": ("crossings",),
+    "closure": ("crossings",),
+    "port_strike": ("sites",),
+    "plant_shutdown": ("sites",),
+    "demand_shock": ("sites",),
+    "lane_open": ("lanes", "capacity"),
+}
+_STOPS = ("closure", "outage", "port_strike", "plant_shutdown")  # capacity_factor defaults to 0
+# numeric ranges: key -> (low, high, low inclusive, text)
+_RANGES: dict[str, tuple[float, float, bool, str]] = {
+    "rate": (0.0, 5.0, True, "a rate in 0..5 (0..500 %)"),
+    "exempt_share": (0.0, 1.0, True, "a share in 0..1"),
+    "domestic_content": (0.0, 1.0, True, "a share in 0..1"),
+    "secondary_share": (0.0, 1.0, True, "a share in 0..1"),
+    "inspection_factor": (1.0, math.inf, True, "a factor >= 1"),
+    "secondary_hours": (0.0, math.inf, True, "hours >= 0"),
+    "demand_factor": (0.0, 2.0, True, "a factor in 0..2"),
+    "ramp_days": (0.0, math.inf, True, "days >= 0"),
+    "recovery_days": (0.0, math.inf, True, "days >= 0"),
+    "capacity": (0.0, math.inf, False, "a capacity per day > 0"),
+}
+_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*\Z")
+
+
+def check(doc: Doc) -> Scenario:
+    """Validate the merged data; return the Scenario or raise ScenarioError listing every problem."""
+    return _Checker(doc).run()
+
+
+def _is_number(v: object) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _is_date(v: object) -> bool:
+    return isinstance(v, dt.date) and not isinstance(v, dt.datetime)
+
+
+class _Checker:
+    """Validate merged data and build the Scenario; every problem is collected."""
+
+    def __init__(self, doc: Doc) -> None:
+        self.doc = doc
+        self.problems: list[Problem] = list(doc.problems)
+
+    # -- reporting ------------------------------------------------------------------------------
+
+    def top(self, key: str, rule: str, value: object = None) -> None:
+        where = f"key '{key}'" + (" (override)" if key in self.doc.over else "")
+        file = self.doc.src.get(key) or self.doc.src.get(key.split(".")[0]) or self.doc.file
+        self.problems.append(Problem(file, where, rule, value))
+
+    def mes(self, i: int, e: Entry, key: str, rule: str, value: object = None) -> None:
+        mid = e.data.get("id")
+        label = f"measures[{i}] ({mid})" if isinstance(mid, str) and mid else f"measures[{i}]"
+        base = key.split("[")[0]
+        where = f"key '{label}.{key}'" + (" (override)" if base in e.over else "")
+        file = e.src.get(base) or e.src.get("id") or self.doc.file
+        self.problems.append(Problem(file, where, rule, value))
+
+    # -- top level ------------------------------------------------------------------------------
+
+    def run(self) -> Scenario:
+        d = self.doc.data
+        for key in d:
+            if key not in _TOP_KEYS:
+                self.top(key, "unknown key" + hint(key, _TOP_KEYS), key)
+        name = d.get("name", Path(self.doc.file).stem)
+        if not isinstance(name, str) or not name.strip():
+            self.top("name", "must be a non-empty string", name)
+        description = d.get("description", "")
+        if not isinstance(description, str):
+            self.top("description", "must be a string", description)
+            description = ""
+        network = d.get("network", "north_america")
+        if not isinstance(network, str) or not network.strip():
+            self.top("network", "must be a network name or folder path", network)
+            network = None
+        start = d.get("start", dt.date(2025, 1, 1))
+        if not _is_date(start):
+            self.top("start", "must be a date like 2025-01-01", start)
+            start = None
+        horizon = d.get("horizon_days", 730)
+        if not isinstance(horizon, int) or isinstance(horizon, bool) or not 1 <= horizon <= 36500:
+            self.top("horizon_days", "must be an integer in 1..36500", horizon)
+            horizon = None
+        costs = self.costs(d.get("costs", {}))
+        market = self.market(d.get("market", {}))
+        sc = Scenario(
+            name=str(name),
+            description=description,
+            network=network or "north_america",
+            start=start or dt.date(2025, 1, 1),
+            horizon_days=horizon or 730,
+            path=self.doc.file,
+        )
+        net = self.network(sc) if network else None
+        measures = self.measures(sc, start is not None and horizon is not None, net)
+        if self.problems:
+            raise ScenarioError(self.problems)
+        return dataclasses.replace(
+            sc,
+            costs=costs,
+            market=market,
+            measures=tuple(measures),
+            sources=tuple(self.doc.files),
+        )
+
+    def costs(self, table: object) -> Costs:
+        if not isinstance(table, dict):
+            self.top("costs", "must be a table", table)
+            return Costs()
+        kw: dict[str, float] = {}
+        for k, v in table.items():
+            key = f"costs.{k}"
+            if k not in COST_KEYS:
+                self.top(key, "unknown cost parameter" + hint(k, COST_KEYS), k)
+            elif not _is_number(v) or not math.isfinite(v):
+                self.top(key, "must be a number", v)
+            elif v < 0 or (k.endswith("_share") or k == "backlog_penalty_per_day") and v > 1:
+                rng = "0..1" if k.endswith("_share") or k.startswith("backlog") else ">= 0"
+                self.top(key, f"must be {rng}", v)
+            else:
+                kw[k] = float(v)
+        return Costs(**kw)
+
+    def market(self, table: object) -> Market:
+        if not isinstance(table, dict):
+            self.top("market", "must be a table", table)
+            return Market()
+        kw: dict[str, Any] = {}
+        for k, v in table.items():
+            key = f"market.{k}"
+            if k not in MARKET_KEYS:
+                self.top(key, "unknown market parameter" + hint(k, MARKET_KEYS), k)
+            elif k == "pass_through":
+                shares = self.share_table(key, v, PARTIES, "party", 0.0, 1.0)
+                if shares is not None:
+                    total = sum(shares.values())
+                    if abs(total - 1.0) > 1e-6:
+                        self.top(key, "shares must sum to 1", round(total, 9))
+                    else:
+                        kw[k] = FrozenMap({p: shares.get(p, 0.0) for p in PARTIES})
+            elif k == "elasticity":
+                el = self.share_table(key, v, SECTORS, "sector", -math.inf, 0.0)
+                if el is not None:
+                    kw[k] = FrozenMap({**ELASTICITY, **el})
+            elif not _is_number(v) or not math.isfinite(v):
+                self.top(key, "must be a number", v)
+            elif v < 0:
+                self.top(key, "must be >= 0", v)
+            else:
+                kw[k] = float(v)
+        return Market(**kw)
+
+    def share_table(
+        self, key: str, v: object, names: tuple[str, ...], what: str, lo: float, hi: float
+    ) -> dict[str, float] | None:
+        if not isinstance(v, dict):
+            self.top(key, f"must be a table {what} -> number", v)
+            return None
+        out: dict[str, float] = {}
+        ok = True
+        for name, x in v.items():
+            if name not in names:
+                self.top(f"{key}.{name}", f"unknown {what}" + hint(name, names), name)
+                ok = False
+            elif not _is_number(x) or not math.isfinite(x):
+                self.top(f"{key}.{name}", "must be a number", x)
+                ok = False
+            elif not lo <= x <= hi:
+                rule = "must be in 0..1" if what == "party" else "elasticity must be <= 0"
+                self.top(f"{key}.{name}", rule, x)
+                ok = False
+            else:
+                out[name] = float(x)
+        return out if ok else None
+
+    def network(self, sc: Scenario) -> Network | None:
+        path = sc.network_path()
+        try:
+            return cached_network(path)
+        except NetworkError as exc:
+            n = len(exc.problems)
+            self.top(
+                "network",
+                f"network {path} does not load ({n} problem{'s' if n != 1 else ''}; "
+                f"run borderflow validate {path})",
+                sc.network,
+            )
+        return None
+
+    # -- measures -------------------------------------------------------------------------------
+
+    def measures(self, sc: Scenario, dates_ok: bool, net: Network | None) -> list[Measure]:
+        out: list[Measure] = []
+        first: dict[str, int] = {}
+        groups: dict[tuple[str, int], int] = {}
+        group_owner: dict[str, int] = {}
+        entries = self.doc.measures
+        for i, e in enumerate(entries):
+            m = self.measure(i, e, sc, dates_ok, net)
+            mid = e.data.get("id")
+            if isinstance(mid, str):
+                if mid in first:
+                    j = first[mid]
+                    self.mes(i, e, "id", f"duplicate measure id (also measures[{j}])", mid)
+                else:
+                    first[mid] = i
+            if m is None:
+                continue
+            out.append(m)
+            if m.kind in ("tariff", "export_levy") and m.stack_group:
+                g = m.stack_group
+                if g in group_owner:
+                    o = entries[group_owner[g]].data
+                    if (o.get("kind"), o.get("imposer")) != (m.kind, m.imposer):
+                        self.mes(
+                            i,
+                            e,
+                            "stack_group",
+                            f"measures of stack_group '{g}' must share kind and imposer "
+                            f"(measures[{group_owner[g]}] ({o.get('id')}) is "
+                            f"{o.get('kind')} by {o.get('imposer')})",
+                            g,
+                        )
+                else:
+                    group_owner[g] = i
+                if (g, m.precedence) in groups:
+                    j = groups[(g, m.precedence)]
+                    self.mes(
+                        i,
+                        e,
+                        "precedence",
+                        f"same stack_group '{g}' and precedence as measures[{j}] "
+                        f"({entries[j].data.get('id')}): which one applies is ambiguous; "
+                        "give them different precedences",
+                        m.precedence,
+                    )
+                else:
+                    groups[(g, m.precedence)] = i
+        return out
+
+    def measure(
+        self, i: int, e: Entry, sc: Scenario, dates_ok: bool, net: Network | None
+    ) -> Measure | None:
+        n0 = len(self.problems)
+        d = e.data
+        kind = d.get("kind")
+        if "kind" not in d:
+            self.mes(i, e, "kind", f"required (one of: {', '.join(MEASURE_KINDS)})")
+            kind = None
+        elif kind not in MEASURE_KINDS:
+            self.mes(i, e, "kind", "unknown kind" + hint(kind, MEASURE_KINDS), kind)
+            kind = None
+        allowed = set(_COMMON) | set(KIND_KEYS[kind]) if kind else set(MEASURE_TYPES)
+        for req in ("id", "start"):
+            if req not in d:
+                self.mes(i, e, req, "required")
+        for req in _REQUIRED.get(kind, ()) if kind else ():
+            if req not in d:
+                self.mes(i, e, req, f"required for kind {kind!r}")
+        if kind == "outage" and not d.get("crossings") and not d.get("lanes"):
+            self.mes(i, e, "crossings", "an outage needs crossings or lanes")
+        kw: dict[str, Any] = {}
+        for k, v in d.items():
+            t = MEASURE_TYPES.get(k)
+            if t is None:
+                self.mes(i, e, k, "unknown key" + hint(k, sorted(allowed)), k)
+            elif k not in allowed:
+                uses = ", ".join(KIND_KEYS[str(kind)])
+                self.mes(i, e, k, f"not used by kind {kind!r} (it uses: {uses})", v)
+            elif k == "drop":
+                self.mes(i, e, k, "must be true or false", v)
+            else:
+                conv = self.typed(i, e, k, t, v, sc)
+                if conv is not None:
+                    kw[k] = conv
+        if "id" in kw and not _ID.match(kw["id"]):
+            self.mes(
+                i, e, "id", "must be letters, digits, '_' or '-' (no dots or spaces)", kw["id"]
+            )
+        for k, (lo, hi, incl, text) in _RANGES.items():
+            v = kw.get(k)
+            if v is not None and not ((lo <= v if incl else lo < v) and v <= hi):
+                self.mes(i, e, k, f"must be {text}", d[k])
+        if kind:
+            self.kind_rules(i, e, str(kind), kw, d)
+        if dates_ok:
+            self.dates(i, e, kw, sc)
+        if net is not None and kind:
+            check_refs(functools.partial(self.mes, i, e), str(kind), kw, net)
+        if len(self.problems) > n0 or not kind or not {"id", "start"} <= set(kw):
+            return None
+        if kind in _STOPS and "capacity_factor" not in kw:
+            kw["capacity_factor"] = 0.0
+        return Measure(**kw)
+
+    def typed(self, i: int, e: Entry, k: str, t: str, v: object, sc: Scenario) -> Any:
+        """Check a value's TOML type; return it converted (dates -> day numbers) or None."""
+        if t == STR:
+            if isinstance(v, str):
+                return v
+            self.mes(i, e, k, "must be a string", v)
+        elif t == NUM:
+            if _is_number(v) and math.isfinite(v):  # type: ignore[arg-type]
+                return float(v)  # type: ignore[arg-type]
+            self.mes(i, e, k, "must be a number" if not _is_number(v) else "must be finite", v)
+        elif t == INT:
+            if isinstance(v, int) and not isinstance(v, bool):
+                return v
+            self.mes(i, e, k, "must be an integer", v)
+        elif t == BOOL:
+            if isinstance(v, bool):
+                return v
+            self.mes(i, e, k, "must be true or false", v)
+        elif t == DATE:
+            if _is_date(v):
+                return sc.day(v)  # type: ignore[arg-type]
+            shown = v.isoformat() if isinstance(v, dt.date | dt.time) else v
+            self.mes(i, e, k, "must be a date like 2025-03-04 (no quotes, no time)", shown)
+        elif t == LIST:
+            if isinstance(v, list) and all(isinstance(x, str) for x in v):
+                dup = sorted({x for x in v if v.count(x) > 1})
+                if dup:
+                    self.mes(i, e, k, "lists an id twice", ", ".join(dup))
+                    return None
+                return tuple(v)
+            self.mes(i, e, k, "must be an array of strings", v)
+        return None
+
+    def kind_rules(
+        self, i: int, e: Entry, kind: str, kw: dict[str, Any], d: dict[str, Any]
+    ) -> None:
+        imposer, origin = kw.get("imposer"), kw.get("origin")
+        if imposer is not None and imposer not in COUNTRIES:
+            self.mes(i, e, "imposer", 'must be "US" or "CA"', imposer)
+        if origin is not None and origin != "":
+            ok = COUNTRIES + ("OS",) if kind == "demand_shock" else COUNTRIES
+            if origin not in ok:
+                self.mes(i, e, "origin", f"must be {' or '.join(ok)} (or omitted)", origin)
+            elif origin == imposer:
+                self.mes(i, e, "origin", "must differ from imposer", origin)
+        if "direction" in kw and kw["direction"] not in ("sb", "nb", "both"):
+            self.mes(i, e, "direction", 'must be "sb", "nb" or "both"', kw["direction"])
+        basis = kw.get("content_basis")
+        if basis is not None:
+            own = {"US": "non_us", "CA": "non_ca"}.get(str(imposer))
+            if basis not in ("all", "non_us", "non_ca"):
+                self.mes(i, e, "content_basis", 'must be "all", "non_us" or "non_ca"', basis)
+            elif basis != "all" and own is not None and basis != own:
+                self.mes(
+                    i, e, "content_basis", f'must be "{own}" (the imposer\'s own content)', basis
+                )
+        if "domestic_content" in kw and basis in (None, "all"):
+            self.mes(
+                i,
+                e,
+                "domestic_content",
+                'applies only with content_basis "non_us" or "non_ca"',
+                d["domestic_content"],
+            )
+        cf = kw.get("capacity_factor")
+        if cf is not None:
+            if kind == "slowdown" and not 0.0 < cf <= 1.0:
+                self.mes(i, e, "capacity_factor", "must be a factor in 0 < f <= 1", cf)
+            elif kind != "slowdown" and not 0.0 <= cf <= 1.0:
+                self.mes(i, e, "capacity_factor", "must be a factor in 0..1", cf)
+        if "stack_group" in kw and not kw["stack_group"].strip():
+            self.mes(
+                i, e, "stack_group", "must be a non-empty name (or omitted)", kw["stack_group"]
+            )
+
+    def dates(self, i: int, e: Entry, kw: dict[str, Any], sc: Scenario) -> None:
+        last = sc.date(sc.horizon_days)
+        for k in ("start", "end", "announce"):
+            day = kw.get(k)
+            if day is not None and not 0 <= day <= sc.horizon_days:
+                self.mes(
+                    i, e, k, f"date outside the scenario ({sc.start} .. {last})", str(sc.date(day))
+                )
+        start, end, ann = kw.get("start"), kw.get("end"), kw.get("announce")
+        if start is not None and end is not None and end <= start:
+            self.mes(i, e, "end", f"must be after start ({sc.date(start)})", str(sc.date(end)))
+        if start is not None and ann is not None and ann > start:
+            self.mes(
+                i,
+                e,
+                "announce",
+                f"must be on or before start ({sc.date(start)})",
+                str(sc.date(ann)),
+            )

@@ -1,0 +1,126 @@
+"""A scenario's network: loading it (cached) and checking measures against it.
+
+The checker in :mod:`sim.scenario_check` validates each measure's own fields; the rules here
+need the network the scenario runs on: the sectors, commodities, crossings, sites and lanes a
+measure names must exist and be of a kind the measure can act on (a closure needs a road or rail
+crossing, a port strike a port, ...), ``lane_open`` must raise a lane above its base flow, and a
+tariff or levy on commodities that never cross that way is reported as never applying. Problems
+go to a reporting callback with the measure already bound (see :data:`Report`), so this module
+needs neither the checker nor the scenario specs.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from sim.network import SECTORS, Network
+
+COUNTRIES = ("US", "CA")
+
+# the checker's per-measure report with the measure bound: (key, rule, value)
+Report = Callable[[str, str, object], None]
+
+
+def hint(name: object, known: Iterable[str]) -> str:
+    """' (did you mean 'x'?)' for a near miss, else ' (known: a, b, ...)'."""
+    known = list(known)
+    close = difflib.get_close_matches(str(name), known, n=1, cutoff=0.75)
+    return f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(known)})"
+
+
+def _an(word: str) -> str:
+    return f"an {word}" if word[:1] in "aeiou" else f"a {word}"
+
+
+def check_refs(add: Report, kind: str, kw: dict[str, Any], net: Network) -> None:
+    """Check the ids a measure names (``kw``: its converted keys) against the network."""
+    for j, s in enumerate(kw.get("sectors", ())):
+        if s not in SECTORS:
+            add(f"sectors[{j}]", "unknown sector" + hint(s, SECTORS), s)
+    sectors = set(kw.get("sectors", ()))
+    for j, c in enumerate(kw.get("commodities", ())):
+        com = net.commodity.get(c)
+        if com is None:
+            add(f"commodities[{j}]", f"unknown commodity in network {net.name}", c)
+        elif sectors and com.sector not in sectors:
+            add(
+                f"commodities[{j}]",
+                f"commodity of sector {com.sector!r}, not in the listed sectors: never matched",
+                c,
+            )
+    want = {
+        "slowdown": ("road", "rail"),
+        "closure": ("road", "rail"),
+        "outage": ("pipeline", "wire", "rail"),
+    }.get(kind, ())
+    for j, x in enumerate(kw.get("crossings", ())):
+        cr = net.crossing.get(x)
+        if cr is None:
+            add(f"crossings[{j}]", f"unknown crossing in network {net.name}", x)
+        elif cr.kind not in want:
+            add(
+                f"crossings[{j}]",
+                f"{_an(kind)} needs a {' or '.join(want)} crossing; {x} is {cr.kind}",
+                x,
+            )
+    site_kinds = {
+        "port_strike": ("port",),
+        "plant_shutdown": ("plant", "source"),
+        "demand_shock": ("market",),
+    }.get(kind, ())
+    for j, s in enumerate(kw.get("sites", ())):
+        site = net.site.get(s)
+        if site is None:
+            add(f"sites[{j}]", f"unknown site in network {net.name}", s)
+        elif site.kind not in site_kinds:
+            add(
+                f"sites[{j}]",
+                f"{_an(kind)} needs a {' or '.join(site_kinds)} site; {s} is {_an(site.kind)}",
+                s,
+            )
+        elif kind == "demand_shock" and kw.get("origin") == site.country:
+            add("origin", f"is the country of market {s} itself", site.country)
+    for j, lid in enumerate(kw.get("lanes", ())):
+        ln = net.lane.get(lid)
+        if ln is None:
+            add(f"lanes[{j}]", f"unknown lane in network {net.name}", lid)
+        elif kind == "lane_open" and ln.base_flow > 0:
+            cap = kw.get("capacity")
+            if isinstance(cap, int | float) and cap <= ln.base_flow:
+                rule = (
+                    f"{lid} already carries {ln.base_flow:g}/day: lane_open raises a lane, "
+                    "so capacity must exceed its base flow"
+                )
+                add(f"lanes[{j}]", rule, lid)
+    origin = kw.get("origin") or ""
+    if (
+        kind in ("tariff", "export_levy")
+        and kw.get("imposer") in COUNTRIES
+        and (not origin or origin in COUNTRIES and origin != kw["imposer"])
+    ):
+        _check_flows(add, kind, kw, net)
+
+
+def _check_flows(add: Report, kind: str, kw: dict[str, Any], net: Network) -> None:
+    """A tariff or levy whose goods never cross that way in the network is a mistake."""
+    imp, origin = kw["imposer"], kw.get("origin") or ""
+    coms = kw.get("commodities") or ()
+    if not coms:
+        return
+    moving: set[str] = set()
+    for ln in net.lanes:
+        a, b = net.site[ln.origin].country, net.site[ln.dest].country
+        if kind == "tariff" and b == imp and a != imp and (not origin or a == origin):
+            moving.add(ln.commodity)
+        if kind == "export_levy" and a == imp and b != imp:
+            moving.add(ln.commodity)
+    way = (
+        f"into {imp}" + (f" from {origin}" if origin else "")
+        if kind == "tariff"
+        else f"out of {imp}"
+    )
+    for j, c in enumerate(coms):
+        if c in net.commodity and c not in moving:
+            add(f"commodities[{j}]", f"no lane carries {c} {way}: never applies", c)

@@ -1,0 +1,317 @@
+"""Reading scenario files: TOML, ``extends`` merging and overrides, before any validation.
+
+:func:`read_doc` reads a file and its ``extends`` chain into a :class:`Doc` (the merged top-level
+values and measure tables, with the file that set each key, so that the checker in
+:mod:`sim.scenario_check` can name it); :func:`apply_overrides` lays sweep overrides over that
+data. Problems of the file layout (bad ``extends``, ``measures`` not an array of tables, unknown
+override keys) are collected on the Doc and reported with the checker's. The tables of top-level
+keys and of measure keys with their TOML types live here; the file format itself is documented
+in :mod:`sim.scenario`, whose specs this module imports (it is imported lazily by
+:func:`sim.scenario.load_scenario`).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from sim.errors import Problem, ScenarioError
+from sim.scenario import PASS_THROUGH, Costs, Market, builtin_scenarios
+
+# ---------------------------------------------------------------------------------------------
+# Key tables
+# ---------------------------------------------------------------------------------------------
+
+TOP_SCALARS = ("name", "description", "network", "start", "horizon_days")
+COST_KEYS = tuple(f.name for f in fields(Costs))
+MARKET_KEYS = tuple(f.name for f in fields(Market))
+MARKET_TABLES = ("pass_through", "elasticity")
+
+# type of each measure key as written in TOML
+STR, LIST, DATE, NUM, INT, BOOL = "str", "list", "date", "number", "int", "bool"
+MEASURE_TYPES: dict[str, str] = {
+    "id": STR, "kind": STR, "start": DATE, "end": DATE, "announce": DATE,
+    "imposer": STR, "origin": STR, "sectors": LIST, "commodities": LIST, "crossings": LIST,
+    "direction": STR, "sites": LIST, "lanes": LIST, "rate": NUM, "exempt_share": NUM,
+    "content_basis": STR, "domestic_content": NUM, "stack_group": STR, "precedence": INT,
+    "transit_exempt": BOOL, "capacity_factor": NUM, "inspection_factor": NUM,
+    "secondary_share": NUM, "secondary_hours": NUM, "demand_factor": NUM, "ramp_days": NUM,
+    "capacity": NUM, "recovery_days": NUM, "drop": BOOL,
+}  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading and merging (extends)
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Entry:
+    """One measure table of the merged data, with the file that set each key."""
+
+    data: dict[str, Any]
+    src: dict[str, str]
+    over: set[str] = field(default_factory=set)
+
+
+@dataclass
+class Doc:
+    """Merged scenario data: top-level values (costs/market as tables) and measure entries."""
+
+    file: str
+    data: dict[str, Any] = field(default_factory=dict)
+    src: dict[str, str] = field(default_factory=dict)  # dotted key -> file that set it
+    over: set[str] = field(default_factory=set)  # dotted keys set by an override
+    measures: list[Entry] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def resolve(name_or_path: str | os.PathLike[str]) -> Path:
+    """The file of a scenario path or built-in name (ScenarioError if neither)."""
+    p = Path(name_or_path)
+    if p.suffix == ".toml" or p.exists():
+        return p
+    known = builtin_scenarios()
+    if str(name_or_path) in known:
+        return known[str(name_or_path)]
+    raise ScenarioError(
+        [
+            Problem(
+                str(name_or_path),
+                "",
+                f"no such file or built-in scenario (built-in: {', '.join(known)})",
+            )
+        ]
+    )
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    fname = str(path)
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ScenarioError([Problem(fname, "", "file not found")]) from None
+    except IsADirectoryError:
+        raise ScenarioError([Problem(fname, "", "is a folder, not a scenario file")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError([Problem(fname, "", f"file cannot be read: {exc}")]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError([Problem(fname, "", f"not valid TOML: {exc}")]) from None
+
+
+def _find_parent(ext: str, child: Path) -> Path | None:
+    """A parent named by ``extends``: a path relative to the child, else a built-in name."""
+    rel = child.parent / ext
+    for cand in (rel, rel.with_name(rel.name + ".toml")):
+        if cand.is_file():
+            return cand
+    return builtin_scenarios().get(ext)
+
+
+def read_doc(path: Path, chain: tuple[Path, ...] = ()) -> Doc:
+    """Read a file and its extends chain into merged data (no validation yet)."""
+    fname = str(path)
+    raw = _read_toml(path)
+    doc = Doc(file=fname)
+    ext = raw.pop("extends", None)
+    here = chain + (path.resolve(),)
+    if ext is not None:
+        parent_path = _find_parent(ext, path) if isinstance(ext, str) and ext else None
+        if not isinstance(ext, str) or not ext:
+            doc.problems.append(
+                Problem(fname, "key 'extends'", "must be a scenario name or file path", ext)
+            )
+        elif parent_path is None:
+            known = ", ".join(builtin_scenarios())
+            doc.problems.append(
+                Problem(
+                    fname,
+                    "key 'extends'",
+                    f"no such file (relative to this file) or built-in scenario (built-in: {known})",
+                    ext,
+                )
+            )
+        elif parent_path.resolve() in here:
+            names = [str(p) for p in here] + [str(parent_path.resolve())]
+            doc.problems.append(
+                Problem(fname, "key 'extends'", f"extends cycle: {' -> '.join(names)}", ext)
+            )
+        else:
+            parent = read_doc(parent_path, here)
+            doc.data, doc.src, doc.measures = parent.data, parent.src, parent.measures
+            doc.files, doc.problems = parent.files, parent.problems + doc.problems
+            doc.data.pop("name", None)  # a name is never inherited
+            doc.src.pop("name", None)
+    doc.files.insert(0, fname)
+    _merge(doc, raw, fname)
+    return doc
+
+
+def _merge(doc: Doc, raw: dict[str, Any], fname: str) -> None:
+    """Lay the keys of one file over the (parent's) merged data."""
+    for key, value in raw.items():
+        if key == "measures":
+            continue
+        old = doc.data.get(key)
+        if key in ("costs", "market") and isinstance(value, dict) and isinstance(old, dict):
+            for k, v in value.items():
+                old[k] = v
+                doc.src[f"{key}.{k}"] = fname
+        else:
+            doc.data[key] = dict(value) if isinstance(value, dict) else value
+            doc.src[key] = fname
+            if isinstance(value, dict):
+                for k in value:
+                    doc.src[f"{key}.{k}"] = fname
+    if "measures" not in raw:
+        return
+    tables = raw["measures"]
+    if not isinstance(tables, list):
+        doc.problems.append(
+            Problem(
+                fname,
+                "key 'measures'",
+                "must be an array of tables ([[measures]])",
+                type(tables).__name__,
+            )
+        )
+        return
+    inherited = {e.data.get("id"): e for e in doc.measures if isinstance(e.data.get("id"), str)}
+    seen: set[str] = set()
+    gone: list[Entry] = []
+    for j, table in enumerate(tables):
+        if not isinstance(table, dict):
+            doc.problems.append(
+                Problem(fname, f"key 'measures' entry {j}", "must be a table", table)
+            )
+            continue
+        mid = table.get("id")
+        drop = table.get("drop", False)
+        target = inherited.get(mid) if isinstance(mid, str) and mid not in seen else None
+        if isinstance(mid, str):
+            seen.add(mid)
+        if drop is True and target is None:
+            doc.problems.append(
+                Problem(
+                    fname,
+                    f"key 'measures ({mid}).drop'",
+                    "drop = true needs a measure with this id in the parent scenario",
+                    mid,
+                )
+            )
+            continue
+        if drop is True and target is not None:
+            extra = sorted(set(table) - {"id", "drop"})
+            if extra:
+                doc.problems.append(
+                    Problem(
+                        fname,
+                        f"key 'measures ({mid}).drop'",
+                        "a measure with drop = true takes no other keys",
+                        ", ".join(extra),
+                    )
+                )
+            gone.append(target)
+            continue
+        body = {k: v for k, v in table.items() if not (k == "drop" and v is False)}
+        if target is not None:
+            target.data.update(body)
+            target.src.update(dict.fromkeys(body, fname))
+        else:
+            doc.measures.append(Entry(dict(body), dict.fromkeys(body, fname)))
+    doc.measures = [e for e in doc.measures if all(e is not g for g in gone)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Overrides
+# ---------------------------------------------------------------------------------------------
+
+
+def toml_text(value: object) -> str:
+    """An override value as TOML text (as recorded in ``Scenario.overrides``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(toml_text(v) for v in value) + "]"
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{k} = {toml_text(v)}" for k, v in value.items()) + "}"
+    return str(value)
+
+
+def apply_overrides(doc: Doc, overrides: Mapping[str, object]) -> None:
+    """Set dotted keys on the merged data; bad keys become problems on the Doc."""
+    fname = doc.file
+    for key, value in overrides.items():
+        parts = str(key).split(".")
+        head = parts[0]
+        bad = "unknown override key"
+        if len(parts) == 1 and head in TOP_SCALARS:
+            doc.data[head] = value
+            doc.src[head] = fname
+            doc.over.add(head)
+        elif head in ("costs", "market") and len(parts) == 2:
+            known = COST_KEYS if head == "costs" else MARKET_KEYS
+            if parts[1] not in known:
+                doc.problems.append(
+                    Problem(fname, f"override '{key}'", f"{bad} (known: {', '.join(known)})", value)
+                )
+                continue
+            table = doc.data.get(head)
+            if not isinstance(table, dict):
+                table = doc.data[head] = {}
+            table[parts[1]] = dict(value) if isinstance(value, Mapping) else value
+            doc.src[f"{head}.{parts[1]}"] = fname
+            doc.over.add(f"{head}.{parts[1]}")
+        elif head == "market" and len(parts) == 3 and parts[1] in MARKET_TABLES:
+            market = doc.data.get("market")
+            if not isinstance(market, dict):
+                market = doc.data["market"] = {}
+            table = market.get(parts[1])
+            if not isinstance(table, dict):
+                default = PASS_THROUGH if parts[1] == "pass_through" else {}
+                table = market[parts[1]] = dict(default)
+            table[parts[2]] = value
+            doc.src[f"market.{parts[1]}"] = fname
+            doc.over.add(f"market.{parts[1]}")
+        elif head == "measures" and len(parts) == 3:
+            mid, k = parts[1], parts[2]
+            found = [e for e in doc.measures if e.data.get("id") == mid]
+            if not found:
+                ids = ", ".join(str(e.data.get("id")) for e in doc.measures)
+                doc.problems.append(
+                    Problem(fname, f"override '{key}'", f"no measure with id '{mid}' (ids: {ids})")
+                )
+            elif k not in MEASURE_TYPES or k == "id":
+                doc.problems.append(
+                    Problem(fname, f"override '{key}'", f"{bad}: '{k}' is not a measure key", value)
+                )
+            elif k == "drop":
+                if value is True:
+                    doc.measures = [e for e in doc.measures if e.data.get("id") != mid]
+                elif value is not False:
+                    doc.problems.append(
+                        Problem(fname, f"override '{key}'", "must be true or false", value)
+                    )
+            else:
+                for e in found:
+                    e.data[k] = list(value) if isinstance(value, tuple) else value
+                    e.src[k] = fname
+                    e.over.add(k)
+        else:
+            doc.problems.append(
+                Problem(
+                    fname,
+                    f"override '{key}'",
+                    f"{bad} (use name, description, network, start, horizon_days, costs.<key>, "
+                    "market.<key>, market.pass_through.<party>, market.elasticity.<sector> or "
+                    "measures.<id>.<key>)",
+                    value,
+                )
+            )
