@@ -13,8 +13,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/borderflow validate networks/north_america
+	$(VENV)/bin/borderflow validate networks/north_america experiments/scenarios/*.toml
 	$(VENV)/bin/borderflow run baseline --seed 1 --days 730 --out results/baseline
+	$(PY) experiments/talks_collapse.py --reps 4 --seed 2025
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check sim tests benchmarks experiments
