@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from sim.errors import SimError
 
 if TYPE_CHECKING:
+    from sim.batch import BatchResult
     from sim.results import Result
 
 
@@ -82,19 +83,199 @@ def _print_summary(res: Result) -> None:
             )
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
-    from sim.results import simulate
-    from sim.scenario import load_scenario
-    from sim.store import write_run
+def _fmt(value: object) -> str:
+    x = float(value)  # type: ignore[arg-type]
+    if x != x:  # NaN
+        return "nan"
+    if x == 0 or 1e-3 <= abs(x) < 1e6:
+        return f"{x:,.4g}" if abs(x) >= 1e3 else f"{x:.4g}"
+    return f"{x:.4g}"
 
+
+def _print_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+    print(
+        "  "
+        + "  ".join(
+            h.rjust(w) if i else h.ljust(w)
+            for i, (h, w) in enumerate(zip(header, widths, strict=True))
+        )
+    )
+    for r in rows:
+        print(
+            "  "
+            + "  ".join(
+                c.rjust(w) if i else c.ljust(w)
+                for i, (c, w) in enumerate(zip(r, widths, strict=True))
+            )
+        )
+
+
+def _print_batch_summary(batch: BatchResult) -> None:
+    from sim.summary import main_kpis
+
+    print(
+        f"scenario {batch.scenario}  seed {batch.seed}  reps {batch.reps}  days {batch.days}  "
+        f"({batch.mode}, {batch.workers} worker{'s' if batch.workers != 1 else ''})"
+    )
+    summ = batch.summary(main_kpis(list(batch.kpis.columns)))
+    rows = [
+        [
+            str(r["kpi"]),
+            str(r["n"]),
+            *(_fmt(r[c]) for c in ("mean", "half_width", "ci_low", "ci_high")),
+            f"{r['rel_half_width']:.1%}" if r["rel_half_width"] == r["rel_half_width"] else "-",
+        ]
+        for r in summ.to_dict("records")
+    ]
+    _print_table(["kpi", "n", "mean", "±95%", "ci_low", "ci_high", "rel"], rows)
+
+
+def _done_line(batch: BatchResult) -> str:
+    per = batch.wall_s / batch.ran if batch.ran else 0.0
+    skipped = batch.reps - batch.ran
+    tail = f", {skipped} resumed from {batch.out}" if skipped else ""
+    return (
+        f"{batch.ran} replication{'s' if batch.ran != 1 else ''} in {batch.wall_s:.1f} s "
+        f"({per:.2f} s each, {batch.mode}, {batch.workers} worker{'s' if batch.workers != 1 else ''}{tail})"
+    )
+
+
+def _check_run_args(args: argparse.Namespace) -> None:
+    from sim.batch import BatchError
+
+    if getattr(args, "resume", False) and not args.out:
+        raise BatchError("--resume needs --out DIR (the results folder to resume)")
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from sim.batch import run_batch
+    from sim.scenario import load_scenario
+
+    _check_run_args(args)
     sc = load_scenario(args.scenario)
-    res = simulate(sc, seed=args.seed, days=args.days)
-    if not args.quiet:
-        _print_summary(res)
-    if args.out:
-        folder = write_run(args.out, sc, [res])
+    if args.reps == 1 and args.scheduler is None:
+        kept: list[Result] = []
+        batch = run_batch(
+            sc,
+            reps=1,
+            seed=args.seed,
+            days=args.days,
+            workers=1,
+            out=args.out,
+            resume=args.resume,
+            quiet=True,
+            on_result=kept.append,
+        )
         if not args.quiet:
-            print(f"results written to {folder}/")
+            if kept:
+                _print_summary(kept[0])
+            else:
+                _print_batch_summary(batch)
+    else:
+        batch = run_batch(
+            sc,
+            reps=args.reps,
+            seed=args.seed,
+            days=args.days,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            out=args.out,
+            resume=args.resume,
+            quiet=args.quiet,
+        )
+        if not args.quiet:
+            _print_batch_summary(batch)
+            print(_done_line(batch))
+    if args.out and not args.quiet:
+        print(f"results written to {batch.out}/")
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from sim.batch import compare
+
+    _check_run_args(args)
+    table = compare(
+        args.base,
+        args.alt,
+        reps=args.reps,
+        seed=args.seed,
+        days=args.days,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        out=args.out,
+        resume=args.resume,
+        quiet=args.quiet,
+    )
+    if args.quiet:
+        return 0
+    from sim.summary import main_kpis
+
+    base, alt = table["base"].iloc[0], table["alt"].iloc[0]
+    print(
+        f"{alt} - {base}: paired deltas over {args.reps} replications, seed {args.seed} (common random numbers)"
+    )
+    shown = table[table["kpi"].isin(main_kpis(list(table["kpi"])))]
+    cols = (
+        "base_mean",
+        "alt_mean",
+        "delta_mean",
+        "half_width",
+        "unpaired_half_width",
+        "variance_reduction",
+    )
+    rows = [[str(r["kpi"]), *(_fmt(r[c]) for c in cols)] for r in shown.to_dict("records")]
+    _print_table(["kpi", "base", "alt", "delta", "±95% paired", "±95% unpaired", "var.red."], rows)
+    for k in ("cost_total_usd", "backlog_days"):
+        row = table[table["kpi"] == k]
+        if len(row):
+            print(
+                f"variance reduction from common random numbers, {k}: "
+                f"{_fmt(float(row['variance_reduction'].iloc[0]))} (unpaired / paired variance)"
+            )
+    if args.out:
+        print(f"results written to {args.out}/ (base/, alt/, compare.parquet)")
+    return 0
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from sim.batch import parse_set, sweep
+    from sim.summary import main_kpis
+
+    _check_run_args(args)
+    grid: dict[str, list[object]] = {}
+    for text in args.set:
+        key, values = parse_set(text)
+        grid[key] = values
+    table = sweep(
+        args.scenario,
+        grid,
+        reps=args.reps,
+        seed=args.seed,
+        days=args.days,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        out=args.out,
+        resume=args.resume,
+        quiet=args.quiet,
+    )
+    if args.quiet:
+        return 0
+    shown = table[table["kpi"].isin(main_kpis(list(dict.fromkeys(table["kpi"]))))]
+    shown = shown[shown["mean"].notna()]
+    keys = list(grid)
+    cols = [*keys, "kpi", "mean", "ci_low", "ci_high"]
+    rows = [
+        [*(str(v) for v in row[: len(keys)]), str(row[-4]), *(_fmt(float(x)) for x in row[-3:])]
+        for row in shown[cols].itertuples(index=False)
+    ]
+    print(
+        f"sweep of {len(table['point'].unique())} points x {args.reps} replications, seed {args.seed}"
+    )
+    _print_table([*keys, "kpi", "mean", "ci_low", "ci_high"], rows)
+    if args.out:
+        print(f"results written to {args.out}/ (sweep.parquet, one folder per point)")
     return 0
 
 
@@ -109,21 +290,83 @@ def _cmd_scenarios(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}")
+    return value
+
+
+def _batch_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--seed", type=_non_negative, default=0, help="random seed (default 0)")
+    p.add_argument(
+        "--days", type=_positive, default=None, help="horizon in days (default: the scenario's)"
+    )
+    where = p.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers",
+        type=_positive,
+        default=None,
+        metavar="K",
+        help="local worker processes (default: all cores; 1 = no pool)",
+    )
+    where.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        default=None,
+        help="run on Dask: 'local' (LocalCluster) or a scheduler address tcp://host:8786",
+    )
+    p.add_argument("--out", metavar="DIR", default=None, help="results folder to write")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="finish the batch in --out, skipping done replications",
+    )
+    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="borderflow", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
     v = sub.add_parser("validate", help="check network folders and scenario files")
     v.add_argument("paths", nargs="+", metavar="PATH")
     v.set_defaults(func=_cmd_validate)
-    r = sub.add_parser("run", help="run a scenario and write a results folder")
+    r = sub.add_parser("run", help="run replications of a scenario and write a results folder")
     r.add_argument("scenario", metavar="SCENARIO", help="scenario file or built-in name")
-    r.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    r.add_argument(
-        "--days", type=int, default=None, help="horizon in days (default: the scenario's)"
-    )
-    r.add_argument("--out", metavar="DIR", default=None, help="results folder to write")
-    r.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    r.add_argument("--reps", type=_positive, default=1, help="replications (default 1)")
+    _batch_options(r)
     r.set_defaults(func=_cmd_run)
+    c = sub.add_parser("compare", help="paired deltas ALT - BASE under common random numbers")
+    c.add_argument("base", metavar="BASE", help="base scenario file or built-in name")
+    c.add_argument("alt", metavar="ALT", help="alternative scenario file or built-in name")
+    c.add_argument("--reps", type=_positive, default=10, help="replications (default 10)")
+    _batch_options(c)
+    c.set_defaults(func=_cmd_compare)
+    w = sub.add_parser("sweep", help="batches over a grid of scenario overrides")
+    w.add_argument("scenario", metavar="SCENARIO", help="scenario file or built-in name")
+    w.add_argument(
+        "--set",
+        action="append",
+        required=True,
+        metavar="KEY=V1,V2,...",
+        help="dotted scenario key and its values (repeat for a grid)",
+    )
+    w.add_argument("--reps", type=_positive, default=10, help="replications per point (default 10)")
+    _batch_options(w)
+    w.set_defaults(func=_cmd_sweep)
     s = sub.add_parser("scenarios", help="list the built-in scenarios")
     s.set_defaults(func=_cmd_scenarios)
     return p
@@ -141,6 +384,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SimError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # unwritable results folder, missing file, ...
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted (finished replications are kept; rerun with --resume)", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -13,6 +13,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sim.errors import SimError
 from sim.scenario import Scenario
 
 if TYPE_CHECKING:
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 
     from sim.results import Result
 
-PACKAGES = ("borderflow", "simpy", "numpy", "pandas", "networkx", "pyarrow")
+PACKAGES = ("borderflow", "simpy", "numpy", "pandas", "networkx", "pyarrow", "dask", "distributed")
 
 
 def versions() -> dict[str, str]:
@@ -77,7 +78,7 @@ def scenario_snapshot(sc: Scenario) -> dict[str, Any]:
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write bytes to ``path`` via a temporary file and ``os.replace`` (never a half-written file)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = _tmp_name(path)
     with open(tmp, "wb") as fh:
         fh.write(data)
         fh.flush()
@@ -85,11 +86,31 @@ def write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+def _tmp_name(path: Path) -> Path:
+    """The temporary name ``path`` is written under: hidden, ``.tmp`` suffix, never a part's name."""
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb+") as fh:
+        os.fsync(fh.fileno())
+
+
 def write_parquet(df: pd.DataFrame, path: Path) -> None:
-    """Write a DataFrame to Parquet atomically."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    """Write a DataFrame to Parquet atomically (temporary file, fsync, ``os.replace``)."""
+    tmp = _tmp_name(path)
     df.to_parquet(tmp, index=False)
+    _fsync(tmp)
     os.replace(tmp, path)
+
+
+def parquet_bytes(df: pd.DataFrame) -> bytes:
+    """A DataFrame as Parquet file bytes (for shipping tables from worker processes)."""
+    import io
+
+    buf = io.BytesIO()
+    df.to_parquet(buf, index=False)
+    return buf.getvalue()
 
 
 def write_run(
@@ -132,3 +153,185 @@ def write_run(
     }
     write_atomic(folder / "manifest.json", json.dumps(manifest, indent=2, default=str).encode())
     return folder
+
+
+# --- batch results folders ------------------------------------------------------------------------
+#
+# A batch writes each finished replication as its own Parquet parts, then the combined tables:
+#
+#     DIR/manifest.json                  written at the start (complete: false), rewritten at the end
+#     DIR/parts/daily-rep00042.parquet   ... ledger-, crossings-, flows- ... and, written LAST,
+#     DIR/parts/kpis-rep00042.parquet    whose presence marks replication 42 complete
+#     DIR/kpis.parquet                   all replications, sorted by rep
+#     DIR/daily.parquet ...              combined tables, only for batches of <= COMBINE_MAX_REPS
+#     DIR/summary.parquet, summary.csv   mean and 95 % CI per KPI
+#
+# Temporary files are hidden (``.name.PID.tmp``) and never match a part's name. Larger batches are
+# read from the parts: ``pd.read_parquet(sorted(Path(DIR, "parts").glob("daily-rep*.parquet")))``.
+
+PART_TABLES = ("daily", "ledger", "crossings", "flows")
+COMBINE_MAX_REPS = 20
+
+
+class ResultsFolderError(SimError, ValueError):
+    """A results folder holds something this run must not mix with or overwrite."""
+
+
+def part_path(folder: Path, table: str, rep: int) -> Path:
+    """Path of one replication's part of one table."""
+    return folder / "parts" / f"{table}-rep{rep:05d}.parquet"
+
+
+def finished_reps(folder: Path) -> set[int]:
+    """Replications whose kpis part exists (the kpis part is written last)."""
+    done: set[int] = set()
+    for p in (folder / "parts").glob("kpis-rep*.parquet"):
+        stem = p.name[len("kpis-rep") : -len(".parquet")]
+        if stem.isdigit():
+            done.add(int(stem))
+    return done
+
+
+def remove_temp_files(folder: Path) -> int:
+    """Delete temporary files left by a killed writer; return how many."""
+    n = 0
+    for d in (folder, folder / "parts"):
+        for p in d.glob(".*.tmp") if d.is_dir() else ():
+            p.unlink(missing_ok=True)
+            n += 1
+    return n
+
+
+def read_manifest(folder: Path) -> dict[str, Any] | None:
+    """The folder's manifest, or None when it has none (or it cannot be parsed)."""
+    try:
+        data = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
+    """Write ``manifest.json`` atomically."""
+    write_atomic(folder / "manifest.json", json.dumps(manifest, indent=2, default=str).encode())
+
+
+def spec_hash(sc: Scenario) -> str:
+    """SHA-256 of the scenario as loaded (covers overrides, which the file text does not show)."""
+    import dataclasses
+
+    return hashlib.sha256(repr(dataclasses.replace(sc, path=None)).encode()).hexdigest()
+
+
+def batch_identity(
+    snapshot: dict[str, Any], spec_sha256: str, seed: int, days: int
+) -> dict[str, Any]:
+    """What a results folder's replications depend on; a resumed batch must match it exactly."""
+    return {
+        "scenario": snapshot["name"],
+        "scenario_sha256": snapshot["sha256"],
+        "spec_sha256": spec_sha256,
+        "network_sha256": snapshot["network_sha256"],
+        "seed": seed,
+        "days": days,
+    }
+
+
+def _identity_of(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The identity recorded in a manifest (also reads folders written by :func:`write_run`)."""
+    ident = manifest.get("identity")
+    if isinstance(ident, dict):
+        return ident
+    snap = manifest.get("scenario") or {}
+    seeds = manifest.get("seeds") or [None]
+    return {
+        "scenario": snap.get("name"),
+        "scenario_sha256": snap.get("sha256"),
+        "spec_sha256": None,
+        "network_sha256": snap.get("network_sha256"),
+        "seed": manifest.get("seed", seeds[0]),
+        "days": manifest.get("days"),
+    }
+
+
+def _describe(ident: dict[str, Any]) -> str:
+    return f"scenario {ident.get('scenario')} seed {ident.get('seed')} days {ident.get('days')}"
+
+
+def check_results_folder(folder: Path, identity: dict[str, Any], *, resume: bool) -> bool:
+    """Make sure a batch may write to ``folder``; return True when it resumes an earlier batch.
+
+    Refuses (:class:`ResultsFolderError`) a non-empty folder without a manifest, a folder of another
+    scenario, seed, horizon or network, and a folder of the same batch unless ``resume``.
+    """
+    if folder.exists() and not folder.is_dir():
+        raise ResultsFolderError(f"results folder {folder} is a file: use another --out")
+    if not folder.is_dir() or not any(folder.iterdir()):
+        return False
+    manifest = read_manifest(folder)
+    if manifest is None:
+        raise ResultsFolderError(
+            f"results folder {folder} is not empty and holds no readable manifest.json: "
+            "use another --out or delete the folder"
+        )
+    old = _identity_of(manifest)
+    keys = ("scenario", "scenario_sha256", "network_sha256", "seed", "days")
+    differs = [k for k in keys if old.get(k) != identity[k]]
+    if old.get("spec_sha256") is not None and old["spec_sha256"] != identity["spec_sha256"]:
+        differs.append("spec_sha256")
+    if differs:
+        what = _describe(old)
+        this = _describe(identity)
+        if what == this:  # same names, different contents
+            what += f" ({', '.join(differs)} {str(old.get(differs[0]))[:12]})"
+            this += f" ({', '.join(differs)} {str(identity[differs[0]])[:12]})"
+        raise ResultsFolderError(
+            f"results folder {folder} holds {what}; this run is {this}: "
+            "use another --out or delete the folder"
+        )
+    if not resume:
+        state = "a complete" if manifest.get("complete") else "an incomplete"
+        raise ResultsFolderError(
+            f"results folder {folder} already holds {state} batch of {_describe(old)}: "
+            "pass --resume to finish or extend it (resume=True), or use another --out"
+        )
+    return True
+
+
+def combine_parts(folder: Path, table: str, reps: Sequence[int]) -> Path:
+    """Stream the parts of ``table`` for ``reps`` (in order) into ``folder/table.parquet``.
+
+    One part is in memory at a time (pyarrow row groups); falls back to pandas when the parts'
+    column types differ (e.g. an empty table whose text columns have no type).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    target = folder / f"{table}.parquet"
+    tmp = _tmp_name(target)
+    writer: pq.ParquetWriter | None = None
+    try:
+        for rep in reps:
+            t = pq.read_table(part_path(folder, table, rep))
+            if writer is None:
+                writer = pq.ParquetWriter(tmp, t.schema)
+            elif not t.schema.equals(writer.schema, check_metadata=False):
+                t = t.cast(writer.schema)
+            writer.write_table(t.replace_schema_metadata(writer.schema.metadata))
+        if writer is not None:
+            writer.close()
+            writer = None
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
+        if writer is not None:
+            writer.close()
+        tmp.unlink(missing_ok=True)
+        import pandas as pd
+
+        frames = [pd.read_parquet(part_path(folder, table, rep)) for rep in reps]
+        write_parquet(pd.concat(frames, ignore_index=True), target)
+        return target
+    if not tmp.exists():
+        return target
+    _fsync(tmp)
+    os.replace(tmp, target)
+    return target
