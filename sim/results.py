@@ -35,39 +35,18 @@ class Result:
 
     @functools.cached_property
     def daily(self) -> pd.DataFrame:
-        """Daily series, long format (see :mod:`sim.records`)."""
+        """Daily series, long format (see :mod:`sim.records`); text columns are categorical."""
         import pandas as pd
 
         m, r = self.meta, self.raw
-        parts = []
         days = r["stock"].shape[0]
-        day = np.arange(days)
-
-        def block(
-            entity: str, ids: list[str], coms: list[str], metric: str, arr: np.ndarray
-        ) -> None:
-            if arr.size == 0:
-                return
-            n = len(ids)
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "day": np.repeat(day, n).astype("int32"),
-                        "entity": entity,
-                        "id": np.tile(np.asarray(ids, dtype=object), days),
-                        "commodity": np.tile(np.asarray(coms, dtype=object), days),
-                        "metric": metric,
-                        "value": arr.reshape(-1).astype(float),
-                    }
-                )
-            )
-
-        block("site", m["point_site"], m["point_commodity"], "stock", r["stock"])
-        block("site", m["point_site"], m["point_commodity"], "backlog", r["backlog"])
-        block("lane", m["lane_id"], m["lane_commodity"], "shipped", r["shipped"])
-        block("lane", m["lane_id"], m["lane_commodity"], "in_transit", r["in_transit"])
         gids = [f"{c}:{d}" for c, d in m["crossing_keys"]]
-        blanks = [""] * len(gids)
+        blocks = [
+            ("site", m["point_site"], m["point_commodity"], "stock", r["stock"]),
+            ("site", m["point_site"], m["point_commodity"], "backlog", r["backlog"]),
+            ("lane", m["lane_id"], m["lane_commodity"], "shipped", r["shipped"]),
+            ("lane", m["lane_id"], m["lane_commodity"], "in_transit", r["in_transit"]),
+        ]
         for metric, key in (
             ("vehicles", "cross_vehicles"),
             ("served", "cross_served"),
@@ -75,11 +54,41 @@ class Result:
             ("wait_p50_min", "cross_p50"),
             ("wait_p95_min", "cross_p95"),
         ):
-            block("crossing", gids, blanks, metric, r[key])
-        df = pd.concat(parts, ignore_index=True)
-        for col in ("entity", "id", "commodity", "metric"):
-            df[col] = df[col].astype("category")
-        return df
+            blocks.append(("crossing", gids, [""] * len(gids), metric, r[key]))
+        blocks = [b for b in blocks if b[4].size]
+        # categories once, then integer codes tiled day by day: no Python objects per row
+        entities = ["site", "lane", "crossing"]
+        metrics = [b[3] for b in blocks]
+        ids = sorted({i for b in blocks for i in b[1]})
+        coms = sorted({c for b in blocks for c in b[2]})
+        id_code = {v: k for k, v in enumerate(ids)}
+        com_code = {v: k for k, v in enumerate(coms)}
+        n = [len(b[1]) for b in blocks]
+        ent = np.concatenate(
+            [
+                np.full(k, entities.index(b[0]), dtype=np.int8)
+                for k, b in zip(n, blocks, strict=True)
+            ]
+        )
+        met = np.concatenate([np.full(k, j, dtype=np.int8) for j, k in enumerate(n)])
+        idc = np.concatenate(
+            [np.asarray([id_code[i] for i in b[1]], dtype=np.int32) for b in blocks]
+        )
+        cmc = np.concatenate(
+            [np.asarray([com_code[c] for c in b[2]], dtype=np.int16) for b in blocks]
+        )
+        values = np.concatenate([b[4].reshape(days, -1) for b in blocks], axis=1)
+        width = values.shape[1]
+        return pd.DataFrame(
+            {
+                "day": np.repeat(np.arange(days, dtype=np.int32), width),
+                "entity": pd.Categorical.from_codes(np.tile(ent, days), pd.Index(entities)),
+                "id": pd.Categorical.from_codes(np.tile(idc, days), pd.Index(ids)),
+                "commodity": pd.Categorical.from_codes(np.tile(cmc, days), pd.Index(coms)),
+                "metric": pd.Categorical.from_codes(np.tile(met, days), pd.Index(metrics)),
+                "value": values.reshape(-1).astype(float),
+            }
+        )
 
     @functools.cached_property
     def ledger(self) -> pd.DataFrame:
