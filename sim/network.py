@@ -588,7 +588,11 @@ class _Checker:
         """Sites reachable from a producer of ``commodity`` by lanes of that commodity."""
         if commodity not in self.reach:
             g: nx.DiGraph = nx.DiGraph()
-            g.add_edges_from((ln.origin, ln.dest) for ln in self.lanes if ln.commodity == commodity)
+            g.add_edges_from(
+                (ln.origin, ln.dest)
+                for ln in self.lanes
+                if ln.commodity == commodity and ln.origin and ln.dest  # blank ends are reported already
+            )
             makers = [
                 s for s, v in self.site.items()
                 if v.kind in ("source", "plant") and v.commodity == commodity and s in g

@@ -214,7 +214,8 @@ def test_interpolation_error_below_1e_3(booths: int) -> None:
 def test_scale_monotone_in_load(x: float, y: float, cf: float, insp: float) -> None:
     q = amb()
     lo, hi = min(x, y), max(x, y)
-    assert q.scale(lo, cf, insp) <= q.scale(hi, cf, insp)
+    # monotone up to float rounding (at light load the sojourn is flat and differs in the last bit)
+    assert q.scale(lo, cf, insp) <= q.scale(hi, cf, insp) * (1 + 1e-12)
 
 
 @pytest.mark.parametrize(("load", "cf"), [(4500.0, 1.0), (2000.0, 0.5)])
