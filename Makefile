@@ -12,10 +12,13 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+demo: $(STAMP)  ## the main job on the default network; rewrites results/demo/
 	$(VENV)/bin/borderflow validate networks/north_america experiments/scenarios/*.toml
-	$(VENV)/bin/borderflow run baseline --seed 1 --days 730 --out results/baseline
-	$(PY) experiments/talks_collapse.py --reps 4 --seed 2025
+	rm -rf results/demo
+	$(VENV)/bin/borderflow run baseline --seed 1 --days 730 --out results/demo/baseline
+	$(PY) experiments/talks_collapse.py --reps 4 --seed 2025 --out results/demo/talks_collapse
+	$(VENV)/bin/borderflow run talks_collapse --reps 8 --seed 1 --out results/demo/talks_collapse_batch
+	$(VENV)/bin/borderflow compare baseline talks_collapse --reps 8 --seed 1
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check sim tests benchmarks experiments
@@ -24,6 +27,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_replication.py
+	$(PY) benchmarks/bench_batch.py
 
 clean:
 	rm -rf $(VENV) results .pytest_cache .mypy_cache .ruff_cache
