@@ -197,6 +197,20 @@ class Network:
             lane=MappingProxyType({ln.id: ln for ln in lanes}),
         )
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle as the specs and rebuild the graph and lookups on load (mappingproxy cannot pickle)."""
+        args = (
+            self.name,
+            self.commodities,
+            self.sites,
+            self.lanes,
+            self.crossings,
+            self.boms,
+            self.demand,
+            self.path,
+        )
+        return (Network.build, args)
+
     def direction(self, lane: Lane) -> str:
         """``'sb'`` for a Canada->US lane, ``'nb'`` for US->Canada, ``''`` otherwise."""
         a, b = self.site[lane.origin].country, self.site[lane.dest].country
@@ -591,7 +605,9 @@ class _Checker:
             g.add_edges_from(
                 (ln.origin, ln.dest)
                 for ln in self.lanes
-                if ln.commodity == commodity and ln.origin and ln.dest  # blank ends are reported already
+                if ln.commodity == commodity
+                and ln.origin
+                and ln.dest  # blank ends are reported already
             )
             makers = [
                 s for s, v in self.site.items()

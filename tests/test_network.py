@@ -222,3 +222,14 @@ def test_any_single_cell_edit_loads_or_raises_network_error(
             assert all(p.file.startswith("tiny/") and p.rule for p in exc.problems)
         else:
             assert isinstance(net.commodities[0], Commodity)
+
+
+def test_network_pickles_and_rebuilds_its_graph() -> None:
+    import pickle
+
+    net = load_network(TINY)
+    back = pickle.loads(pickle.dumps(net))
+    assert back == net
+    assert sorted(back.graph.edges) == sorted(net.graph.edges)
+    assert dict(back.lane) == dict(net.lane)
+    assert nx.is_frozen(back.graph)
