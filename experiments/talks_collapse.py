@@ -123,6 +123,10 @@ def main() -> None:
                 "extra_burden_US_$B": extra_us / 1e9,
                 "extra_burden_CA_$B": extra_ca / 1e9,
                 "US_share_of_extra_burden": extra_us / both if abs(both) > 0 else math.nan,
+                **{
+                    f"extra_cost_{party}_$B": d[f"cost_{party}_usd"].mean() / 1e9
+                    for party in ("exporter", "importer", "downstream", "consumer", "government")
+                },
                 "US_share_of_duty_cost": alt["us_share_of_duty_cost"].mean(),
                 "exports_to_US_change_$B": d["exports_ca_us_usd"].mean() / 1e9,
                 "CA_exporters_lost_margin_$B": d["lost_export_margin_ca_usd"].mean() / 1e9,
