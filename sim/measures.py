@@ -85,7 +85,7 @@ class MeasureState:
         self.factor: dict[int, list[float]] = {}
         self.prior: list[float] = list(run.l_base)
         self.lane_idx = {ln.id: i for i, ln in enumerate(lanes)}
-        lane_g = {key: g for g, key in enumerate(run.g_keys)}
+        lane_g = {key: g for g, key in enumerate(run.border.keys)}
         self.lane_g = lane_g
 
     # ------------------------------------------------------------------ duty rates
@@ -129,11 +129,12 @@ class MeasureState:
         # reset
         run.l_tariff = [0.0] * len(run.lanes)
         run.l_levy = [0.0] * len(run.lanes)
-        run.g_cap_factor = [1.0] * len(run.g_keys)
-        run.g_insp_factor = [1.0] * len(run.g_keys)
-        run.g_sec_days = [0.0] * len(run.g_keys)
-        for key in run.pipe_factor:
-            run.pipe_factor[key] = 1.0
+        border = run.border
+        border.cap_factor = [1.0] * len(border.keys)
+        border.insp_factor = [1.0] * len(border.keys)
+        border.sec_days = [0.0] * len(border.keys)
+        for key in border.pipe_factor:
+            border.pipe_factor[key] = 1.0
         run.l_factor = [1.0] * len(run.lanes)
         run.l_cap = list(run.l_cap0)
         run.site_factor = [1.0] * len(net.sites)
@@ -171,12 +172,12 @@ class MeasureState:
                         f = 0.0 if m.kind == "closure" else m.capacity_factor
                         if key in self.lane_g:
                             g = self.lane_g[key]
-                            run.g_cap_factor[g] *= f
+                            border.cap_factor[g] *= f
                             if m.kind == "slowdown":
-                                run.g_insp_factor[g] *= m.inspection_factor
-                                run.g_sec_days[g] += m.secondary_share * m.secondary_hours / 24.0
-                        elif key in run.pipe_factor:
-                            run.pipe_factor[key] *= f
+                                border.insp_factor[g] *= m.inspection_factor
+                                border.sec_days[g] += m.secondary_share * m.secondary_hours / 24.0
+                        elif key in border.pipe_factor:
+                            border.pipe_factor[key] *= f
                 for lid in m.lanes:
                     run.l_factor[self.lane_idx[lid]] *= m.capacity_factor
             elif m.kind == "port_strike":

@@ -14,11 +14,11 @@ process per lot. Within day ``t`` the order is fixed and does not depend on SimP
 6. sources, then plants (in file order), produce what their customers ordered plus the shortfall of
    their safety stock, within capacity and, for plants, within the inputs on hand;
 7. every lane dispatches what its origin can ship (pro rata when short), within lane capacity and
-   pipeline/wire crossing capacity (curtailed pro rata);
+   pipeline/wire crossing capacity (curtailed pro rata, :meth:`sim.border.Border.limit_pipes`);
 8. road and rail crossings serve the day's vehicles (modelled lots plus background traffic) FIFO up
-   to their daily capacity; the rest queue to the next day;
+   to their daily capacity; the rest queue to the next day (:meth:`sim.border.Border.cross`);
 9. stock of non-storable commodities (electricity) that is left is curtailed;
-10. costs are booked and the day is recorded.
+10. costs are booked (:meth:`sim.ledger.Ledger.close_day`) and the day is recorded.
 """
 
 from __future__ import annotations
@@ -35,17 +35,14 @@ import numpy as np
 import simpy
 from simpy.events import Timeout
 
+from sim.border import Border, Lot
 from sim.errors import MassBalanceError
+from sim.ledger import Ledger
 from sim.network import Network
-from sim.queueing import CrossingQueue
 from sim.scenario import Scenario
 
 MASS_BALANCE_TOL = 1e-9
 WAIT_SAMPLES_PER_DAY = 16
-RAIL_ROAD = ("road", "rail")
-
-PARTIES = ("exporter", "importer", "downstream", "consumer", "government")
-KINDS = ("duty", "transport", "holding", "delay", "downtime", "backlog", "lost_margin", "spoilage")
 
 
 def events_processed(env: simpy.Environment) -> int:
@@ -71,8 +68,10 @@ class Run:
         self.env = simpy.Environment()
         self._build_points()
         self._build_lanes()
-        self._build_crossings()
-        self._build_costs()
+        self.border = Border(net)
+        self.ledger = Ledger(
+            net, scenario, [(p.site, p.commodity) for p in self.points], self.plants
+        )
         self._draw_random()
         self.hooks: list[Any] = []  # extra objects with .apply(run, day), called after the measures
 
@@ -223,148 +222,6 @@ class Run:
             for p, _, _, _ in self.markets
         ]
 
-    def _build_crossings(self) -> None:
-        net = self.net
-        self.g_keys: list[tuple[str, str]] = []
-        self.g_queue: list[CrossingQueue] = []
-        self.g_lanes: list[list[int]] = []
-        self.g_bkg: list[float] = []
-        self.g_upv: dict[int, float] = {}
-        self.l_g = [-1] * len(self.lanes)
-        self.pipe_groups: dict[tuple[str, str], tuple[float, list[int]]] = {}
-        gidx: dict[tuple[str, str], int] = {}
-        modelled: dict[tuple[str, str], float] = {}
-        for i, ln in enumerate(self.lanes):
-            if ln.crossing is None:
-                continue
-            cr = net.crossing[ln.crossing]
-            direc = net.direction(ln)
-            key = (cr.id, direc)
-            com = net.commodity[ln.commodity]
-            if cr.kind in RAIL_ROAD:
-                upv = com.units_per_truck if cr.kind == "road" else com.units_per_railcar
-                self.g_upv[i] = float(upv or 1.0)
-                modelled[key] = modelled.get(key, 0.0) + ln.base_flow / self.g_upv[i]
-                if key not in gidx:
-                    gidx[key] = len(self.g_keys)
-                    self.g_keys.append(key)
-                    self.g_lanes.append([])
-                self.g_lanes[gidx[key]].append(i)
-                self.l_g[i] = gidx[key]
-            elif cr.kind in ("pipeline", "wire"):
-                cap = cr.capacity(direc)
-                if cap is not None:
-                    old = self.pipe_groups.get(key, (cap, []))
-                    old[1].append(i)
-                    self.pipe_groups[key] = old
-        # crossings no modelled lane uses still carry their background traffic (diversions may use them)
-        for cr in net.crossings:
-            if cr.kind not in RAIL_ROAD:
-                continue
-            for direc in ("sb", "nb"):
-                key = (cr.id, direc)
-                if key not in gidx and (cr.observed(direc) or 0.0) > 0 and cr.capacity(direc):
-                    gidx[key] = len(self.g_keys)
-                    self.g_keys.append(key)
-                    self.g_lanes.append([])
-        for key in self.g_keys:
-            cr = net.crossing[key[0]]
-            cap = cr.capacity(key[1]) or 1e9
-            obs = cr.observed(key[1]) or 0.0
-            mod = modelled.get(key, 0.0)
-            load0 = min(max(obs, mod, 1e-6), 0.97 * cap)
-            median = cr.wait_median_min or 10.0
-            p95 = cr.wait_p95_min or 3.0 * median
-            self.g_queue.append(CrossingQueue.calibrate(cap, cr.booths or 1, load0, median, p95))
-            self.g_bkg.append(max(0.0, obs - mod))
-        ng = len(self.g_keys)
-        self.g_cap_factor = [1.0] * ng
-        self.g_insp_factor = [1.0] * ng
-        self.g_sec_days = [0.0] * ng  # mean extra days from secondary inspection
-        self.g_diverted = [0.0] * ng  # background vehicles turned away by a full crossing
-        self.g_queued: list[deque[list[Any]]] = [deque() for _ in range(ng)]
-        self.pipe_factor: dict[tuple[str, str], float] = {k: 1.0 for k in self.pipe_groups}
-
-    def _build_costs(self) -> None:
-        net = self.net
-        self.cat_index: dict[tuple[str, str, str, str], int] = {}
-        self.cats: list[tuple[str, str, str, str]] = []
-        exporters = {ln.origin for ln in self.lanes if ln.crossing is not None}
-
-        def cat(party: str, country: str, sector: str, kind: str) -> int:
-            key = (party, country, sector, kind)
-            if key not in self.cat_index:
-                self.cat_index[key] = len(self.cats)
-                self.cats.append(key)
-            return self.cat_index[key]
-
-        def site_party(site_id: str) -> str:
-            s = net.site[site_id]
-            if s.kind == "market":
-                return "consumer"
-            return "exporter" if site_id in exporters else "downstream"
-
-        sector = [net.commodity[p.commodity].sector for p in self.points]
-        self.p_hold_cat = [
-            cat(site_party(p.site), self.p_site[i].country, sector[i], "holding")
-            for i, p in enumerate(self.points)
-        ]
-        self.p_spoil_cat = [
-            cat(site_party(p.site), self.p_site[i].country, sector[i], "spoilage")
-            for i, p in enumerate(self.points)
-        ]
-        self.p_backlog_cat = [
-            cat("consumer", self.p_site[i].country, sector[i], "backlog")
-            for i in range(len(self.points))
-        ]
-        self.p_lost_cat = [
-            cat("downstream", self.p_site[i].country, sector[i], "lost_margin")
-            for i in range(len(self.points))
-        ]
-        self.l_party = ["importer" if ln.crossing else "downstream" for ln in self.lanes]
-        lsec = [net.commodity[ln.commodity].sector for ln in self.lanes]
-        lctry = [net.site[ln.dest].country for ln in self.lanes]
-        self.l_transport_cat = [
-            cat(self.l_party[i], lctry[i], lsec[i], "transport") for i in range(len(self.lanes))
-        ]
-        self.l_delay_cat = [
-            cat(self.l_party[i], lctry[i], lsec[i], "delay") for i in range(len(self.lanes))
-        ]
-        self.l_spoil_cat = [
-            cat(self.l_party[i], lctry[i], lsec[i], "spoilage") for i in range(len(self.lanes))
-        ]
-        self.plant_down_cat = [
-            cat(
-                site_party(net.sites[si].id),
-                net.sites[si].country,
-                net.commodity[net.sites[si].commodity or ""].sector,
-                "downtime",
-            )
-            for si, _, _, _ in self.plants
-        ]
-        self.plant_down_cost = [net.sites[si].downtime_usd_per_hour for si, _, _, _ in self.plants]
-        pt = self.scenario.market.pass_through
-        self.pass_through = [
-            pt.get(k, 0.0) for k in ("exporter", "importer", "downstream", "consumer")
-        ]
-        octry = [net.site[ln.origin].country for ln in self.lanes]
-        # duty rows per lane: exporter (origin), importer, downstream, consumer (destination), then the
-        # government of the destination (tariff) and of the origin (levy)
-        self.l_duty_cats = [
-            (
-                cat("exporter", octry[i], lsec[i], "duty"),
-                cat("importer", lctry[i], lsec[i], "duty"),
-                cat("downstream", lctry[i], lsec[i], "duty"),
-                cat("consumer", lctry[i], lsec[i], "duty"),
-                cat("government", lctry[i], lsec[i], "duty"),
-                cat("government", octry[i], lsec[i], "duty"),
-            )
-            for i in range(len(self.lanes))
-        ]
-        self.l_octry, self.l_dctry = octry, lctry
-        self.cost_today = [0.0] * len(self.cats)
-        self.hold_rate = self.scenario.costs.holding_rate_per_year / 365.0
-
     def _draw_random(self) -> None:
         # replication `rep` of a batch seeded `seed`: the same stream as SeedSequence(seed).spawn(n)[rep],
         # so a replication never depends on how many others run, or where
@@ -379,13 +236,13 @@ class Run:
         sig = np.asarray(self.l_sig, dtype=float)
         mult = np.exp(sig * z - 0.5 * sig * sig)
         self.tau = (np.asarray(self.l_transit, dtype=float) * mult).tolist()
-        ng = len(self.g_keys)
+        ng = len(self.border.keys)
         self.z_wait = np.random.default_rng(inspect_ss).standard_normal(
             (days, ng, WAIT_SAMPLES_PER_DAY)
         )
         self.bkg_draw = (
             np.random.default_rng(bkg_ss)
-            .poisson(np.asarray(self.g_bkg, dtype=float), (days, ng))
+            .poisson(np.asarray(self.border.bkg, dtype=float), (days, ng))
             .astype(float)
             .tolist()
             if ng
@@ -430,15 +287,16 @@ class Run:
         shelf = self.p_shelf[p]
         if shelf is not None and self.env.now - born > shelf:
             self.spoiled[self.p_com_i[p]] += qty
-            self.cost_today[self.l_spoil_cat[l]] += qty * self.p_value[p]
+            self.ledger.today[self.ledger.l_spoil_cat[l]] += qty * self.p_value[p]
             return
         self._add(p, qty, born, duty)
 
-    def _schedule(self, l: int, qty: float, delay: float, born: float, duty: float = 0.0) -> None:
+    def schedule(self, l: int, qty: float, delay: float, born: float, duty: float = 0.0) -> None:
+        """Put ``qty`` units on lane ``l``'s way, to arrive ``delay`` days from now."""
         ev = Timeout(self.env, delay)
         ev.callbacks.append(partial(self._arrive, l, qty, born, duty))
 
-    def _assess(self, l: int, qty: float, t: int, dispatched: int) -> float:
+    def assess(self, l: int, qty: float, t: int, dispatched: int) -> float:
         """Book the duty (and levy) on ``qty`` units of lane ``l`` crossing on day ``t``; return US$/unit."""
         rate = self.l_tariff[l]
         if rate and dispatched < t and self.ms is not None and self.ms.transit_exempt:
@@ -447,20 +305,7 @@ class Run:
         if not rate and not levy:
             return 0.0
         v = self.p_value[self.l_dp[l]]
-        cats = self.l_duty_cats[l]
-        ct = self.cost_today
-        pt = self.pass_through
-        for amount, gov, country in (
-            (qty * v * rate, 4, self.l_dctry[l]),
-            (qty * v * levy, 5, self.l_octry[l]),
-        ):
-            if amount <= 0:
-                continue
-            for j in range(4):
-                ct[cats[j]] += amount * pt[j]
-            ct[cats[gov]] -= amount
-            self.duty_paid[country] = self.duty_paid.get(country, 0.0) + amount
-            self.duty_by_day.append((t, country, amount))
+        self.ledger.book_duty(l, qty * v * rate, qty * v * levy, t)
         return v * (rate + levy)
 
     # ------------------------------------------------------------------ the day
@@ -481,7 +326,7 @@ class Run:
             j = 1
             while ln.transit_days - j > 0:
                 self.in_transit[l] += b
-                self._schedule(l, b, ln.transit_days - j, -float(j))
+                self.schedule(l, b, ln.transit_days - j, -float(j))
                 j += 1
             self._add(self.l_dp[l], b, -float(j))  # the lot due at day 0 is in stock
         for p, q in enumerate(self.on_hand):
@@ -501,9 +346,9 @@ class Run:
             self._order()
             self._produce()
             lots = self._dispatch(t)
-            self._cross(t, lots)
+            self.border.cross(self, t, lots)
             self._curtail()
-            self._book(t)
+            self.ledger.close_day(t, self.on_hand, self.backlog, self.p_value)
             rec.append_day(self)
             yield env.timeout(1)
 
@@ -518,7 +363,7 @@ class Run:
             if lost > 0:
                 self.on_hand[p] -= lost
                 self.spoiled[self.p_com_i[p]] += lost
-                self.cost_today[self.p_spoil_cat[p]] += lost * self.p_value[p]
+                self.ledger.today[self.ledger.p_spoil_cat[p]] += lost * self.p_value[p]
 
     def _produce(self) -> None:
         oh, out, os_ = self.on_hand, self.out_lanes, self.outstanding
@@ -551,12 +396,13 @@ class Run:
             if short > 1e-9 and c > 0 and math.isfinite(c):
                 hours = 24.0 * short / c
                 self.downtime_hours += hours
-                self.cost_today[self.plant_down_cat[k]] += hours * self.plant_down_cost[k]
+                led = self.ledger
+                led.today[led.plant_down_cat[k]] += hours * led.plant_down_cost[k]
 
     def _demand(self, t: int) -> None:
         z = self.z_demand[t]
         oh, bl = self.on_hand, self.backlog
-        cons = self.pass_through[3]
+        cons = self.ledger.pass_through[3]
         extra = self.demand_extra
         for k, (p, mean, cv, lost) in enumerate(self.markets):
             m = mean * self.demand_factor[k]
@@ -577,7 +423,7 @@ class Run:
                 if gone > 0:
                     self.lost_value += gone * self.p_value[p]
                     self.lost_by_day[t] += gone * self.p_value[p]
-                    self.cost_today[self.p_lost_cat[p]] += (
+                    self.ledger.today[self.ledger.p_lost_cat[p]] += (
                         gone * self.p_value[p] * self.scenario.costs.lost_margin_share
                     )
             else:
@@ -606,7 +452,7 @@ class Run:
                 if w > 0:
                     os_[i] += q * w
 
-    def _dispatch(self, t: int) -> list[list[tuple[int, float, float, float, int, float]]]:
+    def _dispatch(self, t: int) -> list[list[Lot]]:
         oh, os_, out = self.on_hand, self.outstanding, self.out_lanes
         want = [0.0] * len(self.lanes)
         l_cap, l_factor = self.l_cap, self.l_factor
@@ -624,24 +470,17 @@ class Run:
                 x = os_[i] * f
                 cap = l_cap[i] * l_factor[i]
                 want[i] = x if x < cap else cap
-        for key, (cap, lanes) in self.pipe_groups.items():
-            c = cap * self.pipe_factor[key]
-            tot = sum(want[i] for i in lanes)
-            if tot > c:
-                s = c / tot if tot > 0 else 0.0
-                for i in lanes:
-                    self.curtail_flow[key] = self.curtail_flow.get(key, 0.0) + want[i] * (1 - s)
-                    want[i] *= s
+        self.border.limit_pipes(want)
         taus = self.tau[t]
-        lots: list[list[tuple[int, float, float, float, int, float]]] = [[] for _ in self.g_keys]
+        lots: list[list[Lot]] = [[] for _ in self.border.keys]
         shipped = self.shipped_today
         l_op, emb, fifo, it = self.l_op, self.embodied, self.fifo, self.in_transit
         ct, tcat, lcost, l_g, border = (
-            self.cost_today,
-            self.l_transport_cat,
+            self.ledger.today,
+            self.ledger.l_transport_cat,
             self.l_cost,
-            self.l_g,
-            self.l_border,
+            self.border.lane_group,
+            self.border.at_dispatch,
         )
         now = float(t)
         for i, x in enumerate(want):
@@ -663,90 +502,9 @@ class Run:
                 lots[g].append((i, x, taus[i], born, t, duty))
             else:
                 if border[i]:  # pipeline, wire, sea: enters at dispatch
-                    duty += self._assess(i, x, t, t)
-                self._schedule(i, x, taus[i], born, duty)
+                    duty += self.assess(i, x, t, t)
+                self.schedule(i, x, taus[i], born, duty)
         return lots
-
-    def _cross(self, t: int, lots: list[list[tuple[int, float, float, float, int, float]]]) -> None:
-        bkg = self.bkg_draw[t]
-        th = self.scenario.costs.truck_hour_usd
-        for g, q in enumerate(self.g_queue):
-            queued = self.g_queued[g]
-            cap = q.daily_capacity(self.g_cap_factor[g], self.g_insp_factor[g])
-            q0 = 0.0
-            for e in queued:
-                q0 += e[0]
-            arriving = lots[g]
-            upv = self.g_upv
-            a_mod = 0.0
-            for lot in arriving:
-                a_mod += lot[1] / upv[lot[0]]
-            a = a_mod + bkg[g]
-            road = self.g_road[g]
-            if cap <= 0:
-                scale, extra = math.inf, math.inf
-            else:
-                scale = q.scale(a, self.g_cap_factor[g], self.g_insp_factor[g])
-                extra = q0 / cap
-            wait_days = (
-                (q.wait_mean_min(scale) / 1440.0 + extra + self.g_sec_days[g])
-                if cap > 0
-                else math.inf
-            )
-            # serve the carry-over queue first
-            room = cap
-            while queued and room > 0:
-                e = queued[0]
-                v = e[0]
-                if v <= room:
-                    queued.popleft()
-                    room -= v
-                    part = 1.0
-                else:
-                    part = room / v
-                    e[0] = v - room
-                    room = 0.0
-                if e[1] >= 0:
-                    i, x, tau, born, dday, duty = e[1], e[2], e[3], e[4], e[5], e[6]
-                    sent = x * part
-                    if part < 1.0:
-                        e[2] = x - sent
-                    duty += self._assess(i, sent, t, dday)
-                    self._schedule(i, sent, tau + wait_days, born, duty)
-                    if road:
-                        self.cost_today[self.l_delay_cat[i]] += (
-                            (sent / upv[i]) * wait_days * 24.0 * th
-                        )
-            frac = 1.0 if a <= room else (room / a if a > 0 else 0.0)
-            for i, x, tau, born, dday, duty in arriving:
-                sent = x * frac
-                if sent > 0:
-                    self._schedule(
-                        i, sent, tau + wait_days, born, duty + self._assess(i, sent, t, dday)
-                    )
-                    if road:
-                        self.cost_today[self.l_delay_cat[i]] += (
-                            (sent / upv[i]) * wait_days * 24.0 * th
-                        )
-                rest = x - sent
-                if rest > 1e-12:
-                    queued.append([rest / upv[i], i, rest, tau, born, dday, duty])
-            # background traffic the crossing cannot serve today diverts to other crossings or waits
-            # for better days; it never stands in the queue (modelled lots do)
-            self.g_diverted[g] += bkg[g] * (1 - frac)
-            # a day in the queue costs 24 truck-hours per modelled truck still waiting
-            if road:
-                for e in queued:
-                    if e[1] >= 0:
-                        self.cost_today[self.l_delay_cat[e[1]]] += e[0] * 24.0 * th
-            served = (cap - room) + frac * a if cap > 0 else 0.0
-            self.g_day[g] = (
-                a,
-                served,
-                sum(e[0] for e in queued),
-                scale,
-                extra + self.g_sec_days[g],
-            )
 
     def _curtail(self) -> None:
         oh = self.on_hand
@@ -754,22 +512,6 @@ class Run:
             if oh[p] > 0:
                 self.curtailed[self.p_com_i[p]] += oh[p]
                 oh[p] = 0.0
-
-    def _book(self, t: int) -> None:
-        oh, val, hc = self.on_hand, self.p_value, self.p_hold_cat
-        ct = self.cost_today
-        r = self.hold_rate
-        for p, q in enumerate(oh):
-            if q > 0:
-                ct[hc[p]] += q * val[p] * r
-        pen = self.scenario.costs.backlog_penalty_per_day
-        for p, b in enumerate(self.backlog):
-            if b > 0:
-                ct[self.p_backlog_cat[p]] += b * val[p] * pen
-        for c, usd in enumerate(ct):
-            if usd != 0.0:
-                self.ledger_rows.append((t, c, usd))
-                ct[c] = 0.0
 
     # ------------------------------------------------------------------ run
     def run(self) -> dict[str, Any]:
@@ -782,20 +524,9 @@ class Run:
         self.demanded_value = 0.0
         self.filled_value = 0.0
         self.lost_value = 0.0
-        self.ledger_rows: list[tuple[int, int, float]] = []
         self.shipped_today = [0.0] * len(self.lanes)
-        self.curtail_flow: dict[tuple[str, str], float] = {}
-        self.g_road = [self.net.crossing[k[0]].kind == "road" for k in self.g_keys]
-        self.g_day: list[tuple[float, float, float, float, float]] = [
-            (0.0, 0.0, 0.0, 1.0, 0.0)
-        ] * len(self.g_keys)
         self.nonstorable = [p for p in range(len(self.points)) if not self.p_storable[p]]
-        self.duty_paid: dict[str, float] = {}
         self.lost_by_day = [0.0] * self.days
-        self.duty_by_day: list[tuple[int, str, float]] = []
-        self.l_border = [
-            ln.crossing is not None and self.l_g[i] < 0 for i, ln in enumerate(self.lanes)
-        ]
         from sim.measures import MeasureState
 
         self.ms = MeasureState(self) if self.scenario.measures else None

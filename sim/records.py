@@ -44,19 +44,19 @@ class Recorder:
         self.backlog.append(run.backlog[:])
         self.shipped.append(run.shipped_today[:])
         self.transit.append(run.in_transit[:])
-        self.cross.append(run.g_day[:])
+        self.cross.append(run.border.day[:])
 
     def finish(self, run: Run) -> dict[str, Any]:
         """Raw arrays of the run (numpy); tables are built lazily by :class:`sim.results.Result`."""
         days = len(self.stock)
-        ng = len(run.g_keys)
+        ng = len(run.border.keys)
         cross = np.asarray(self.cross, dtype=float).reshape(days, ng, 5)
         scale = cross[:, :, 3]
         extra = cross[:, :, 4]
         p50 = np.full((days, ng), np.nan)
         p95 = np.full((days, ng), np.nan)
         samples = np.full((days, ng, run.z_wait.shape[2] if ng else 0), np.nan)
-        for g, q in enumerate(run.g_queue):
+        for g, q in enumerate(run.border.queues):
             ok = np.isfinite(scale[:, g]) & np.isfinite(extra[:, g])
             add = extra[ok, g] * 1440.0
             p50[ok, g] = q.wait_quantile_min(0.5) * scale[ok, g] + add
@@ -76,8 +76,8 @@ class Recorder:
             "cross_p50": p50,
             "cross_p95": p95,
             "wait_samples": samples,
-            "ledger": run.ledger_rows,
-            "duty_by_day": run.duty_by_day,
+            "ledger": run.ledger.rows,
+            "duty_by_day": run.ledger.duty_by_day,
             "lost_by_day": run.lost_by_day,
         }
 

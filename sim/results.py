@@ -211,15 +211,16 @@ def simulate(
         "first_disruption": min(
             (m.start for m in sc.measures if m.end is None or m.end > m.start), default=None
         ),
-        "crossing_keys": run.g_keys,
-        "crossing_kind": [net.crossing[c].kind for c, _ in run.g_keys],
-        "crossing_bkg": run.g_bkg,
-        "crossing_diverted": run.g_diverted,
-        "crossing_obs": [net.crossing[c].observed(d) for c, d in run.g_keys],
+        "crossing_keys": run.border.keys,
+        "crossing_kind": [net.crossing[c].kind for c, _ in run.border.keys],
+        "crossing_bkg": run.border.bkg,
+        "crossing_diverted": run.border.diverted,
+        "crossing_obs": [net.crossing[c].observed(d) for c, d in run.border.keys],
         "crossing_pub": [
-            (net.crossing[c].wait_median_min, net.crossing[c].wait_p95_min) for c, _ in run.g_keys
+            (net.crossing[c].wait_median_min, net.crossing[c].wait_p95_min)
+            for c, _ in run.border.keys
         ],
-        "cost_cats": run.cats,
+        "cost_cats": run.ledger.cats,
         "demanded_value": run.demanded_value,
         "filled_value": run.filled_value,
         "lost_value": run.lost_value,

@@ -89,7 +89,7 @@ def test_duty_carried_through_three_crossings(
     # steady state: every day 20 parts, 20 sub-assemblies, 10 cars cross; revenue by government
     us_day = {d: 0.0 for d in range(250, 300)}
     ca_day = dict(us_day)
-    for t, country, amount in run.duty_by_day:
+    for t, country, amount in run.ledger.duty_by_day:
         if t in us_day:
             (us_day if country == "US" else ca_day)[t] += amount
     part_duty = 100 * 0.25 * (1 - exempt)
@@ -101,7 +101,7 @@ def test_duty_carried_through_three_crossings(
 def test_no_tariff_no_duty() -> None:
     run = run_with(())
     assert embodied_at_market(run) == 0.0
-    assert run.duty_by_day == []
+    assert run.ledger.duty_by_day == []
 
 
 def rate_on(run: Run, lane: str) -> float:
@@ -144,8 +144,8 @@ def test_transit_exempt_goods_shipped_before_the_start_pay_nothing() -> None:
     plain = dataclasses.replace(exempt, transit_exempt=False)
     a = run_with((closure, exempt), days=12, net=net)
     b = run_with((closure, plain), days=12, net=net)
-    paid_a = sum(x for t, c, x in a.duty_by_day if t == 10 and c == "US")
-    paid_b = sum(x for t, c, x in b.duty_by_day if t == 10 and c == "US")
+    paid_a = sum(x for t, c, x in a.ledger.duty_by_day if t == 10 and c == "US")
+    paid_b = sum(x for t, c, x in b.ledger.duty_by_day if t == 10 and c == "US")
     # on day 10 the queue of lots shipped on days 5-9 clears: only those shipped on 8-9 pay if exempt
     assert 0 < paid_a < paid_b
 

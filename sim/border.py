@@ -1,0 +1,195 @@
+"""Border crossings of one run: road and rail queues, pipeline and wire capacity.
+
+A :class:`Border` is built once per run from the network's lanes. Every road or rail (crossing,
+direction) pair that a modelled lane uses, or that carries observed background traffic, is a group
+``g`` with a :class:`~sim.queueing.CrossingQueue` calibrated to its published waits and a Poisson
+stream of background vehicles (observed traffic minus the modelled lanes' vehicles). Each day
+:meth:`Border.cross` serves the group's carry-over queue, then the day's lots and background
+vehicles, FIFO up to the crossing's daily capacity; modelled lots that do not fit queue to the next
+day, background traffic that does not fit diverts. Pipelines and wires have no queue:
+:meth:`Border.limit_pipes` curtails the day's dispatches through them pro rata to their capacity.
+Timed measures (:mod:`sim.measures`) act through ``cap_factor``, ``insp_factor``, ``sec_days`` and
+``pipe_factor``; :mod:`sim.records` and :mod:`sim.results` read ``keys``, ``queues``, ``day``,
+``bkg`` and ``diverted``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from sim.network import Network
+from sim.queueing import CrossingQueue
+
+if TYPE_CHECKING:
+    from sim.model import Run
+
+RAIL_ROAD = ("road", "rail")
+
+# a lot waiting for a road/rail crossing: (lane, quantity, transit days, born, dispatch day, duty/unit)
+Lot = tuple[int, float, float, float, int, float]
+
+
+class Border:
+    """The crossing groups of one run, their queues and the factors measures set on them."""
+
+    def __init__(self, net: Network) -> None:
+        lanes = net.lanes
+        self.keys: list[tuple[str, str]] = []  # (crossing id, direction) of group g
+        self.queues: list[CrossingQueue] = []
+        self.lanes: list[list[int]] = []  # modelled lanes of group g
+        self.bkg: list[float] = []  # mean background vehicles per day
+        self.upv: dict[int, float] = {}  # units per vehicle of each road/rail lane
+        self.lane_group = [-1] * len(lanes)  # group of each lane, -1 if not road/rail
+        self.pipe_groups: dict[tuple[str, str], tuple[float, list[int]]] = {}
+        gidx: dict[tuple[str, str], int] = {}
+        modelled: dict[tuple[str, str], float] = {}
+        for i, ln in enumerate(lanes):
+            if ln.crossing is None:
+                continue
+            cr = net.crossing[ln.crossing]
+            direc = net.direction(ln)
+            key = (cr.id, direc)
+            com = net.commodity[ln.commodity]
+            if cr.kind in RAIL_ROAD:
+                upv = com.units_per_truck if cr.kind == "road" else com.units_per_railcar
+                self.upv[i] = float(upv or 1.0)
+                modelled[key] = modelled.get(key, 0.0) + ln.base_flow / self.upv[i]
+                if key not in gidx:
+                    gidx[key] = len(self.keys)
+                    self.keys.append(key)
+                    self.lanes.append([])
+                self.lanes[gidx[key]].append(i)
+                self.lane_group[i] = gidx[key]
+            elif cr.kind in ("pipeline", "wire"):
+                cap = cr.capacity(direc)
+                if cap is not None:
+                    old = self.pipe_groups.get(key, (cap, []))
+                    old[1].append(i)
+                    self.pipe_groups[key] = old
+        # crossings no modelled lane uses still carry their background traffic (diversions may use them)
+        for cr in net.crossings:
+            if cr.kind not in RAIL_ROAD:
+                continue
+            for direc in ("sb", "nb"):
+                key = (cr.id, direc)
+                if key not in gidx and (cr.observed(direc) or 0.0) > 0 and cr.capacity(direc):
+                    gidx[key] = len(self.keys)
+                    self.keys.append(key)
+                    self.lanes.append([])
+        for key in self.keys:
+            cr = net.crossing[key[0]]
+            cap = cr.capacity(key[1]) or 1e9
+            obs = cr.observed(key[1]) or 0.0
+            mod = modelled.get(key, 0.0)
+            load0 = min(max(obs, mod, 1e-6), 0.97 * cap)
+            median = cr.wait_median_min or 10.0
+            p95 = cr.wait_p95_min or 3.0 * median
+            self.queues.append(CrossingQueue.calibrate(cap, cr.booths or 1, load0, median, p95))
+            self.bkg.append(max(0.0, obs - mod))
+        ng = len(self.keys)
+        self.cap_factor = [1.0] * ng
+        self.insp_factor = [1.0] * ng
+        self.sec_days = [0.0] * ng  # mean extra days from secondary inspection
+        self.diverted = [0.0] * ng  # background vehicles turned away by a full crossing
+        self.queued: list[deque[list[Any]]] = [deque() for _ in range(ng)]
+        self.road = [net.crossing[k[0]].kind == "road" for k in self.keys]
+        # the day's record per group: (vehicles, served, queue, wait scale, extra wait days)
+        self.day: list[tuple[float, float, float, float, float]] = [(0.0, 0.0, 0.0, 1.0, 0.0)] * ng
+        self.pipe_factor: dict[tuple[str, str], float] = {k: 1.0 for k in self.pipe_groups}
+        self.pipe_curtailed: dict[tuple[str, str], float] = {}  # units cut by pipe/wire capacity
+        # lanes that cross without a queue (pipeline, wire, sea): duty is assessed at dispatch
+        self.at_dispatch = [
+            ln.crossing is not None and self.lane_group[i] < 0 for i, ln in enumerate(lanes)
+        ]
+
+    def limit_pipes(self, want: list[float]) -> None:
+        """Curtail the day's dispatches ``want`` (per lane) pro rata to pipeline/wire capacity."""
+        for key, (cap, lanes) in self.pipe_groups.items():
+            c = cap * self.pipe_factor[key]
+            tot = sum(want[i] for i in lanes)
+            if tot > c:
+                s = c / tot if tot > 0 else 0.0
+                for i in lanes:
+                    self.pipe_curtailed[key] = self.pipe_curtailed.get(key, 0.0) + want[i] * (1 - s)
+                    want[i] *= s
+
+    def cross(self, run: Run, t: int, lots: list[list[Lot]]) -> None:
+        """Serve day ``t``'s vehicles at every road/rail group; ``lots[g]`` arrive at group ``g``."""
+        bkg = run.bkg_draw[t]
+        th = run.scenario.costs.truck_hour_usd
+        ct, delay_cat = run.ledger.today, run.ledger.l_delay_cat
+        for g, q in enumerate(self.queues):
+            queued = self.queued[g]
+            cap = q.daily_capacity(self.cap_factor[g], self.insp_factor[g])
+            q0 = 0.0
+            for e in queued:
+                q0 += e[0]
+            arriving = lots[g]
+            upv = self.upv
+            a_mod = 0.0
+            for lot in arriving:
+                a_mod += lot[1] / upv[lot[0]]
+            a = a_mod + bkg[g]
+            road = self.road[g]
+            if cap <= 0:
+                scale, extra = math.inf, math.inf
+            else:
+                scale = q.scale(a, self.cap_factor[g], self.insp_factor[g])
+                extra = q0 / cap
+            wait_days = (
+                (q.wait_mean_min(scale) / 1440.0 + extra + self.sec_days[g])
+                if cap > 0
+                else math.inf
+            )
+            # serve the carry-over queue first
+            room = cap
+            while queued and room > 0:
+                e = queued[0]
+                v = e[0]
+                if v <= room:
+                    queued.popleft()
+                    room -= v
+                    part = 1.0
+                else:
+                    part = room / v
+                    e[0] = v - room
+                    room = 0.0
+                if e[1] >= 0:
+                    i, x, tau, born, dday, duty = e[1], e[2], e[3], e[4], e[5], e[6]
+                    sent = x * part
+                    if part < 1.0:
+                        e[2] = x - sent
+                    duty += run.assess(i, sent, t, dday)
+                    run.schedule(i, sent, tau + wait_days, born, duty)
+                    if road:
+                        ct[delay_cat[i]] += (sent / upv[i]) * wait_days * 24.0 * th
+            frac = 1.0 if a <= room else (room / a if a > 0 else 0.0)
+            for i, x, tau, born, dday, duty in arriving:
+                sent = x * frac
+                if sent > 0:
+                    run.schedule(
+                        i, sent, tau + wait_days, born, duty + run.assess(i, sent, t, dday)
+                    )
+                    if road:
+                        ct[delay_cat[i]] += (sent / upv[i]) * wait_days * 24.0 * th
+                rest = x - sent
+                if rest > 1e-12:
+                    queued.append([rest / upv[i], i, rest, tau, born, dday, duty])
+            # background traffic the crossing cannot serve today diverts to other crossings or waits
+            # for better days; it never stands in the queue (modelled lots do)
+            self.diverted[g] += bkg[g] * (1 - frac)
+            # a day in the queue costs 24 truck-hours per modelled truck still waiting
+            if road:
+                for e in queued:
+                    if e[1] >= 0:
+                        ct[delay_cat[e[1]]] += e[0] * 24.0 * th
+            served = (cap - room) + frac * a if cap > 0 else 0.0
+            self.day[g] = (
+                a,
+                served,
+                sum(e[0] for e in queued),
+                scale,
+                extra + self.sec_days[g],
+            )

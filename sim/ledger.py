@@ -1,0 +1,148 @@
+"""The cost ledger of one run: cost categories, the day's bookings, and the rows they become.
+
+Every US$ the model books goes to a category ``(party, country, sector, kind)``: party is one of
+:data:`PARTIES`, kind one of :data:`KINDS`. A :class:`Ledger` numbers the categories once per run
+and keeps, per stock point and per lane, the category each kind of cost goes to (holding and
+spoilage to the site's party, transport and delay to the lane's importer or downstream user, duty
+split among the parties by the scenario's pass-through shares and credited to the government that
+levies it). During the day the model adds to :attr:`Ledger.today`; :meth:`Ledger.close_day` books
+holding and backlog costs and turns the day's non-zero totals into ``(day, category, usd)`` rows.
+"""
+
+from __future__ import annotations
+
+from sim.network import Network
+from sim.scenario import Scenario
+
+PARTIES = ("exporter", "importer", "downstream", "consumer", "government")
+KINDS = ("duty", "transport", "holding", "delay", "downtime", "backlog", "lost_margin", "spoilage")
+
+Plant = tuple[int, int, float, list[tuple[int, float]]]  # (site index, out point, capacity, BOM)
+
+
+class Ledger:
+    """Cost categories of one run and the US$ booked to them."""
+
+    def __init__(
+        self,
+        net: Network,
+        scenario: Scenario,
+        point_keys: list[tuple[str, str]],
+        plants: list[Plant],
+    ) -> None:
+        lanes = net.lanes
+        self.cat_index: dict[tuple[str, str, str, str], int] = {}
+        self.cats: list[tuple[str, str, str, str]] = []
+        exporters = {ln.origin for ln in lanes if ln.crossing is not None}
+
+        def cat(party: str, country: str, sector: str, kind: str) -> int:
+            key = (party, country, sector, kind)
+            if key not in self.cat_index:
+                self.cat_index[key] = len(self.cats)
+                self.cats.append(key)
+            return self.cat_index[key]
+
+        def site_party(site_id: str) -> str:
+            s = net.site[site_id]
+            if s.kind == "market":
+                return "consumer"
+            return "exporter" if site_id in exporters else "downstream"
+
+        sector = [net.commodity[com].sector for _, com in point_keys]
+        pctry = [net.site[site].country for site, _ in point_keys]
+        self.p_hold_cat = [
+            cat(site_party(site), pctry[i], sector[i], "holding")
+            for i, (site, _) in enumerate(point_keys)
+        ]
+        self.p_spoil_cat = [
+            cat(site_party(site), pctry[i], sector[i], "spoilage")
+            for i, (site, _) in enumerate(point_keys)
+        ]
+        self.p_backlog_cat = [
+            cat("consumer", pctry[i], sector[i], "backlog") for i in range(len(point_keys))
+        ]
+        self.p_lost_cat = [
+            cat("downstream", pctry[i], sector[i], "lost_margin") for i in range(len(point_keys))
+        ]
+        self.l_party = ["importer" if ln.crossing else "downstream" for ln in lanes]
+        lsec = [net.commodity[ln.commodity].sector for ln in lanes]
+        lctry = [net.site[ln.dest].country for ln in lanes]
+        self.l_transport_cat = [
+            cat(self.l_party[i], lctry[i], lsec[i], "transport") for i in range(len(lanes))
+        ]
+        self.l_delay_cat = [
+            cat(self.l_party[i], lctry[i], lsec[i], "delay") for i in range(len(lanes))
+        ]
+        self.l_spoil_cat = [
+            cat(self.l_party[i], lctry[i], lsec[i], "spoilage") for i in range(len(lanes))
+        ]
+        self.plant_down_cat = [
+            cat(
+                site_party(net.sites[si].id),
+                net.sites[si].country,
+                net.commodity[net.sites[si].commodity or ""].sector,
+                "downtime",
+            )
+            for si, _, _, _ in plants
+        ]
+        self.plant_down_cost = [net.sites[si].downtime_usd_per_hour for si, _, _, _ in plants]
+        pt = scenario.market.pass_through
+        self.pass_through = [
+            pt.get(k, 0.0) for k in ("exporter", "importer", "downstream", "consumer")
+        ]
+        octry = [net.site[ln.origin].country for ln in lanes]
+        # duty rows per lane: exporter (origin), importer, downstream, consumer (destination), then the
+        # government of the destination (tariff) and of the origin (levy)
+        self.l_duty_cats = [
+            (
+                cat("exporter", octry[i], lsec[i], "duty"),
+                cat("importer", lctry[i], lsec[i], "duty"),
+                cat("downstream", lctry[i], lsec[i], "duty"),
+                cat("consumer", lctry[i], lsec[i], "duty"),
+                cat("government", lctry[i], lsec[i], "duty"),
+                cat("government", octry[i], lsec[i], "duty"),
+            )
+            for i in range(len(lanes))
+        ]
+        self.l_octry, self.l_dctry = octry, lctry
+        self.hold_rate = scenario.costs.holding_rate_per_year / 365.0
+        self.backlog_penalty = scenario.costs.backlog_penalty_per_day
+        self.today = [0.0] * len(self.cats)  # US$ booked so far today, per category
+        self.rows: list[tuple[int, int, float]] = []  # (day, category, usd)
+        self.duty_paid: dict[str, float] = {}  # per levying country
+        self.duty_by_day: list[tuple[int, str, float]] = []  # (day, levying country, usd)
+
+    def book_duty(self, l: int, tariff_usd: float, levy_usd: float, t: int) -> None:
+        """Book lane ``l``'s tariff (to its destination) and levy (to its origin) on day ``t``."""
+        cats = self.l_duty_cats[l]
+        ct = self.today
+        pt = self.pass_through
+        for amount, gov, country in (
+            (tariff_usd, 4, self.l_dctry[l]),
+            (levy_usd, 5, self.l_octry[l]),
+        ):
+            if amount <= 0:
+                continue
+            for j in range(4):
+                ct[cats[j]] += amount * pt[j]
+            ct[cats[gov]] -= amount
+            self.duty_paid[country] = self.duty_paid.get(country, 0.0) + amount
+            self.duty_by_day.append((t, country, amount))
+
+    def close_day(
+        self, t: int, on_hand: list[float], backlog: list[float], value: list[float]
+    ) -> None:
+        """Book the day's holding and backlog costs, then turn today's totals into rows."""
+        hc, ct = self.p_hold_cat, self.today
+        r = self.hold_rate
+        for p, q in enumerate(on_hand):
+            if q > 0:
+                ct[hc[p]] += q * value[p] * r
+        pen = self.backlog_penalty
+        for p, b in enumerate(backlog):
+            if b > 0:
+                ct[self.p_backlog_cat[p]] += b * value[p] * pen
+        for c, usd in enumerate(ct):
+            if usd != 0.0:
+                self.rows.append((t, c, usd))
+                ct[c] = 0.0
