@@ -97,19 +97,17 @@ class Result:
 
         cats = self.meta["cost_cats"]
         rows = self.raw["ledger"]
-        df = pd.DataFrame(
-            {
-                "day": np.asarray([d for d, _, _ in rows], dtype="int32"),
-                "party": [cats[c][0] for _, c, _ in rows],
-                "country": [cats[c][1] for _, c, _ in rows],
-                "sector": [cats[c][2] for _, c, _ in rows],
-                "kind": [cats[c][3] for _, c, _ in rows],
-                "usd": np.asarray([u for _, _, u in rows], dtype=float),
-            }
-        )
-        for col in ("party", "country", "sector", "kind"):
-            df[col] = df[col].astype("category")
-        return df
+        arr = np.asarray(rows, dtype=float).reshape(-1, 3)
+        code = arr[:, 1].astype(np.int32)
+        cols: dict[str, Any] = {"day": arr[:, 0].astype(np.int32)}
+        for j, name in enumerate(("party", "country", "sector", "kind")):
+            levels = sorted({c[j] for c in cats})
+            lookup = np.asarray([levels.index(c[j]) for c in cats], dtype=np.int32)
+            cols[name] = pd.Categorical.from_codes(
+                lookup[code] if len(cats) else code, pd.Index(levels)
+            )
+        cols["usd"] = arr[:, 2]
+        return pd.DataFrame(cols)
 
     @functools.cached_property
     def crossings(self) -> pd.DataFrame:
