@@ -53,8 +53,9 @@ def _print_summary(res: Result) -> None:
     )
     print(f"  fill rate {k['fill_rate']:.2%}  backlog peak {_money(k['backlog_peak'])}")
     print(
-        f"  cost total {_money(k['cost_total_usd'])}  (US {_money(k['cost_us_usd'])}, "
-        f"Canada {_money(k['cost_ca_usd'])})  duty {_money(k['duty_usd'])}"
+        f"  cost total {_money(k['cost_total_usd'])}  (paid by US firms and consumers "
+        f"{_money(k['cost_us_private_usd'])}, Canadian {_money(k['cost_ca_private_usd'])})  "
+        f"duty {_money(k['duty_usd'])}"
     )
     kinds = (
         "transport",

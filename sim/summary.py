@@ -22,9 +22,11 @@ MAIN_KPIS = (
     "backlog_days",
     "fill_rate",
     "cost_total_usd",
-    "cost_us_usd",
-    "cost_ca_usd",
+    "cost_us_private_usd",
+    "cost_ca_private_usd",
     "duty_usd",
+    "lost_export_margin_ca_usd",
+    "lost_export_margin_us_usd",
 )
 
 
