@@ -63,9 +63,12 @@ def ttr_days(res: Result, base: Result, end: int | None) -> float:
 
 
 def last_end(name: str) -> int | None:
-    """Day the last measure that ends does so (open-ended measures are permanent changes)."""
-    ends = [m.end for m in load_scenario(name).measures if m.end is not None]
-    return max(ends) if ends else None
+    """Day the last disruption ends; None while any disruption never ends (lane openings are
+    permanent changes, not disruptions)."""
+    ends = [m.end for m in load_scenario(name).measures if m.kind != "lane_open"]
+    if not ends or any(e is None for e in ends):
+        return None
+    return max(e for e in ends if e is not None)
 
 
 def main() -> None:
