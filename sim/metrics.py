@@ -67,12 +67,9 @@ def kpis(meta: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
     us_duty = float(by_cat[duty_priv & (country == "US")].sum()) if cats else 0.0
     # who bears the tariff cost: share of all duty dollars (after pass-through) borne by US parties
     out["us_share_of_duty_cost"] = us_duty / tot_duty if tot_duty > 0 else float("nan")
-    out["duty_revenue_us_usd"] = (
-        -float(by_cat[(kind == "duty") & gov & (country == "US")].sum()) if cats else 0.0
-    )
-    out["duty_revenue_ca_usd"] = (
-        -float(by_cat[(kind == "duty") & gov & (country == "CA")].sum()) if cats else 0.0
-    )
+    for c in ("US", "CA"):  # revenue is booked as a negative cost of the government
+        rev = float(by_cat[(kind == "duty") & gov & (country == c)].sum()) if cats else 0.0
+        out[f"duty_revenue_{c.lower()}_usd"] = 0.0 - rev  # 0.0 - x: no negative zero
     shipped = raw["shipped"]
     lane_val = np.asarray(meta["lane_value"], dtype=float)
     to_os = np.asarray([o == "CA" and d == "OS" for o, d in meta["lane_countries"]], dtype=bool)
