@@ -6,9 +6,10 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sim.errors import SimError
+from sim.ledger import KINDS
 
 if TYPE_CHECKING:
     from sim.batch import BatchResult
@@ -57,16 +58,7 @@ def _print_summary(res: Result) -> None:
         f"{_money(k['cost_us_private_usd'])}, Canadian {_money(k['cost_ca_private_usd'])})  "
         f"duty {_money(k['duty_usd'])}"
     )
-    kinds = (
-        "transport",
-        "holding",
-        "delay",
-        "downtime",
-        "backlog",
-        "lost_margin",
-        "spoilage",
-        "duty",
-    )
+    kinds = (*KINDS[1:], KINDS[0])  # duty last
     print(
         "  by kind: "
         + ", ".join(f"{n} {_money(k[f'cost_{n}_usd'])}" for n in kinds if k[f"cost_{n}_usd"])
@@ -176,14 +168,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     else:
         batch = run_batch(
             sc,
-            reps=args.reps,
-            seed=args.seed,
-            days=args.days,
-            workers=args.workers,
-            scheduler=args.scheduler,
-            out=args.out,
-            resume=args.resume,
-            quiet=args.quiet,
+            **_batch_kwargs(args),
         )
         if not args.quiet:
             _print_batch_summary(batch)
@@ -193,6 +178,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _batch_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """The options `run`, `compare` and `sweep` pass on to the batch functions."""
+    names = ("reps", "seed", "days", "workers", "scheduler", "out", "resume", "quiet")
+    return {n: getattr(args, n) for n in names}
+
+
 def _cmd_compare(args: argparse.Namespace) -> int:
     from sim.batch import compare
 
@@ -200,14 +191,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     table = compare(
         args.base,
         args.alt,
-        reps=args.reps,
-        seed=args.seed,
-        days=args.days,
-        workers=args.workers,
-        scheduler=args.scheduler,
-        out=args.out,
-        resume=args.resume,
-        quiet=args.quiet,
+        **_batch_kwargs(args),
     )
     if args.quiet:
         return 0
@@ -252,14 +236,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     table = sweep(
         args.scenario,
         grid,
-        reps=args.reps,
-        seed=args.seed,
-        days=args.days,
-        workers=args.workers,
-        scheduler=args.scheduler,
-        out=args.out,
-        resume=args.resume,
-        quiet=args.quiet,
+        **_batch_kwargs(args),
     )
     if args.quiet:
         return 0

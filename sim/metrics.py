@@ -6,18 +6,10 @@ from typing import Any
 
 import numpy as np
 
+from sim.ledger import KINDS, PARTIES
+
 SECTORS = ("auto", "farm", "energy", "multi")
-PARTIES = ("exporter", "importer", "downstream", "consumer", "government")
-COST_KINDS = (
-    "duty",
-    "transport",
-    "holding",
-    "delay",
-    "downtime",
-    "backlog",
-    "lost_margin",
-    "spoilage",
-)
+COST_KINDS = KINDS
 
 
 def kpis(meta: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
