@@ -18,57 +18,16 @@ import math
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from sim.results import Result, simulate
-from sim.scenario import load_scenario
+from sim.metrics import ttr_days
+from sim.results import simulate
 
 SEED = 2025
 N_REPS = 4
 HORIZON = 730
 SCENARIOS = ("baseline", "tariffs_2025", "talks_collapse", "capitulation", "diversify_only")
 OUT = Path("results/talks_collapse")
-RECOVERY_BAND = 0.05  # TTR: backlog and throughput back within 5 % of the baseline run
-
-
-def backlog_by_sector(res: Result) -> pd.DataFrame:
-    """Daily backlog (US$) by sector of one replication."""
-    value = np.asarray(res.meta["point_value"], dtype=float)
-    sector = np.asarray(res.meta["point_sector"])
-    usd = res.raw["backlog"] * value
-    cols = {s: usd[:, sector == s].sum(axis=1) for s in ("auto", "farm", "energy")}
-    return pd.DataFrame(cols).rename_axis("day").reset_index()
-
-
-def ttr_days(res: Result, base: Result, end: int | None) -> float:
-    """Days from the end of the last disruption until backlog and throughput are back within 5 % of
-    the paired baseline run (NaN when a measure never ends or the run never recovers)."""
-    if end is None or end >= res.kpis["days"]:
-        return math.nan
-    value = np.asarray(res.meta["point_value"], dtype=float)
-    b_alt = (res.raw["backlog"] * value).sum(axis=1)
-    b_base = (base.raw["backlog"] * value).sum(axis=1)
-    lane_val = np.asarray(res.meta["lane_value"], dtype=float)
-    t_alt = (res.raw["shipped"] * lane_val).sum(axis=1)
-    t_base = (base.raw["shipped"] * lane_val).sum(axis=1)
-    scale = max(float(t_base.mean()), 1.0)
-    ok = (np.abs(b_alt - b_base) <= RECOVERY_BAND * scale) & (
-        np.abs(t_alt - t_base) <= RECOVERY_BAND * t_base
-    )
-    for d in range(end, len(ok)):
-        if ok[d:].all():
-            return float(d - end)
-    return math.nan
-
-
-def last_end(name: str) -> int | None:
-    """Day the last disruption ends; None while any disruption never ends (lane openings are
-    permanent changes, not disruptions)."""
-    ends = [m.end for m in load_scenario(name).measures if m.kind != "lane_open"]
-    if not ends or any(e is None for e in ends):
-        return None
-    return max(e for e in ends if e is not None)
 
 
 def main() -> None:
@@ -90,9 +49,9 @@ def main() -> None:
                 else simulate(name, seed=args.seed, rep=rep, days=args.days)
             )
             k = dict(res.kpis)
-            k["ttr_days"] = ttr_days(res, base, last_end(name))
+            k["ttr_days"] = ttr_days(res, base)
             rows.append(k)
-            b = backlog_by_sector(res)
+            b = res.backlog_by_sector
             b["scenario"], b["rep"] = name, rep
             backlog.append(b)
     kp = pd.DataFrame(rows)

@@ -111,3 +111,28 @@ def _tts(meta: dict[str, Any], raw: dict[str, Any], backlog_usd: np.ndarray) -> 
     normal = np.quantile(unmet[:start], 0.99) if start > 0 else 0.0
     hit = np.flatnonzero((np.arange(days) >= start) & (unmet > normal + 1e-3 * daily_demand))
     return float(hit[0] - start) if hit.size else float("nan")
+
+
+def ttr_days(alt: Any, base: Any, band: float = 0.05) -> float:
+    """Time to recover: days from the end of the last disruption of ``alt`` until its backlog and
+    throughput are back within ``band`` of the paired ``base`` run, for good (both arguments are
+    :class:`sim.results.Result` of the same seed and replication). Backlog is compared against
+    ``band`` x the base run's mean daily throughput (both in US$). NaN while a disruption never
+    ends, or when the run never recovers within its horizon."""
+    end = alt.meta.get("disruption_end")
+    days = alt.kpis["days"]
+    if end is None or end >= days:
+        return float("nan")
+    value = np.asarray(alt.meta["point_value"], dtype=float)
+    lane_val = np.asarray(alt.meta["lane_value"], dtype=float)
+    b_alt = (alt.raw["backlog"] * value).sum(axis=1)
+    b_base = (base.raw["backlog"] * value).sum(axis=1)
+    t_alt = (alt.raw["shipped"] * lane_val).sum(axis=1)
+    t_base = (base.raw["shipped"] * lane_val).sum(axis=1)
+    scale = max(float(t_base.mean()), 1.0)
+    ok = (np.abs(b_alt - b_base) <= band * scale) & (np.abs(t_alt - t_base) <= band * t_base)
+    bad = np.flatnonzero(~ok[end:])
+    if bad.size == 0:
+        return 0.0
+    first_good = int(bad[-1]) + 1  # after the last day out of the band
+    return float(first_good) if end + first_good < len(ok) else float("nan")

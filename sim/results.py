@@ -91,6 +91,17 @@ class Result:
         )
 
     @functools.cached_property
+    def backlog_by_sector(self) -> pd.DataFrame:
+        """Daily backlog (US$ at customs value) by sector: columns day, auto, farm, energy."""
+        import pandas as pd
+
+        value = np.asarray(self.meta["point_value"], dtype=float)
+        sector = np.asarray(self.meta["point_sector"])
+        usd = self.raw["backlog"] * value
+        cols = {s: usd[:, sector == s].sum(axis=1) for s in ("auto", "farm", "energy")}
+        return pd.DataFrame(cols).rename_axis("day").reset_index()
+
+    @functools.cached_property
     def ledger(self) -> pd.DataFrame:
         """Cost ledger: day, party, country, sector, kind, usd."""
         import pandas as pd
@@ -157,6 +168,15 @@ class Result:
         )
 
 
+def _disruption_end(sc: Scenario) -> int | None:
+    """Day the last disruption ends; None while one never ends (lane openings are permanent
+    changes, not disruptions, and do not count)."""
+    ends = [m.end for m in sc.measures if m.kind != "lane_open"]
+    if not ends or any(e is None for e in ends):
+        return None
+    return max(e for e in ends if e is not None)
+
+
 def simulate(
     scenario: Scenario | str,
     *,
@@ -206,6 +226,7 @@ def simulate(
             (net.site[ln.origin].country, net.site[ln.dest].country) for ln in net.lanes
         ],
         "lost_margin_share": sc.costs.lost_margin_share,
+        "disruption_end": _disruption_end(sc),
         "first_disruption": min(
             (m.start for m in sc.measures if m.end is None or m.end > m.start), default=None
         ),

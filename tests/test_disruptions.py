@@ -191,3 +191,37 @@ def test_lane_open_ramps_capacity_and_overseas_buyers_take_what_arrives() -> Non
     assert asia[-20:].mean() > 0
     assert res.raw["backlog"][:, res.meta["point_site"].index("ASIA")].max() == 0.0
     assert res.kpis["overseas_exports_usd"] == pytest.approx(asia.sum() * 1000.0)
+
+
+def test_time_to_recover_counts_days_after_the_end_until_back_in_band() -> None:
+    from sim.metrics import ttr_days
+
+    net = crossing_net()
+    shut = Measure(id="c", kind="closure", start=10, end=16, crossings=("X",))
+    base = simulate(Scenario("b"), seed=3, days=60, network=net)
+    alt = simulate(Scenario("c", measures=(shut,)), seed=3, days=60, network=net)
+    ttr = ttr_days(alt, base)
+    # by hand: backlog (US$) and shipments (US$) per day against the paired baseline
+    val = 100.0
+    b = lambda r: r.raw["backlog"].sum(axis=1) * val  # noqa: E731
+    s = lambda r: r.raw["shipped"].sum(axis=1) * val  # noqa: E731
+    band = 0.05 * s(base).mean()
+    ok = (abs(b(alt) - b(base)) <= band) & (abs(s(alt) - s(base)) <= 0.05 * s(base))
+    assert not ok[16]  # the queue is still clearing the day the crossing reopens
+    d = 16 + int(ttr)
+    assert ok[d:].all() and not ok[d - 1]
+    # no end, no TTR; an identical run recovers at once
+    assert np.isnan(
+        ttr_days(
+            simulate(
+                Scenario(
+                    "c", measures=(Measure(id="o", kind="closure", start=10, crossings=("X",)),)
+                ),
+                seed=3,
+                days=60,
+                network=net,
+            ),
+            base,
+        )
+    )
+    assert np.isnan(ttr_days(base, base))  # the baseline has no disruption to recover from
