@@ -15,7 +15,7 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 import sim
-import sim.batch as batch_mod
+import sim.engines as engines_mod
 from sim import store
 from sim.batch import BatchError, compare, run_batch, sweep
 from sim.results import Result, simulate
@@ -172,7 +172,7 @@ def test_serial_batch_holds_one_result_at_a_time(
         alive.append(weakref.ref(res))
         return res
 
-    monkeypatch.setattr(batch_mod, "simulate", tracking)
+    monkeypatch.setattr(engines_mod, "simulate", tracking)  # the serial engine calls simulate
     b = run_batch(tiny, reps=6, seed=0, days=20, workers=1, out=tmp_path / "m")
     assert len(alive) == 6
     assert peak <= 1  # the previous replication's Result (tables) is gone before the next

@@ -1,0 +1,185 @@
+"""Batches of batches: :func:`compare` two scenarios and :func:`sweep` a grid of overrides.
+
+Both run every batch with the same seed and replications, so the scenarios or grid points see the
+same random draws (common random numbers): :func:`compare` reports paired deltas ALT - BASE per KPI
+with their variance reduction, :func:`sweep` one KPI summary per grid point. They share one engine
+across their batches (see :mod:`sim.runner`); :func:`parse_set` reads the command line's
+``--set KEY=V1,V2`` grid axes.
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+import os
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sim import store
+from sim.engines import BatchError, make_engine
+from sim.results import network_for
+from sim.runner import as_scenario, check_args, run_on
+from sim.scenario import Scenario, load_scenario
+from sim.summary import paired_deltas
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def compare(
+    base: Scenario | str | os.PathLike[str],
+    alt: Scenario | str | os.PathLike[str],
+    *,
+    reps: int,
+    seed: int = 0,
+    days: int | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    out: str | os.PathLike[str] | None = None,
+    resume: bool = False,
+    progress: bool | None = None,
+    quiet: bool = False,
+) -> pd.DataFrame:
+    """Paired deltas ALT - BASE per KPI under common random numbers (same seed and reps).
+
+    Returns :func:`sim.summary.paired_deltas`: mean delta with its paired 95 % CI, the unpaired
+    (Welch) CI, and ``variance_reduction``. With ``out``: ``out/base/``, ``out/alt/`` (batch results
+    folders) and ``out/compare.parquet``.
+    """
+    check_args(reps, seed, days, workers)
+    sb, sa = as_scenario(base), as_scenario(alt)
+    network_for(sb)
+    network_for(sa)
+    folder = Path(out) if out is not None else None
+    engine = make_engine(workers, scheduler)
+    try:
+        results = [
+            run_on(
+                engine,
+                sc,
+                reps=reps,
+                seed=seed,
+                days=days,
+                out=folder / sub if folder is not None else None,
+                resume=resume,
+                progress=progress,
+                quiet=quiet,
+                extra={"compare": sub},
+            )
+            for sub, sc in (("base", sb), ("alt", sa))
+        ]
+    finally:
+        engine.close()
+    table = paired_deltas(results[0].kpis, results[1].kpis)
+    table.insert(0, "alt", sa.name)
+    table.insert(0, "base", sb.name)
+    if folder is not None:
+        store.write_parquet(table, folder / "compare.parquet")
+    return table
+
+
+def parse_set(text: str) -> tuple[str, list[object]]:
+    """``"KEY=V1,V2"`` -> (key, values): :func:`sim.scenario.parse_override` when it exists."""
+    import sim.scenario as scenario_mod
+
+    parser = getattr(scenario_mod, "parse_override", None)
+    if parser is not None:
+        key, values = parser(text)
+        return str(key), list(values)
+    key, sep, rest = text.partition("=")
+    if not sep or not key.strip() or not rest.strip():
+        raise BatchError(f"--set {text!r}: expected KEY=V1,V2,...")
+    parsed: list[object] = []
+    for v in (s.strip() for s in rest.split(",")):
+        for conv in (int, float):
+            try:
+                parsed.append(conv(v))
+                break
+            except ValueError:
+                continue
+        else:
+            parsed.append({"true": True, "false": False}.get(v.lower(), v))
+    return key.strip(), parsed
+
+
+def _load_with_overrides(
+    scenario: str | os.PathLike[str], overrides: Mapping[str, object]
+) -> Scenario:
+    if "overrides" not in inspect.signature(load_scenario).parameters:
+        raise BatchError(
+            "sweep needs load_scenario(name, overrides=...), which this version of sim.scenario lacks"
+        )
+    loader: Any = load_scenario
+    sc: Scenario = loader(scenario, overrides=dict(overrides))
+    return sc
+
+
+def _point_dir(i: int, point: Mapping[str, object]) -> str:
+    label = ",".join(f"{k}={v}" for k, v in point.items())
+    return f"{i:03d}_" + re.sub(r"[^A-Za-z0-9._=,+-]", "_", label)[:120]
+
+
+def sweep(
+    scenario: str | os.PathLike[str],
+    grid: Mapping[str, Sequence[object]],
+    *,
+    reps: int,
+    seed: int = 0,
+    days: int | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    out: str | os.PathLike[str] | None = None,
+    resume: bool = False,
+    progress: bool | None = None,
+    quiet: bool = False,
+) -> pd.DataFrame:
+    """Run a batch at every point of the full grid of ``grid`` (dotted override keys -> values).
+
+    Every point uses the same seed and replications (common random numbers across points). Returns
+    a tidy table: one row per (point, KPI) with one column per grid key, then ``kpi, n, mean,
+    half_width, ci_low, ci_high``. With ``out``: ``out/sweep.parquet`` and one batch results folder per
+    point (``out/000_key=value,.../``).
+    """
+    import pandas as pd
+
+    check_args(reps, seed, days, workers)
+    if not grid:
+        raise BatchError("sweep needs at least one --set KEY=V1,V2,...")
+    keys = list(grid)
+    for k in keys:
+        if len(grid[k]) == 0:
+            raise BatchError(f"--set {k}: no values")
+    points = [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*grid.values())]
+    scenarios = [_load_with_overrides(scenario, p) for p in points]  # all errors before any run
+    for sc in scenarios:
+        network_for(sc)
+    folder = Path(out) if out is not None else None
+    engine = make_engine(workers, scheduler)
+    frames = []
+    try:
+        for i, (point, sc) in enumerate(zip(points, scenarios, strict=True)):
+            res = run_on(
+                engine,
+                sc,
+                reps=reps,
+                seed=seed,
+                days=days,
+                out=folder / _point_dir(i, point) if folder is not None else None,
+                resume=resume,
+                progress=progress,
+                quiet=quiet,
+                extra={"overrides": point, "sweep_point": i},
+            )
+            summ = res.summary()[["kpi", "n", "mean", "half_width", "ci_low", "ci_high"]]
+            for k in reversed(keys):
+                summ.insert(0, k, [point[k]] * len(summ))
+            summ.insert(0, "point", i)
+            frames.append(summ)
+    finally:
+        engine.close()
+    table = pd.concat(frames, ignore_index=True)
+    if folder is not None:
+        store.write_parquet(table, folder / "sweep.parquet")
+    return table

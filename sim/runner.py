@@ -1,0 +1,232 @@
+"""One batch on an engine: argument checks, the batch loop and its results folder.
+
+:func:`run_on` runs the replications of one scenario on an :class:`~sim.engines.Engine` and returns a
+:class:`BatchResult`. With a results folder it checks the folder belongs to the same batch, reuses
+the replications whose kpis part exists (resume), writes each finished replication's Parquet parts
+(kpis last, marking it complete), and writes the combined tables and ``manifest.json`` (the layout
+is described in :mod:`sim.batch`). :func:`sim.batch.run_batch`, :func:`sim.compare.compare` and
+:func:`sim.compare.sweep` share an engine across the batches they run through it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sim import store
+from sim.engines import BatchError, Engine, RepOutput
+from sim.results import Result
+from sim.scenario import Scenario, load_scenario
+from sim.summary import summarize
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """A finished batch: one KPI row per replication (tables stay on disk, in ``out``)."""
+
+    scenario: str
+    seed: int
+    reps: int
+    days: int
+    kpis: pd.DataFrame
+    mode: str  # "serial", "pool" or "dask"
+    workers: int
+    wall_s: float
+    out: Path | None
+    ran: int  # replications run by this call (the others were resumed from ``out``)
+    peak_in_flight: int  # most replications submitted but not yet processed at once
+
+    def summary(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """Mean and 95 % Student-t CI per KPI (see :func:`sim.summary.summarize`)."""
+        return summarize(self.kpis, columns)
+
+
+def check_args(reps: int, seed: int, days: int | None, workers: int | None) -> None:
+    """Raise :class:`BatchError` listing every bad value of ``reps, seed, days, workers``."""
+    problems = []
+    if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:
+        problems.append(f"reps must be an integer >= 1 (got {reps!r})")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        problems.append(f"seed must be an integer >= 0 (got {seed!r})")
+    if days is not None and (isinstance(days, bool) or not isinstance(days, int) or days < 1):
+        problems.append(f"days must be an integer >= 1 (got {days!r})")
+    if workers is not None and (
+        isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
+    ):
+        problems.append(f"workers must be an integer >= 1 (got {workers!r})")
+    if problems:
+        raise BatchError("; ".join(problems))
+
+
+def as_scenario(scenario: Scenario | str | os.PathLike[str]) -> Scenario:
+    """``scenario`` itself, or the scenario loaded from a file path or built-in name."""
+    return scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def _show_progress(progress: bool | None, quiet: bool) -> bool:
+    if quiet:
+        return False
+    if progress is not None:
+        return progress
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _read_kpis_part(folder: Path, rep: int) -> dict[str, Any] | None:
+    import pandas as pd
+
+    try:
+        row = pd.read_parquet(store.part_path(folder, "kpis", rep))
+    except Exception:  # unreadable part (e.g. disk trouble): run the replication again
+        return None
+    if len(row) != 1:
+        return None
+    return {str(k): v for k, v in row.iloc[0].to_dict().items()}
+
+
+def _write_parts(folder: Path, out: RepOutput) -> None:
+    import pandas as pd
+
+    for name, data in (out.parts or {}).items():
+        store.write_atomic(store.part_path(folder, name, out.rep), data)
+    kp = store.parquet_bytes(pd.DataFrame([out.kpis]))
+    store.write_atomic(store.part_path(folder, "kpis", out.rep), kp)  # last: marks rep complete
+
+
+def run_on(
+    engine: Engine,
+    sc: Scenario,
+    *,
+    reps: int,
+    seed: int,
+    days: int | None,
+    out: str | os.PathLike[str] | None,
+    resume: bool,
+    progress: bool | None,
+    quiet: bool,
+    on_result: Callable[[Result], None] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> BatchResult:
+    """Run replications ``0 .. reps-1`` of ``sc`` on ``engine``; ``extra`` goes into the manifest."""
+    import pandas as pd
+
+    horizon = int(days if days is not None else sc.horizon_days)
+    folder = Path(out) if out is not None else None
+    records: dict[int, dict[str, Any]] = {}
+    task_s: dict[int, float] = {}
+    manifest: dict[str, Any] = {}
+    if folder is not None:
+        snap = store.scenario_snapshot(sc)
+        ident = store.batch_identity(snap, store.spec_hash(sc), seed, horizon)
+        resumed = store.check_results_folder(folder, ident, resume=resume)
+        old = store.read_manifest(folder) if resumed else None
+        (folder / "parts").mkdir(parents=True, exist_ok=True)
+        store.remove_temp_files(folder)
+        for rep in sorted(r for r in store.finished_reps(folder) if r < reps):
+            rec = _read_kpis_part(folder, rep)
+            if rec is not None:
+                records[rep] = rec
+        manifest = {
+            "kind": "batch",
+            "identity": ident,
+            "scenario": snap,
+            **dict(extra or {}),
+            "seed": seed,
+            "n_reps": reps,
+            "days": horizon,
+            "execution": {"mode": engine.mode, "workers": engine.workers},
+            "versions": store.versions(),
+            "git_revision": store.git_revision(),
+            "started_at": (old or {}).get("started_at", _now()),
+            "resumed_at": [*(old or {}).get("resumed_at", []), *([_now()] if resumed else [])],
+            "complete": False,
+        }
+        store.write_manifest(folder, manifest)
+    todo = [r for r in range(reps) if r not in records]
+    bar = None
+    if _show_progress(progress, quiet):
+        from tqdm import tqdm
+
+        bar = tqdm(
+            total=reps,
+            initial=reps - len(todo),
+            desc=sc.name,
+            unit="rep",
+            file=sys.stderr,
+            dynamic_ncols=True,
+        )
+    engine.peak = 0
+    t0 = time.perf_counter()
+    try:
+        for res in engine.run((sc, seed, horizon, folder is not None), todo, on_result):
+            if folder is not None:
+                _write_parts(folder, res)
+            records[res.rep] = res.kpis
+            task_s[res.rep] = res.task_s
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    wall = time.perf_counter() - t0
+    kpis = pd.DataFrame([records[r] for r in range(reps)])
+    if folder is not None:
+        store.write_parquet(kpis, folder / "kpis.parquet")
+        summ = summarize(kpis)
+        store.write_parquet(summ, folder / "summary.parquet")
+        store.write_atomic(folder / "summary.csv", summ.to_csv(index=False).encode())
+        tables = ["kpis.parquet", "summary.parquet", "summary.csv"]
+        if reps <= store.COMBINE_MAX_REPS:
+            for name in store.PART_TABLES:
+                store.combine_parts(folder, name, range(reps))
+                tables.append(f"{name}.parquet")
+        manifest.update(
+            {
+                "seeds": [seed] * reps,
+                "reps": list(range(reps)),
+                "timings": {
+                    "wall_s": [float(x) for x in kpis["wall_s"]] if "wall_s" in kpis else [],
+                    "task_s": {str(r): round(s, 4) for r, s in sorted(task_s.items())},
+                    "batch_wall_s": round(wall, 3),
+                },
+                "execution": {
+                    "mode": engine.mode,
+                    "workers": engine.workers,
+                    "context": getattr(engine, "context", None),
+                    "peak_in_flight": engine.peak,
+                },
+                "tables": tables,
+                "parts": "parts/{table}-rep{rep:05d}.parquet",
+                "finished_at": _now(),
+                "written_at": _now(),
+                "complete": True,
+            }
+        )
+        store.write_manifest(folder, manifest)
+    return BatchResult(
+        scenario=sc.name,
+        seed=seed,
+        reps=reps,
+        days=horizon,
+        kpis=kpis,
+        mode=engine.mode,
+        workers=engine.workers,
+        wall_s=wall,
+        out=folder,
+        ran=len(todo),
+        peak_in_flight=engine.peak,
+    )
