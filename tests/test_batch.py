@@ -26,14 +26,6 @@ ROOT = Path(__file__).resolve().parent.parent
 TINY = ROOT / "networks" / "tiny"
 
 
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A scenario file on the small network, 60 days."""
-    p = tmp_path_factory.mktemp("sc") / "tiny.toml"
-    p.write_text(f'name = "tiny"\nnetwork = "{TINY}"\nhorizon_days = 60\n', encoding="utf-8")
-    return p
-
-
 def _no_wall(df: pd.DataFrame) -> pd.DataFrame:
     return df.drop(columns=["wall_s"]).reset_index(drop=True)
 

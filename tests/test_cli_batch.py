@@ -22,13 +22,6 @@ ROOT = Path(__file__).resolve().parent.parent
 TINY = ROOT / "networks" / "tiny"
 
 
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    p = tmp_path_factory.mktemp("sc") / "tiny.toml"
-    p.write_text(f'name = "tiny"\nnetwork = "{TINY}"\nhorizon_days = 60\n', encoding="utf-8")
-    return p
-
-
 def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
     code = main(argv)
     out, err = capsys.readouterr()
