@@ -18,9 +18,13 @@ if TYPE_CHECKING:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from sim.network import load_network
+    from sim.scenario import builtin_scenarios
 
     problems: list[str] = []
     for path in args.paths:
+        if not os.path.exists(path) and path not in builtin_scenarios():
+            problems.append(f"{path}: no such file, folder or built-in scenario")
+            continue
         try:
             if os.path.isdir(path):
                 load_network(path)

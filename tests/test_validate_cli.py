@@ -294,3 +294,12 @@ def test_console_script_exit_status(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr + proc.stdout
     assert "tiny/sites.csv" in proc.stdout
+
+
+def test_validate_a_path_that_does_not_exist(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    missing = tmp_path / "no_such_network"
+    assert main(["validate", str(missing)]) == 2
+    out = capsys.readouterr().out
+    assert f"{missing}: no such file, folder or built-in scenario" in out
