@@ -41,7 +41,7 @@ class MeasureState:
         lanes = net.lanes
         sc = run.scenario
         self.holding_per_day = sc.costs.holding_rate_per_year / 365.0
-        self.prestock_max_days = float(getattr(sc.market, "prestock_max_days", 21.0))
+        self.prestock_max_days = sc.market.prestock_max_days
         # tariff lanes: lane -> [(measure index, effective rate)]
         self.lane_tariffs: dict[int, list[tuple[int, float]]] = {}
         self.lane_levies: dict[int, list[tuple[int, float]]] = {}
@@ -241,15 +241,16 @@ class MeasureState:
                 run.l_factor[i] *= done
 
     # ------------------------------------------------------------------ supplier switching
-    def _landed(self, i: int) -> float:
+    def _extra_cost(self, i: int) -> float:
+        """What the measures add to lane ``i``'s landed cost per unit (duty and levy): the 2024
+        base flows already reflect the base costs, so only this drives supplier switching."""
         run = self.run
-        v = run.p_value[run.l_dp[i]]
-        return v * (1.0 + run.l_tariff[i] + run.l_levy[i]) + run.l_cost[i]
+        return run.p_value[run.l_dp[i]] * (run.l_tariff[i] + run.l_levy[i])
 
     def _reweight(self, t: int) -> None:
         """Order shares = prior (base flow, opened capacity, boycotts) x switching factor.
 
-        Prior changes act at once; the switching factor exp(-beta x relative landed cost) moves to a
+        Prior changes act at once; the switching factor exp(-beta x relative added landed cost) moves to a
         new value only after the qualification lag, then linearly over the ramp.
         """
         run = self.run
@@ -258,7 +259,7 @@ class MeasureState:
                 continue
             if len(ins) > 1:
                 v = run.p_value[p]
-                costs = [self._landed(i) for i in ins]
+                costs = [self._extra_cost(i) for i in ins]
                 cmin = min(costs)
                 f_new = [math.exp(-self.beta * (c - cmin) / v) for c in costs]
                 last = self.switch_target.get(p, [1.0] * len(ins))

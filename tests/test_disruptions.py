@@ -225,3 +225,24 @@ def test_time_to_recover_counts_days_after_the_end_until_back_in_band() -> None:
         )
     )
     assert np.isnan(ttr_days(base, base))  # the baseline has no disruption to recover from
+
+
+def test_a_measure_that_changes_nothing_changes_no_flow() -> None:
+    # two suppliers with different transport costs: their 2024 shares already reflect those costs,
+    # so a measure that adds no cost must not move orders (common random numbers stay common)
+    import dataclasses
+
+    net = two_suppliers()
+    lanes = [dataclasses.replace(net.lanes[0], cost_per_unit_usd=30.0), net.lanes[1]]
+    net = Network.build(
+        "two",
+        list(net.commodities),
+        list(net.sites),
+        lanes,
+        list(net.crossings),
+        demand=list(net.demand),
+    )
+    noop = Measure(id="n", kind="tariff", start=100, end=101, imposer="US", origin="CA", rate=0.0)
+    a = simulate(Scenario("a"), seed=4, days=90, network=net)
+    b = simulate(Scenario("b", measures=(noop,)), seed=4, days=90, network=net)
+    assert np.array_equal(a.raw["shipped"], b.raw["shipped"])
