@@ -85,6 +85,8 @@ class MeasureState:
         self.factor: dict[int, list[float]] = {}
         self.prior: list[float] = list(run.l_base)
         self.lane_idx = {ln.id: i for i, ln in enumerate(lanes)}
+        self.site_idx = {s.id: k for k, s in enumerate(net.sites)}
+        self.market_of = {p: k for k, (p, _, _, _) in enumerate(run.markets)}
         lane_g = {key: g for g, key in enumerate(run.border.keys)}
         self.lane_g = lane_g
 
@@ -147,18 +149,17 @@ class MeasureState:
             run.l_tariff[i] = self._stack(entries, active)
         for i, entries in self.lane_levies.items():
             run.l_levy[i] = self._stack(entries, active)
-        site_idx = {s.id: k for k, s in enumerate(net.sites)}
-        market_of = {p: k for k, (p, _, _, _) in enumerate(run.markets)}
+        site_idx, market_of = self.site_idx, self.market_of
+        self._prestock(t)
+        opened: dict[int, float] = {}  # lane -> capacity today (several openings: the largest)
         for k, m in enumerate(self.measures):
-            if m.kind == "tariff" and m.announce is not None and m.announce <= t < m.start:
-                self._prestock(k, m)
             if (
                 m.kind == "port_strike"
                 and not active[k]
                 and m.end is not None
                 and m.recovery_days > 0
             ):
-                done = (t - m.end) / m.recovery_days
+                done = (t - m.end + 1) / m.recovery_days  # day `end` is the first of recovery
                 if 0 <= done < 1:
                     self._port(m, done)
             if not active[k]:
@@ -212,26 +213,44 @@ class MeasureState:
                     i = self.lane_idx[lid]
                     b = run.l_base[i]
                     cap = b + ((m.capacity or 0.0) - b) * frac  # from the base flow to the target
-                    run.l_cap[i] = cap if b <= 0 else max(run.l_cap0[i], cap)
-                    prior[i] = max(prior[i], cap)
-                    dp, op = run.l_dp[i], run.l_op[i]
-                    if dp in market_of and run.p_site[dp].country == "OS":
-                        run.demand_extra[market_of[dp]] += cap - b
-                    # the stock points the new flow passes hold stock for it as for any other flow
-                    if dp in market_of:
-                        run.target_extra[dp] += (cap - b) * (run.l_transit[i] + 1 + run.p_cover[dp])
-                    if run.p_site[op].kind in ("storage", "port"):
-                        run.target_extra[op] += (cap - b) * (run.p_lead[op] + 1 + run.p_cover[op])
+                    opened[i] = max(opened.get(i, cap), cap)
+        for i, cap in opened.items():
+            b = run.l_base[i]
+            run.l_cap[i] = cap if b <= 0 else max(run.l_cap0[i], cap)
+            prior[i] = max(prior[i], cap)
+            dp, op = run.l_dp[i], run.l_op[i]
+            if dp in market_of and run.p_site[dp].country == "OS":
+                run.demand_extra[market_of[dp]] += cap - b
+            # the stock points the new flow passes hold stock for it as for any other flow
+            if dp in market_of:
+                run.target_extra[dp] += (cap - b) * (run.l_transit[i] + 1 + run.p_cover[dp])
+            if run.p_site[op].kind in ("storage", "port"):
+                run.target_extra[op] += (cap - b) * (run.p_lead[op] + 1 + run.p_cover[op])
         self.prior = [p * f for p, f in zip(prior, origin_factor, strict=True)]
         self._reweight(t)
 
-    def _prestock(self, k: int, m: Measure) -> None:
+    def _prestock(self, t: int) -> None:
+        """Importers that know a duty will rise buy ahead: for each lane hit by a tariff announced
+        but not yet in force, the rise is the stacked rate on the day it starts minus today's;
+        buying ahead pays while the duty saved exceeds the holding cost, up to
+        ``prestock_max_days`` of the lane's flow."""
         run = self.run
+        ms = self.measures
+        announced = {
+            k
+            for k, m in enumerate(ms)
+            if m.kind == "tariff" and m.announce is not None and m.announce <= t < m.start
+        }
+        if not announced:
+            return
         for i, entries in self.lane_tariffs.items():
-            for kk, eff in entries:
-                if kk != k or not run.p_storable[run.l_dp[i]]:
-                    continue
-                days = min(self.prestock_max_days, eff / self.holding_per_day)
+            starts = {ms[k].start for k, _ in entries if k in announced}
+            if not starts or not run.p_storable[run.l_dp[i]]:
+                continue
+            now = run.l_tariff[i]
+            rise = max(self._stack(entries, [_active(m, s) for m in ms]) - now for s in starts)
+            if rise > 0:
+                days = min(self.prestock_max_days, rise / self.holding_per_day)
                 run.target_extra[run.l_dp[i]] += days * run.l_base[i]
 
     def _port(self, m: Measure, done: float) -> None:

@@ -103,7 +103,8 @@ def test_port_strike_stops_then_recovers_linearly() -> None:
     run.hooks.append(Probe())
     run.run()
     assert factors[10:20] == [0.0] * 10
-    assert factors[20:30] == pytest.approx([k / 10 for k in range(10)])
+    # recovery starts on the end day (the first the strike no longer applies): 1/10, 2/10, ... 10/10
+    assert factors[20:30] == pytest.approx([(k + 1) / 10 for k in range(10)])
     assert factors[30:] == [1.0] * 10
 
 

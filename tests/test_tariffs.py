@@ -288,3 +288,41 @@ def test_halving_a_crossing_raises_waits_as_its_queue_says() -> None:
     )  # and back after the end
     # capacity arithmetic: 4 booths serve 4 x 1440 / s = 500 trucks a day
     assert b.raw["cross_served"][20:60, 0].max() <= 500.0 + 1e-9
+
+
+def test_no_prestocking_ahead_of_a_duty_cut() -> None:
+    # a 25 % duty in force; a replacing measure of higher precedence lowers it to 10 % on day 40,
+    # announced on day 20: importers have nothing to gain by buying ahead
+    in_force = tariff("a", "US", "part", 0.25, stack_group="g", precedence=1)
+    cut = tariff("b", "US", "part", 0.10, stack_group="g", precedence=2, start=40, announce=20)
+    sc = Scenario("t", market=NO_PRICE, measures=(in_force, cut))
+    res = simulate(sc, seed=0, days=80, network=one_import_lane())
+    assert np.allclose(res.raw["shipped"][:, 0], 100.0)
+
+
+def test_prestocking_counts_the_stacked_rise_once() -> None:
+    # two announced measures of one group start together: only the higher (35 %) applies, so the
+    # importer buys ahead for a 35 % rise once, capped at 21 days, not 21 days per measure
+    a = tariff("a", "US", "part", 0.25, stack_group="g", precedence=1, start=40, announce=20)
+    b = tariff("b", "US", "part", 0.35, stack_group="g", precedence=2, start=40, announce=20)
+    sc = Scenario("t", market=NO_PRICE, measures=(a, b))
+    res = simulate(sc, seed=0, days=80, network=one_import_lane())
+    surge = res.raw["shipped"][20:40, 0].sum() - 20 * 100.0
+    assert surge == pytest.approx(21 * 100.0, rel=1e-9)
+
+
+def test_two_openings_of_one_lane_compose_whatever_their_order() -> None:
+    sites = [
+        Site("SRC", "source", "CA", "farm", commodity="part", capacity=1000.0),
+        Site("ASIA", "market", "OS", "farm"),
+    ]
+    lanes = [
+        Lane("L", "SRC", "ASIA", "part", "ship", transit_days=5.0, base_flow=0.0, capacity=900.0)
+    ]
+    net = Network.build("o", [PART], sites, lanes, demand=[Demand("ASIA", "part", 0.0, 0.0)])
+    o1 = Measure(id="o1", kind="lane_open", start=5, lanes=("L",), capacity=200.0)
+    o2 = Measure(id="o2", kind="lane_open", start=5, lanes=("L",), capacity=300.0)
+    a = simulate(Scenario("a", market=NO_PRICE, measures=(o1, o2)), seed=1, days=40, network=net)
+    b = simulate(Scenario("b", market=NO_PRICE, measures=(o2, o1)), seed=1, days=40, network=net)
+    assert np.array_equal(a.raw["shipped"], b.raw["shipped"])
+    assert a.raw["shipped"][:, 0].max() == pytest.approx(300.0)  # the larger opening
