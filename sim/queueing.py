@@ -200,12 +200,14 @@ class CrossingQueue:
         return max(1, round(self.booths * capacity_factor))
 
     def daily_capacity(self, capacity_factor: float = 1.0, inspection_factor: float = 1.0) -> float:
-        """Trucks/day served with ``round(booths*capacity_factor)`` booths (>= 1 unless closed)
-        and inspection time ``service_min*inspection_factor``; 0 when ``capacity_factor == 0``."""
+        """Trucks/day served: ``capacity_per_day * capacity_factor / inspection_factor`` (0 when
+        ``capacity_factor == 0``). Capacity is fluid, so any factor cuts it exactly, even at a
+        crossing with one booth."""
         if not inspection_factor > 0.0:
             raise ValueError(f"inspection_factor must be > 0, got {inspection_factor!r}")
-        booths_d = self._booths_d(capacity_factor)
-        return booths_d * MIN_PER_DAY / (self.service_min * inspection_factor)
+        if not capacity_factor >= 0.0:
+            raise ValueError(f"capacity_factor must be >= 0, got {capacity_factor!r}")
+        return self.capacity_per_day * capacity_factor / inspection_factor
 
     def scale(
         self, load_per_day: float, capacity_factor: float = 1.0, inspection_factor: float = 1.0
@@ -213,7 +215,10 @@ class CrossingQueue:
         """Factor on the mean wait for a day with ``load_per_day`` arrivals.
 
         ``T(load, booths_d, service_d) / sojourn0_min`` with utilisation capped at RHO_MAX
-        (table lookup, ~1 µs); ``inf`` when the crossing is closed.
+        (table lookup, ~1 µs); ``inf`` when the crossing is closed. ``booths_d`` is
+        ``booths * capacity_factor`` rounded (at least 1) and ``service_d`` the inspection time
+        times ``inspection_factor``, stretched so that ``booths_d`` servers have exactly
+        :meth:`daily_capacity` (the same as plain M/M/c when ``booths * capacity_factor`` is whole).
         """
         if not load_per_day >= 0.0:
             raise ValueError(f"load_per_day must be >= 0, got {load_per_day!r}")
@@ -222,7 +227,10 @@ class CrossingQueue:
         booths_d = self._booths_d(capacity_factor)
         if booths_d == 0:
             return math.inf
-        sojourn = _sojourn_interp(load_per_day, booths_d, self.service_min * inspection_factor)
+        service_d = (
+            self.service_min * inspection_factor * booths_d / (self.booths * capacity_factor)
+        )
+        sojourn = _sojourn_interp(load_per_day, booths_d, service_d)
         return sojourn / self.sojourn0_min
 
     def wait_quantile_min(self, q: float, scale: float = 1.0) -> float:

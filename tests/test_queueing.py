@@ -164,9 +164,21 @@ def test_daily_capacity_by_hand() -> None:
     assert q.daily_capacity(0.5) == pytest.approx(2750.0)  # 6 booths
     assert q.daily_capacity(0.0) == 0.0
     assert q.daily_capacity(1.0, 2.0) == pytest.approx(2750.0)
-    assert q.daily_capacity(0.01) == pytest.approx(5500.0 / 12)  # at least one booth
+    assert q.daily_capacity(0.01) == pytest.approx(55.0)  # fluid: 1 % of the capacity
     assert q.daily_capacity(0.75, 1.5) == pytest.approx(9 * 5500.0 / 12 / 1.5)
-    assert q.daily_capacity(0.3) == pytest.approx(4 * 5500.0 / 12)  # 3.6 booths rounds to 4
+    assert q.daily_capacity(0.3) == pytest.approx(1650.0)  # 3.6 booths' worth, not 4
+    one = CrossingQueue.calibrate(400.0, 1, 245.0, 5.5, 15.4)  # a one-booth crossing
+    assert one.daily_capacity(0.5) == pytest.approx(200.0)  # a slowdown still halves it
+
+
+def test_scale_with_a_fractional_booth_count_keeps_the_capacity() -> None:
+    q = amb()
+    # 0.3 x 12 = 3.6 booths: 4 servers, each slower, so that together they serve 1,650/day
+    s_d = q.service_min * 4 / 3.6
+    lam = 1200.0 / 1440
+    want = mmc_sojourn_mean(lam, 1.0 / s_d, 4) / q.sojourn0_min
+    assert q.scale(1200.0, 0.3) == pytest.approx(want, rel=2e-3)
+    assert 4 * 1440 / s_d == pytest.approx(q.daily_capacity(0.3))
 
 
 def test_scale_under_slowdown_matches_exact_ratio() -> None:
