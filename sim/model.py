@@ -259,8 +259,14 @@ class Run:
             )
         self.on_hand[p] = have + qty
         fifo = self.fifo[p]
-        if fifo is not None:
-            fifo.append([born, qty])
+        if fifo is not None:  # kept oldest first: lots arrive out of birth order
+            if not fifo or fifo[-1][0] <= born:
+                fifo.append([born, qty])
+            else:
+                k = len(fifo) - 1
+                while k > 0 and fifo[k - 1][0] > born:
+                    k -= 1
+                fifo.insert(k, [born, qty])
 
     def _take(self, p: int, qty: float) -> float:
         """Remove qty from stock point p; return the birth day of the oldest unit taken."""
@@ -416,7 +422,8 @@ class Run:
             if served > 0:
                 self._take(p, served)
                 self.delivered[self.p_com_i[p]] += served
-            fresh = min(served, d) if not lost else served
+            # backorders are served first: only what is left fills today's demand
+            fresh = served if lost else max(0.0, served - bl[p])
             self.filled_value += fresh * self.p_value[p]
             if lost:
                 gone = d - served

@@ -378,6 +378,14 @@ class _Checker:
                 add("crossing", rule, f"{a.country}->{b.country}")
             elif ln.crossing is None and pair == {"CA", "US"}:
                 add("crossing", "lane between CA and US must name a crossing")
+            elif x is not None and x.kind in ("road", "rail") and pair == {"CA", "US"}:
+                direc = "sb" if a.country == "CA" else "nb"
+                if x.capacity(direc) == 0:
+                    rule = (
+                        f"crossing {x.id!r} has capacity 0 {'southbound' if direc == 'sb' else 'northbound'}, so no lane can use it "
+                        "(model a closed crossing with a closure measure)"
+                    )
+                    add("crossing", rule, x.id)
         if c is None:
             return
         if a is not None:  # the origin must have what it ships

@@ -319,3 +319,36 @@ def test_daily_table_matches_the_raw_series() -> None:
     row = d[(d.day == 9) & (d.id == "X:sb") & (d.metric == "vehicles")]
     assert float(row.value.iloc[0]) == res.raw["cross_vehicles"][9, 0]
     assert set(d[d.entity == "lane"]["commodity"]) == {"widget"}
+
+
+def test_fill_rate_counts_backorders_first() -> None:
+    # capacity 60 < demand 80: once the opening stock is gone every unit served pays off a backorder,
+    # so no more demand is filled on the day it arises and the fill rate stops growing
+    short = one_lane(cap=60.0)
+    f100 = simulate(SC, seed=0, days=100, network=short).kpis["fill_rate"]
+    f200 = simulate(SC, seed=0, days=200, network=short).kpis["fill_rate"]
+    assert f200 * 200 == pytest.approx(f100 * 100, rel=1e-12)
+    assert f100 < 0.3
+
+
+def test_perishable_stock_stays_oldest_first() -> None:
+    food = Commodity(
+        "food", "Food", "farm", "load", 40_000.0, shelf_life_days=10.0, units_per_truck=1.0
+    )
+    net = Network.build(
+        "f",
+        [food],
+        [
+            Site("S", "source", "CA", "farm", commodity="food", capacity=100.0),
+            Site("M", "market", "CA", "farm"),
+        ],
+        [Lane("L", "S", "M", "food", "truck", transit_days=1.0, base_flow=10.0)],
+        demand=[Demand("M", "food", 10.0, 0.0, "lost")],
+    )
+    run = Run(net, SC, seed=0, days=5)
+    p = run.pidx[("M", "food")]
+    run.fifo[p].clear()  # type: ignore[union-attr]
+    for born in (5.0, 2.0, 7.0, 3.0):
+        run._add(p, 1.0, born)
+    assert [b for b, _ in run.fifo[p]] == [2.0, 3.0, 5.0, 7.0]  # type: ignore[union-attr]
+    assert run._take(p, 1.5) == 2.0  # the oldest unit goes first

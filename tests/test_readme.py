@@ -17,7 +17,9 @@ def test_readme_python_snippets_run(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert len(blocks) >= 2
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "results" / "demo" / "baseline"
-    assert main(["run", "baseline", "--seed", "1", "--days", "30", "--out", str(out), "--quiet"]) == 0
+    assert (
+        main(["run", "baseline", "--seed", "1", "--days", "30", "--out", str(out), "--quiet"]) == 0
+    )
     names: set[str] = set()
     for code in blocks:
         namespace: dict[str, object] = {}

@@ -141,6 +141,7 @@ CASES: list[tuple[str, Mutation, str, list[str]]] = [
     ("dup-site-is-crossing", cell(S, 8, "id", "line5"), X, ["row 3, column 'id'", "duplicate"]),
     ("dup-bom-line", copy_row(B, 2), B, ["row 3, column 'input'", "duplicate"]),
     ("dup-demand-row", copy_row(D, 6), D, ["row 8, column 'commodity'", "duplicate"]),
+    ("crossing-capacity-0-used-by-a-lane", cell(X, 2, "capacity_sb", "0"), L, ["row 2, column 'crossing'", "capacity 0 southbound"]),
     # 4. numbers
     ("transit-negative", cell(L, 4, "transit_days", "-2"), L,
      ["row 4, column 'transit_days'", "must be > 0", "-2.0"]),
