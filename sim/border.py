@@ -123,9 +123,6 @@ class Border:
         for g, q in enumerate(self.queues):
             queued = self.queued[g]
             cap = q.daily_capacity(self.cap_factor[g], self.insp_factor[g])
-            q0 = 0.0
-            for e in queued:
-                q0 += e[0]
             arriving = lots[g]
             upv = self.upv
             a_mod = 0.0
@@ -133,21 +130,19 @@ class Border:
                 a_mod += lot[1] / upv[lot[0]]
             a = a_mod + bkg[g]
             road = self.road[g]
-            if cap <= 0:
-                scale, extra = math.inf, math.inf
-            else:
+            # in-day wait (queue formula at today's load) plus secondary inspection, in days; a
+            # vehicle also waits for the vehicles served before it today: (served so far) / capacity
+            if cap > 0:
                 scale = q.scale(a, self.cap_factor[g], self.insp_factor[g])
-                extra = q0 / cap
-            wait_days = (
-                (q.wait_mean_min(scale) / 1440.0 + extra + self.sec_days[g])
-                if cap > 0
-                else math.inf
-            )
-            # serve the carry-over queue first
+                base_wait = q.wait_mean_min(scale) / 1440.0 + self.sec_days[g]
+            else:
+                scale = base_wait = math.inf
+            # serve the carry-over queue first (the days it has queued are already behind it)
             room = cap
             while queued and room > 0:
                 e = queued[0]
                 v = e[0]
+                wait_days = base_wait + (cap - room) / cap
                 if v <= room:
                     queued.popleft()
                     room -= v
@@ -156,15 +151,16 @@ class Border:
                     part = room / v
                     e[0] = v - room
                     room = 0.0
-                if e[1] >= 0:
-                    i, x, tau, born, dday, duty = e[1], e[2], e[3], e[4], e[5], e[6]
-                    sent = x * part
-                    if part < 1.0:
-                        e[2] = x - sent
-                    duty += run.assess(i, sent, t, dday)
-                    run.schedule(i, sent, tau + wait_days, born, duty)
-                    if road:
-                        ct[delay_cat[i]] += (sent / upv[i]) * wait_days * 24.0 * th
+                i, x, tau, born, dday, duty = e[1], e[2], e[3], e[4], e[5], e[6]
+                sent = x * part
+                if part < 1.0:
+                    e[2] = x - sent
+                duty += run.assess(i, sent, t, dday)
+                run.schedule(i, sent, tau + wait_days, born, duty)
+                if road:
+                    ct[delay_cat[i]] += (sent / upv[i]) * wait_days * 24.0 * th
+            extra = (cap - room) / cap if cap > 0 else math.inf
+            wait_days = base_wait + extra
             frac = 1.0 if a <= room else (room / a if a > 0 else 0.0)
             for i, x, tau, born, dday, duty in arriving:
                 sent = x * frac
@@ -183,8 +179,7 @@ class Border:
             # a day in the queue costs 24 truck-hours per modelled truck still waiting
             if road:
                 for e in queued:
-                    if e[1] >= 0:
-                        ct[delay_cat[e[1]]] += e[0] * 24.0 * th
+                    ct[delay_cat[e[1]]] += e[0] * 24.0 * th
             served = (cap - room) + frac * a if cap > 0 else 0.0
             self.day[g] = (
                 a,

@@ -247,3 +247,26 @@ def test_a_measure_that_changes_nothing_changes_no_flow() -> None:
     a = simulate(Scenario("a"), seed=4, days=90, network=net)
     b = simulate(Scenario("b", measures=(noop,)), seed=4, days=90, network=net)
     assert np.array_equal(a.raw["shipped"], b.raw["shipped"])
+
+
+def test_queued_lots_wait_only_for_the_vehicles_served_before_them() -> None:
+    from sim.queueing import CrossingQueue
+
+    sites = [
+        Site("CA", "source", "CA", "auto", commodity="w", capacity=1000.0),
+        Site("US", "market", "US", "auto"),
+    ]
+    x = Crossing(
+        "X", "road", capacity_sb=1000, obs_sb=100, booths=10, wait_median_min=10, wait_p95_min=30
+    )
+    lanes = [Lane("L", "CA", "US", "w", "truck", "X", transit_days=1.0, base_flow=100.0)]
+    net = Network.build("q", [W], sites, lanes, [x], demand=[Demand("US", "w", 100.0, 0.0)])
+    shut = Measure(id="c", kind="closure", start=10, end=12, crossings=("X",))
+    res = simulate(Scenario("c", measures=(shut,)), seed=0, days=14, network=net)
+    led = res.ledger
+    paid = led[(led.kind == "delay") & (led.day == 12)]["usd"].sum()
+    # day 12: the lots of days 10 and 11 (100 trucks each, no background) then day 12's own 100
+    q = CrossingQueue.calibrate(1000.0, 10, 100.0, 10.0, 30.0)
+    base = q.wait_mean_min(q.scale(100.0)) / 1440
+    hours = 24 * (100 * base + 100 * (base + 0.1) + 100 * (base + 0.2))
+    assert paid == pytest.approx(hours * 90.89, rel=1e-9)
