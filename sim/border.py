@@ -98,7 +98,6 @@ class Border:
         # the day's record per group: (vehicles, served, queue, wait scale, extra wait days)
         self.day: list[tuple[float, float, float, float, float]] = [(0.0, 0.0, 0.0, 1.0, 0.0)] * ng
         self.pipe_factor: dict[tuple[str, str], float] = {k: 1.0 for k in self.pipe_groups}
-        self.pipe_curtailed: dict[tuple[str, str], float] = {}  # units cut by pipe/wire capacity
         # lanes that cross without a queue (pipeline, wire, sea): duty is assessed at dispatch
         self.at_dispatch = [
             ln.crossing is not None and self.lane_group[i] < 0 for i, ln in enumerate(lanes)
@@ -112,7 +111,6 @@ class Border:
             if tot > c:
                 s = c / tot if tot > 0 else 0.0
                 for i in lanes:
-                    self.pipe_curtailed[key] = self.pipe_curtailed.get(key, 0.0) + want[i] * (1 - s)
                     want[i] *= s
 
     def cross(self, run: Run, t: int, lots: list[list[Lot]]) -> None:

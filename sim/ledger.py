@@ -109,8 +109,7 @@ class Ledger:
         self.backlog_penalty = scenario.costs.backlog_penalty_per_day
         self.today = [0.0] * len(self.cats)  # US$ booked so far today, per category
         self.rows: list[tuple[int, int, float]] = []  # (day, category, usd)
-        self.duty_paid: dict[str, float] = {}  # per levying country
-        self.duty_by_day: list[tuple[int, str, float]] = []  # (day, levying country, usd)
+        self.assessed: dict[tuple[int, str], float] = {}  # (day, levying country) -> duty, US$
 
     def book_duty(self, l: int, tariff_usd: float, levy_usd: float, t: int) -> None:
         """Book lane ``l``'s tariff (to its destination) and levy (to its origin) on day ``t``."""
@@ -123,11 +122,22 @@ class Ledger:
         ):
             if amount <= 0:
                 continue
-            for j in range(4):
-                ct[cats[j]] += amount * pt[j]
+            # exporter, downstream and consumer take their shares; the importer of record keeps
+            # the rest, so the private rows add up to the government's revenue exactly
+            rest = amount
+            for j in (0, 2, 3):
+                share = amount * pt[j]
+                ct[cats[j]] += share
+                rest -= share
+            ct[cats[1]] += rest
             ct[cats[gov]] -= amount
-            self.duty_paid[country] = self.duty_paid.get(country, 0.0) + amount
-            self.duty_by_day.append((t, country, amount))
+            key = (t, country)
+            self.assessed[key] = self.assessed.get(key, 0.0) + amount
+
+    @property
+    def duty_by_day(self) -> list[tuple[int, str, float]]:
+        """Duty assessed per (day, levying country), US$: the lots' side of duty == revenue."""
+        return [(t, c, x) for (t, c), x in sorted(self.assessed.items())]
 
     def close_day(
         self, t: int, on_hand: list[float], backlog: list[float], value: list[float]

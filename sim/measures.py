@@ -27,10 +27,6 @@ def _matches(m: Measure, commodity: str, sector: str) -> bool:
     return not (m.sectors and sector not in m.sectors)
 
 
-def _active(m: Measure, t: int) -> bool:
-    return m.start <= t and (m.end is None or t < m.end)
-
-
 class MeasureState:
     """The scenario's measures compiled against one run's indices."""
 
@@ -112,7 +108,7 @@ class MeasureState:
         if not entries:
             return 0.0
         ok = [
-            _active(m, t) and not (m.transit_exempt and dispatched < m.start) for m in self.measures
+            m.active(t) and not (m.transit_exempt and dispatched < m.start) for m in self.measures
         ]
         return self._stack(entries, ok)
 
@@ -127,7 +123,7 @@ class MeasureState:
     def _recompute(self, t: int) -> None:
         run = self.run
         net = run.net
-        active = [_active(m, t) for m in self.measures]
+        active = [m.active(t) for m in self.measures]
         # reset
         run.l_tariff = [0.0] * len(run.lanes)
         run.l_levy = [0.0] * len(run.lanes)
@@ -248,7 +244,7 @@ class MeasureState:
             if not starts or not run.p_storable[run.l_dp[i]]:
                 continue
             now = run.l_tariff[i]
-            rise = max(self._stack(entries, [_active(m, s) for m in ms]) - now for s in starts)
+            rise = max(self._stack(entries, [m.active(s) for m in ms]) - now for s in starts)
             if rise > 0:
                 days = min(self.prestock_max_days, rise / self.holding_per_day)
                 run.target_extra[run.l_dp[i]] += days * run.l_base[i]

@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 
 from sim.ledger import KINDS, PARTIES
+from sim.network import SECTORS
 
-SECTORS = ("auto", "farm", "energy", "multi")
 COST_KINDS = KINDS
 
 

@@ -1,6 +1,6 @@
 """The SimPy model: one replication of a scenario on a network.
 
-Shape (see PERFORMANCE notes in the README): one global daily tick process steps every site in a fixed
+Shape (see "Why it is built this way" in the README): one global daily tick process steps every site in a fixed
 order; shipments are lots (one per lane per day) whose arrival is a ``Timeout`` callback, never a
 process per lot. Within day ``t`` the order is fixed and does not depend on SimPy's tie-breaking:
 

@@ -20,7 +20,6 @@ Ledger (``ledger``): ``day, party, country, sector, kind, usd`` — every dollar
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -80,7 +79,3 @@ class Recorder:
             "duty_by_day": run.ledger.duty_by_day,
             "lost_by_day": run.lost_by_day,
         }
-
-
-def finite_or_nan(x: float) -> float:
-    return x if math.isfinite(x) else math.nan

@@ -196,7 +196,8 @@ def simulate(
     days : int, optional
         Horizon in days; defaults to the scenario's ``horizon_days``.
     rep : int
-        Replication number, recorded in the KPIs.
+        Replication number: it selects the random streams (``SeedSequence(seed, spawn_key=(rep,))``,
+        the same as ``SeedSequence(seed).spawn(n)[rep]``) and is recorded in the KPIs.
     network : Network, optional
         Use this network instead of loading the scenario's.
     """
@@ -227,8 +228,15 @@ def simulate(
         ],
         "lost_margin_share": sc.costs.lost_margin_share,
         "disruption_end": _disruption_end(sc),
+        # lane openings are permanent changes, not disruptions (as for TTR); zero-length measures
+        # never apply
         "first_disruption": min(
-            (m.start for m in sc.measures if m.end is None or m.end > m.start), default=None
+            (
+                m.start
+                for m in sc.measures
+                if m.kind != "lane_open" and (m.end is None or m.end > m.start)
+            ),
+            default=None,
         ),
         "crossing_keys": run.border.keys,
         "crossing_kind": [net.crossing[c].kind for c, _ in run.border.keys],

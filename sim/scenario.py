@@ -56,8 +56,8 @@ The other keys depend on the kind (a key a kind does not use is an error)::
                   Precedences are unique within a group, whose measures share kind and imposer.
                   announce (date <= start): importers learn of it and may order ahead.
                   transit_exempt (bool): goods shipped before start pay no duty.
-    export_levy   imposer charges rate on its own exports of sectors/commodities; exempt_share,
-                  stack_group, precedence, announce, transit_exempt as for tariff.
+    export_levy   imposer charges rate on its own exports of sectors/commodities as they cross the
+                  border; exempt_share, stack_group, precedence as for tariff.
     slowdown      crossings (road or rail, required), direction "sb" | "nb" | "both" (default),
                   capacity_factor (0 < f <= 1, default 1), inspection_factor (>= 1, default 1),
                   secondary_share (0..1, default 0), secondary_hours (>= 0, default 0).
@@ -246,7 +246,8 @@ _TARIFF_KEYS: tuple[str, ...] = (
 )  # fmt: skip
 KIND_KEYS: dict[str, tuple[str, ...]] = {
     "tariff": _TARIFF_KEYS + ("origin", "content_basis", "domestic_content"),
-    "export_levy": _TARIFF_KEYS,
+    # a levy is charged on each lot as it leaves; importers do not pre-stock against it
+    "export_levy": tuple(k for k in _TARIFF_KEYS if k not in ("announce", "transit_exempt")),
     "slowdown": ("crossings", "direction", "capacity_factor", "inspection_factor",
                  "secondary_share", "secondary_hours"),
     "closure": ("crossings", "direction"),

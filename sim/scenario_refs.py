@@ -111,6 +111,8 @@ def _check_flows(add: Report, kind: str, kw: dict[str, Any], net: Network) -> No
         return
     moving: set[str] = set()
     for ln in net.lanes:
+        if ln.crossing is None:  # duty and levies are charged at border crossings only
+            continue
         a, b = net.site[ln.origin].country, net.site[ln.dest].country
         if kind == "tariff" and b == imp and a != imp and (not origin or a == origin):
             moving.add(ln.commodity)
