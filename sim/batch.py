@@ -21,7 +21,9 @@ Results folder (``out``)
     ``daily/ledger/crossings/flows.parquet`` when reps <= 20 (larger batches: read the parts, e.g.
     ``pd.read_parquet(sorted(Path(out, "parts").glob("daily-rep*.parquet")))``), and ``manifest.json``
     (written at the start with ``complete: false``). ``resume=True`` skips replications whose kpis
-    part exists; folders of another scenario, seed, horizon or network are refused.
+    part exists; folders of another scenario, seed, horizon, network or borderflow version are
+    refused, and one written by another git revision gets a warning on stderr. A batch resumed past
+    20 replications drops the combined tables of its smaller self.
 
 Modules
     This module is the entry point and re-exports the rest: :mod:`sim.engines` (the per-replication
@@ -36,9 +38,9 @@ import os
 from collections.abc import Callable
 
 from sim.compare import compare, parse_set, sweep
-from sim.engines import BatchError, RepOutput, make_engine, pool_context, run_rep
-from sim.results import Result, network_for
-from sim.runner import BatchResult, as_scenario, check_args, run_on
+from sim.engines import BatchError, RepOutput, pool_context, run_rep
+from sim.results import Result
+from sim.runner import BatchResult, as_scenario, check_args, engine_for, run_on
 from sim.scenario import Scenario
 
 __all__ = [
@@ -78,8 +80,8 @@ def run_batch(
     scheduler : "local" for a Dask LocalCluster of ``workers`` processes, or a Dask scheduler
         address ("tcp://host:8786"); mutually exclusive with ``workers`` > 1 on a remote cluster.
     out : results folder (see the module docstring); None = keep KPIs in memory only.
-    resume : continue the batch in ``out`` (same scenario, seed, horizon, network), running only
-        the replications without a kpis part.
+    resume : continue the batch in ``out`` (same scenario, seed, horizon, network, borderflow
+        version), running only the replications without a kpis part.
     progress : show a tqdm bar on stderr (default: when stderr is a terminal); quiet: never.
     on_result : called with each replication's full :class:`Result` when running in this
         process (``workers=1``); ignored by pools and clusters.
@@ -89,9 +91,7 @@ def run_batch(
     """
     check_args(reps, seed, days, workers)
     sc = as_scenario(scenario)
-    network_for(sc)  # fail early on a bad network; forked workers inherit it loaded
-    engine = make_engine(workers, scheduler)
-    try:
+    with engine_for([sc], workers, scheduler) as engine:
         return run_on(
             engine,
             sc,
@@ -104,5 +104,3 @@ def run_batch(
             quiet=quiet,
             on_result=on_result,
         )
-    finally:
-        engine.close()

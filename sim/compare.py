@@ -18,9 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sim import store
-from sim.engines import BatchError, make_engine
-from sim.results import network_for
-from sim.runner import as_scenario, check_args, run_on
+from sim.engines import BatchError
+from sim.runner import as_scenario, check_args, engine_for, run_on
 from sim.scenario import Scenario, load_scenario
 from sim.summary import paired_deltas
 
@@ -50,11 +49,8 @@ def compare(
     """
     check_args(reps, seed, days, workers)
     sb, sa = as_scenario(base), as_scenario(alt)
-    network_for(sb)
-    network_for(sa)
     folder = Path(out) if out is not None else None
-    engine = make_engine(workers, scheduler)
-    try:
+    with engine_for([sb, sa], workers, scheduler) as engine:
         results = [
             run_on(
                 engine,
@@ -70,8 +66,6 @@ def compare(
             )
             for sub, sc in (("base", sb), ("alt", sa))
         ]
-    finally:
-        engine.close()
     table = paired_deltas(results[0].kpis, results[1].kpis)
     table.insert(0, "alt", sa.name)
     table.insert(0, "base", sb.name)
@@ -153,12 +147,9 @@ def sweep(
             raise BatchError(f"--set {k}: no values")
     points = [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*grid.values())]
     scenarios = [_load_with_overrides(scenario, p) for p in points]  # all errors before any run
-    for sc in scenarios:
-        network_for(sc)
     folder = Path(out) if out is not None else None
-    engine = make_engine(workers, scheduler)
     frames = []
-    try:
+    with engine_for(scenarios, workers, scheduler) as engine:
         for i, (point, sc) in enumerate(zip(points, scenarios, strict=True)):
             res = run_on(
                 engine,
@@ -177,8 +168,6 @@ def sweep(
                 summ.insert(0, k, [point[k]] * len(summ))
             summ.insert(0, "point", i)
             frames.append(summ)
-    finally:
-        engine.close()
     table = pd.concat(frames, ignore_index=True)
     if folder is not None:
         store.write_parquet(table, folder / "sweep.parquet")

@@ -189,7 +189,7 @@ class _DaskEngine(_FuturesEngine):
                 n_workers=n,
                 threads_per_worker=1,
                 processes=True,
-                dashboard_address=None,
+                dashboard_address=":0",  # any free port: never collide with another cluster
                 silence_logs=logging.ERROR,
             )
             self.client: Any = dd.Client(self.cluster)

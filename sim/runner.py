@@ -13,14 +13,15 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sim import store
-from sim.engines import BatchError, Engine, RepOutput
-from sim.results import Result
+from sim.engines import BatchError, Engine, RepOutput, make_engine
+from sim.results import Result, network_for
 from sim.scenario import Scenario, load_scenario
 from sim.summary import summarize
 
@@ -71,6 +72,24 @@ def as_scenario(scenario: Scenario | str | os.PathLike[str]) -> Scenario:
     return scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
 
 
+@contextmanager
+def engine_for(
+    scenarios: Sequence[Scenario], workers: int | None, scheduler: str | None
+) -> Iterator[Engine]:
+    """The engine for ``workers`` / ``scheduler`` (see :func:`sim.engines.make_engine`), closed on exit.
+
+    Loads every scenario's network first: a bad network fails before any worker starts, and forked
+    pool workers inherit the networks loaded.
+    """
+    for sc in scenarios:
+        network_for(sc)
+    engine = make_engine(workers, scheduler)
+    try:
+        yield engine
+    finally:
+        engine.close()
+
+
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
@@ -96,6 +115,16 @@ def _read_kpis_part(folder: Path, rep: int) -> dict[str, Any] | None:
     if len(row) != 1:
         return None
     return {str(k): v for k, v in row.iloc[0].to_dict().items()}
+
+
+def _git_revisions(manifest: dict[str, Any] | None) -> list[str | None]:
+    """The git revisions that ran replications into a results folder, oldest first."""
+    if manifest is None:
+        return []
+    revs = manifest.get("git_revisions")
+    if isinstance(revs, list):
+        return list(revs)
+    return [store.identity_of(manifest).get("git_revision")]
 
 
 def _write_parts(folder: Path, out: RepOutput) -> None:
@@ -131,9 +160,21 @@ def run_on(
     manifest: dict[str, Any] = {}
     if folder is not None:
         snap = store.scenario_snapshot(sc)
-        ident = store.batch_identity(snap, store.spec_hash(sc), seed, horizon)
+        versions = store.versions()
+        revision = store.git_revision()
+        ident = store.batch_identity(
+            snap,
+            store.spec_hash(sc),
+            seed,
+            horizon,
+            borderflow=versions["borderflow"],
+            git_revision=revision,
+        )
         resumed = store.check_results_folder(folder, ident, resume=resume)
         old = store.read_manifest(folder) if resumed else None
+        revisions = _git_revisions(old)
+        if revision not in revisions:
+            revisions.append(revision)
         (folder / "parts").mkdir(parents=True, exist_ok=True)
         store.remove_temp_files(folder)
         for rep in sorted(r for r in store.finished_reps(folder) if r < reps):
@@ -149,8 +190,9 @@ def run_on(
             "n_reps": reps,
             "days": horizon,
             "execution": {"mode": engine.mode, "workers": engine.workers},
-            "versions": store.versions(),
-            "git_revision": store.git_revision(),
+            "versions": versions,
+            "git_revision": revision,
+            "git_revisions": revisions,  # every revision that ran replications into this folder
             "started_at": (old or {}).get("started_at", _now()),
             "resumed_at": [*(old or {}).get("resumed_at", []), *([_now()] if resumed else [])],
             "complete": False,
@@ -190,10 +232,12 @@ def run_on(
         store.write_parquet(summ, folder / "summary.parquet")
         store.write_atomic(folder / "summary.csv", summ.to_csv(index=False).encode())
         tables = ["kpis.parquet", "summary.parquet", "summary.csv"]
-        if reps <= store.COMBINE_MAX_REPS:
-            for name in store.PART_TABLES:
+        for name in store.PART_TABLES:
+            if reps <= store.COMBINE_MAX_REPS:
                 store.combine_parts(folder, name, range(reps))
                 tables.append(f"{name}.parquet")
+            else:  # a resumed batch grown past the limit: drop the smaller batch's table
+                (folder / f"{name}.parquet").unlink(missing_ok=True)
         manifest.update(
             {
                 "seeds": [seed] * reps,

@@ -7,7 +7,7 @@ import json
 import os
 import platform
 import subprocess
-import time
+import sys
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
@@ -18,8 +18,6 @@ from sim.scenario import Scenario
 
 if TYPE_CHECKING:
     import pandas as pd
-
-    from sim.results import Result
 
 PACKAGES = ("borderflow", "simpy", "numpy", "pandas", "networkx", "pyarrow", "dask", "distributed")
 
@@ -77,7 +75,7 @@ def scenario_snapshot(sc: Scenario) -> dict[str, Any]:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write bytes to ``path`` via a temporary file and ``os.replace`` (never a half-written file)."""
+    """Write bytes to ``path`` via a temporary file, fsync and ``os.replace`` (never a half-written file)."""
     tmp = _tmp_name(path)
     with open(tmp, "wb") as fh:
         fh.write(data)
@@ -96,14 +94,6 @@ def _fsync(path: Path) -> None:
         os.fsync(fh.fileno())
 
 
-def write_parquet(df: pd.DataFrame, path: Path) -> None:
-    """Write a DataFrame to Parquet atomically (temporary file, fsync, ``os.replace``)."""
-    tmp = _tmp_name(path)
-    df.to_parquet(tmp, index=False)
-    _fsync(tmp)
-    os.replace(tmp, path)
-
-
 def parquet_bytes(df: pd.DataFrame) -> bytes:
     """A DataFrame as Parquet file bytes (for shipping tables from worker processes)."""
     import io
@@ -113,46 +103,9 @@ def parquet_bytes(df: pd.DataFrame) -> bytes:
     return buf.getvalue()
 
 
-def write_run(
-    out: str | os.PathLike[str], sc: Scenario, results: Sequence[Result], **extra: Any
-) -> Path:
-    """Write the results folder of one or more replications; return its path."""
-    import pandas as pd
-
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
-    kp = pd.DataFrame([r.kpis for r in results])
-    daily = pd.concat([r.daily.assign(rep=r.kpis["rep"]) for r in results], ignore_index=True)
-    ledger = pd.concat([r.ledger.assign(rep=r.kpis["rep"]) for r in results], ignore_index=True)
-    crossings = pd.concat(
-        [r.crossings.assign(rep=r.kpis["rep"]) for r in results], ignore_index=True
-    )
-    flows = pd.concat([r.flows.assign(rep=r.kpis["rep"]) for r in results], ignore_index=True)
-    write_parquet(kp, folder / "kpis.parquet")
-    write_parquet(daily, folder / "daily.parquet")
-    write_parquet(ledger, folder / "ledger.parquet")
-    write_parquet(crossings, folder / "crossings.parquet")
-    write_parquet(flows, folder / "flows.parquet")
-    manifest = {
-        "scenario": scenario_snapshot(sc),
-        "seeds": [r.kpis["seed"] for r in results],
-        "reps": [r.kpis["rep"] for r in results],
-        "days": results[0].kpis["days"] if results else None,
-        "versions": versions(),
-        "git_revision": git_revision(),
-        "written_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "timings": {"wall_s": [r.kpis["wall_s"] for r in results]},
-        "tables": [
-            "kpis.parquet",
-            "daily.parquet",
-            "ledger.parquet",
-            "crossings.parquet",
-            "flows.parquet",
-        ],
-        **extra,
-    }
-    write_atomic(folder / "manifest.json", json.dumps(manifest, indent=2, default=str).encode())
-    return folder
+def write_parquet(df: pd.DataFrame, path: Path) -> None:
+    """Write a DataFrame to Parquet atomically (see :func:`write_atomic`)."""
+    write_atomic(path, parquet_bytes(df))
 
 
 # --- batch results folders ------------------------------------------------------------------------
@@ -217,16 +170,32 @@ def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
 
 
 def spec_hash(sc: Scenario) -> str:
-    """SHA-256 of the scenario as loaded (covers overrides, which the file text does not show)."""
+    """SHA-256 of the scenario as loaded (covers overrides, which the file text does not show).
+
+    Where the scenario was read from (``path``, ``sources``) is left out: ``baseline`` and
+    ``experiments/scenarios/baseline.toml`` are the same batch. The merged values cover what the
+    files (this one and its ``extends`` chain) say.
+    """
     import dataclasses
 
-    return hashlib.sha256(repr(dataclasses.replace(sc, path=None)).encode()).hexdigest()
+    spec = dataclasses.replace(sc, path=None, sources=())
+    return hashlib.sha256(repr(spec).encode()).hexdigest()
 
 
 def batch_identity(
-    snapshot: dict[str, Any], spec_sha256: str, seed: int, days: int
+    snapshot: dict[str, Any],
+    spec_sha256: str,
+    seed: int,
+    days: int,
+    *,
+    borderflow: str,
+    git_revision: str | None,
 ) -> dict[str, Any]:
-    """What a results folder's replications depend on; a resumed batch must match it exactly."""
+    """What a results folder's replications depend on.
+
+    A resumed batch must match it exactly, except ``git_revision`` (a warning when it differs):
+    ``borderflow`` is the package version, ``git_revision`` the checkout's commit, if any.
+    """
     return {
         "scenario": snapshot["name"],
         "scenario_sha256": snapshot["sha256"],
@@ -234,14 +203,21 @@ def batch_identity(
         "network_sha256": snapshot["network_sha256"],
         "seed": seed,
         "days": days,
+        "borderflow": borderflow,
+        "git_revision": git_revision,
     }
 
 
-def _identity_of(manifest: dict[str, Any]) -> dict[str, Any]:
-    """The identity recorded in a manifest (also reads folders written by :func:`write_run`)."""
+def identity_of(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The identity recorded in a manifest; older folders' from the rest of their manifest."""
     ident = manifest.get("identity")
+    versions = manifest.get("versions")
+    code = {
+        "borderflow": versions.get("borderflow") if isinstance(versions, dict) else None,
+        "git_revision": manifest.get("git_revision"),
+    }
     if isinstance(ident, dict):
-        return ident
+        return {**code, **ident}
     snap = manifest.get("scenario") or {}
     seeds = manifest.get("seeds") or [None]
     return {
@@ -251,6 +227,7 @@ def _identity_of(manifest: dict[str, Any]) -> dict[str, Any]:
         "network_sha256": snap.get("network_sha256"),
         "seed": manifest.get("seed", seeds[0]),
         "days": manifest.get("days"),
+        **code,
     }
 
 
@@ -258,11 +235,17 @@ def _describe(ident: dict[str, Any]) -> str:
     return f"scenario {ident.get('scenario')} seed {ident.get('seed')} days {ident.get('days')}"
 
 
+def _short(rev: object) -> str:
+    return str(rev)[:12] if rev else "unknown"
+
+
 def check_results_folder(folder: Path, identity: dict[str, Any], *, resume: bool) -> bool:
     """Make sure a batch may write to ``folder``; return True when it resumes an earlier batch.
 
     Refuses (:class:`ResultsFolderError`) a non-empty folder without a manifest, a folder of another
-    scenario, seed, horizon or network, and a folder of the same batch unless ``resume``.
+    scenario, seed, horizon, network or borderflow version, and a folder of the same batch unless
+    ``resume``. Resuming a batch written by another git revision (same version) prints a warning on
+    stderr: the folder will hold replications of both revisions.
     """
     if folder.exists() and not folder.is_dir():
         raise ResultsFolderError(f"results folder {folder} is a file: use another --out")
@@ -274,7 +257,7 @@ def check_results_folder(folder: Path, identity: dict[str, Any], *, resume: bool
             f"results folder {folder} is not empty and holds no readable manifest.json: "
             "use another --out or delete the folder"
         )
-    old = _identity_of(manifest)
+    old = identity_of(manifest)
     keys = ("scenario", "scenario_sha256", "network_sha256", "seed", "days")
     differs = [k for k in keys if old.get(k) != identity[k]]
     if old.get("spec_sha256") is not None and old["spec_sha256"] != identity["spec_sha256"]:
@@ -289,11 +272,25 @@ def check_results_folder(folder: Path, identity: dict[str, Any], *, resume: bool
             f"results folder {folder} holds {what}; this run is {this}: "
             "use another --out or delete the folder"
         )
+    if old.get("borderflow") is not None and old["borderflow"] != identity["borderflow"]:
+        raise ResultsFolderError(
+            f"results folder {folder} holds a batch of {_describe(old)} written by borderflow "
+            f"{old['borderflow']}; this is borderflow {identity['borderflow']}, whose replications "
+            "must not be mixed with it: use another --out or delete the folder"
+        )
     if not resume:
         state = "a complete" if manifest.get("complete") else "an incomplete"
         raise ResultsFolderError(
             f"results folder {folder} already holds {state} batch of {_describe(old)}: "
             "pass --resume to finish or extend it (resume=True), or use another --out"
+        )
+    if old.get("git_revision") != identity["git_revision"]:
+        print(
+            f"warning: results folder {folder} was written by git revision "
+            f"{_short(old.get('git_revision'))}; this run is git revision "
+            f"{_short(identity['git_revision'])} (both borderflow {identity['borderflow']}): "
+            "the batch will hold replications of both revisions",
+            file=sys.stderr,
         )
     return True
 

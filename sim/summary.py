@@ -216,6 +216,9 @@ def paired_deltas(
     samples would give if they were independent (standard error sqrt(s_a²/n + s_b²/n), Welch-
     Satterthwaite degrees of freedom), and ``variance_reduction`` = var_unpaired / var_paired, the
     ratio of the squared standard errors (inf when the paired differences do not vary at all).
+
+    Every statistic of a KPI uses the same replications: those where both values are finite
+    (a KPI such as ``tts_days`` can be NaN); ``n`` counts them.
     """
     import pandas as pd
 
@@ -228,20 +231,25 @@ def paired_deltas(
         else [c for c in kpi_columns(base, drop) if c in set(kpi_columns(alt, drop))]
     )
     merged = base.merge(alt, on="rep", suffixes=("__base", "__alt"), validate="one_to_one")
-    n = len(merged)
-    if n == 0:
+    if len(merged) == 0:
         raise ValueError("the two KPI tables share no replication")
     q = 0.5 + level / 2.0
     rows = []
     for c in cols:
-        a = merged[f"{c}__base"].astype(float)
-        b = merged[f"{c}__alt"].astype(float)
-        d = b - a
-        nd, dmean, dstd, half = _mean_ci(d.tolist(), level)
-        sa = float(a.std(ddof=1)) if n > 1 else math.nan
-        sb = float(b.std(ddof=1)) if n > 1 else math.nan
-        var_unp = (sa * sa + sb * sb) / n
-        var_pair = dstd * dstd / n if nd > 1 else math.nan
+        pairs = [
+            (x, y)
+            for x, y in zip(
+                merged[f"{c}__base"].astype(float), merged[f"{c}__alt"].astype(float), strict=True
+            )
+            if math.isfinite(x) and math.isfinite(y)
+        ]
+        a = [x for x, _ in pairs]
+        b = [y for _, y in pairs]
+        n, amean, sa, _ = _mean_ci(a, level)
+        _, bmean, sb, _ = _mean_ci(b, level)
+        _, dmean, dstd, half = _mean_ci([y - x for x, y in pairs], level)
+        var_unp = (sa * sa + sb * sb) / n if n > 1 else math.nan
+        var_pair = dstd * dstd / n if n > 1 else math.nan
         if n > 1 and var_unp > 0:
             welch_df = var_unp**2 / ((sa**4 + sb**4) / (n * n * (n - 1)))
             u_half = t_quantile(q, welch_df) * math.sqrt(var_unp)
@@ -256,9 +264,9 @@ def paired_deltas(
         rows.append(
             {
                 "kpi": c,
-                "n": nd,
-                "base_mean": float(a.mean()),
-                "alt_mean": float(b.mean()),
+                "n": n,
+                "base_mean": amean,
+                "alt_mean": bmean,
                 "delta_mean": dmean,
                 "delta_std": dstd,
                 "half_width": half,

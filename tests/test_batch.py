@@ -317,3 +317,113 @@ def test_public_api() -> None:
     assert sim.__all__ == sorted(sim.__all__)
     for name in ("run_batch", "simulate", "load_scenario"):
         assert name in sim.__all__ and callable(getattr(sim, name))
+
+
+def test_paired_deltas_use_the_same_finite_pairs_for_every_statistic() -> None:
+    nan = math.nan
+    base = pd.DataFrame({"rep": [0, 1, 2, 3, 4], "x": [1.0, 2.0, nan, 3.0, 100.0]})
+    alt = pd.DataFrame({"rep": [0, 1, 2, 3, 4], "x": [2.0, 4.0, 7.0, 5.0, math.inf]})
+    row = paired_deltas(base, alt).set_index("kpi").loc["x"]
+    # only reps 0, 1, 3 have both values finite: base 1, 2, 3; alt 2, 4, 5; deltas 1, 2, 2
+    assert row["n"] == 3
+    assert row["base_mean"] == pytest.approx(2.0)
+    assert row["alt_mean"] == pytest.approx(11 / 3)
+    assert row["delta_mean"] == pytest.approx(5 / 3)
+    assert row["delta_mean"] == pytest.approx(row["alt_mean"] - row["base_mean"])
+    assert row["half_width"] == pytest.approx(4.302653 * math.sqrt(1 / 3) / math.sqrt(3))
+    # unpaired: s_b^2 = 1, s_a^2 = 7/3 over the same 3 pairs -> var 10/9; paired 1/9 -> ratio 10
+    assert row["variance_reduction"] == pytest.approx(10.0)
+    none = paired_deltas(
+        pd.DataFrame({"rep": [0, 1], "x": [nan, 1.0]}),
+        pd.DataFrame({"rep": [0, 1], "x": [1.0, nan]}),
+    ).iloc[0]
+    assert none["n"] == 0 and math.isnan(none["base_mean"]) and math.isnan(none["delta_mean"])
+
+
+def test_store_has_one_atomic_write_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert not hasattr(store, "write_run")  # unused: batches write their folders in sim.runner
+    written: list[str] = []
+    real = store.write_atomic
+
+    def spy(path: Path, data: bytes) -> None:
+        written.append(path.name)
+        real(path, data)
+
+    monkeypatch.setattr(store, "write_atomic", spy)
+    df = pd.DataFrame({"a": [1, 2], "b": ["x", "y"]})
+    store.write_parquet(df, tmp_path / "t.parquet")
+    assert written == ["t.parquet"]
+    assert_frame_equal(pd.read_parquet(tmp_path / "t.parquet"), df)
+    assert list(tmp_path.iterdir()) == [tmp_path / "t.parquet"]  # no temporary file left
+
+
+def test_scenario_spelling_does_not_change_the_batch_identity(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)
+    spellings = ["baseline", "experiments/scenarios/baseline.toml"]
+    spellings.append(str(ROOT / "experiments" / "scenarios" / ".." / "scenarios" / "baseline.toml"))
+    hashes = {store.spec_hash(load_scenario(s)) for s in spellings}
+    assert len(hashes) == 1
+    out = tmp_path / "b"
+    run_batch("baseline", reps=1, seed=0, days=3, workers=1, out=out)
+    more = run_batch(spellings[1], reps=2, seed=0, days=3, workers=1, out=out, resume=True)
+    assert more.ran == 1
+
+
+def _edit_manifest(folder: Path, **identity: Any) -> None:
+    """Pretend another version of the code started the batch in ``folder``."""
+    path = folder / "manifest.json"
+    man = json.loads(path.read_text())
+    man["identity"].update(identity)
+    if "borderflow" in identity:
+        man["versions"]["borderflow"] = identity["borderflow"]
+    if "git_revision" in identity:
+        man["git_revision"] = identity["git_revision"]
+        man["git_revisions"] = [identity["git_revision"]]
+    path.write_text(json.dumps(man))
+
+
+def test_resume_refuses_another_borderflow_version(tiny: Path, tmp_path: Path) -> None:
+    out = tmp_path / "v"
+    run_batch(tiny, reps=1, seed=0, days=5, workers=1, out=out)
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["identity"]["borderflow"] == store.versions()["borderflow"]
+    assert man["identity"]["git_revision"] == store.git_revision()
+    _edit_manifest(out, borderflow="0.0.1")
+    with pytest.raises(store.ResultsFolderError, match=r"borderflow 0\.0\.1.*borderflow"):
+        run_batch(tiny, reps=2, seed=0, days=5, workers=1, out=out, resume=True)
+    assert store.finished_reps(out) == {0}  # nothing written
+
+
+def test_resume_warns_when_only_the_git_revision_differs(
+    tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "g"
+    run_batch(tiny, reps=1, seed=0, days=5, workers=1, out=out)
+    capsys.readouterr()
+    _edit_manifest(out, git_revision="0123456789abcdef")
+    more = run_batch(tiny, reps=2, seed=0, days=5, workers=1, out=out, resume=True)
+    assert more.ran == 1
+    err = capsys.readouterr().err
+    assert "warning" in err and "git revision" in err and "0123456789ab" in err
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["git_revisions"] == ["0123456789abcdef", store.git_revision()]
+    run_batch(tiny, reps=2, seed=0, days=5, workers=1, out=out, resume=True)
+    assert capsys.readouterr().err == ""  # this revision is now the folder's
+
+
+def test_growing_past_the_combine_limit_removes_stale_combined_tables(
+    tiny: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "grow"
+    run_batch(tiny, reps=2, seed=0, days=3, workers=1, out=out)
+    assert all((out / f"{t}.parquet").exists() for t in store.PART_TABLES)
+    run_batch(
+        tiny, reps=store.COMBINE_MAX_REPS + 1, seed=0, days=3, workers=1, out=out, resume=True
+    )
+    for t in store.PART_TABLES:
+        assert not (out / f"{t}.parquet").exists()
+    man = json.loads((out / "manifest.json").read_text())
+    assert not set(man["tables"]) & {f"{t}.parquet" for t in store.PART_TABLES}
+    assert len(pd.read_parquet(out / "kpis.parquet")) == store.COMBINE_MAX_REPS + 1

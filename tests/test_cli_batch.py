@@ -284,3 +284,20 @@ def test_sweep_cli(tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str
         ["sweep", str(tiny), "--set", "costs.no_such_cost=1,2", "--reps", "2"], capsys
     )
     assert code == 2 and "Traceback" not in err
+
+
+def test_a_batch_resumes_whichever_way_its_scenario_is_spelled(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)
+    out = tmp_path / "spelled"
+    opts = ["--days", "3", "--workers", "1", "--out", str(out), "--quiet"]
+    code, _, err = _run(["run", "baseline", "--reps", "1", *opts], capsys)
+    assert code == 0, err
+    path = "experiments/scenarios/baseline.toml"
+    code, _, err = _run(["run", path, "--reps", "2", *opts, "--resume"], capsys)
+    assert code == 0, err
+    code, _, err = _run(["run", "baseline", "--reps", "3", *opts, "--resume"], capsys)
+    assert code == 0, err
+    assert err == ""
+    assert list(pd.read_parquet(out / "kpis.parquet")["rep"]) == [0, 1, 2]
