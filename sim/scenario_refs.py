@@ -12,7 +12,7 @@ needs neither the checker nor the scenario specs.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from sim.network import SECTORS, Network
@@ -34,6 +34,34 @@ def _an(word: str) -> str:
     return f"an {word}" if word[:1] in "aeiou" else f"a {word}"
 
 
+def _check_kinds(
+    add: Report,
+    kind: str,
+    key: str,
+    kw: dict[str, Any],
+    known: Mapping[str, Any],
+    want: tuple[str, ...],
+    network: str,
+    say: Callable[[str], str],
+    then: Callable[[str, Any], None] | None = None,
+) -> None:
+    """Each id listed under ``key`` ("crossings" or "sites") must exist and be of a kind in
+    ``want``; ``then(id, item)`` runs further checks on the ones that are."""
+    noun = key[:-1]
+    for j, x in enumerate(kw.get(key, ())):
+        item = known.get(x)
+        if item is None:
+            add(f"{key}[{j}]", f"unknown {noun} in network {network}", x)
+        elif item.kind not in want:
+            add(
+                f"{key}[{j}]",
+                f"{_an(kind)} needs a {' or '.join(want)} {noun}; {x} is {say(item.kind)}",
+                x,
+            )
+        elif then is not None:
+            then(x, item)
+
+
 def check_refs(add: Report, kind: str, kw: dict[str, Any], net: Network) -> None:
     """Check the ids a measure names (``kw``: its converted keys) against the network."""
     for j, s in enumerate(kw.get("sectors", ())):
@@ -50,38 +78,23 @@ def check_refs(add: Report, kind: str, kw: dict[str, Any], net: Network) -> None
                 f"commodity of sector {com.sector!r}, not in the listed sectors: never matched",
                 c,
             )
-    want = {
+    crossing_kinds = {
         "slowdown": ("road", "rail"),
         "closure": ("road", "rail"),
         "outage": ("pipeline", "wire", "rail"),
     }.get(kind, ())
-    for j, x in enumerate(kw.get("crossings", ())):
-        cr = net.crossing.get(x)
-        if cr is None:
-            add(f"crossings[{j}]", f"unknown crossing in network {net.name}", x)
-        elif cr.kind not in want:
-            add(
-                f"crossings[{j}]",
-                f"{_an(kind)} needs a {' or '.join(want)} crossing; {x} is {cr.kind}",
-                x,
-            )
+    _check_kinds(add, kind, "crossings", kw, net.crossing, crossing_kinds, net.name, str)
     site_kinds = {
         "port_strike": ("port",),
         "plant_shutdown": ("plant", "source"),
         "demand_shock": ("market",),
     }.get(kind, ())
-    for j, s in enumerate(kw.get("sites", ())):
-        site = net.site.get(s)
-        if site is None:
-            add(f"sites[{j}]", f"unknown site in network {net.name}", s)
-        elif site.kind not in site_kinds:
-            add(
-                f"sites[{j}]",
-                f"{_an(kind)} needs a {' or '.join(site_kinds)} site; {s} is {_an(site.kind)}",
-                s,
-            )
-        elif kind == "demand_shock" and kw.get("origin") == site.country:
+
+    def own_market(s: str, site: Any) -> None:
+        if kind == "demand_shock" and kw.get("origin") == site.country:
             add("origin", f"is the country of market {s} itself", site.country)
+
+    _check_kinds(add, kind, "sites", kw, net.site, site_kinds, net.name, _an, own_market)
     for j, lid in enumerate(kw.get("lanes", ())):
         ln = net.lane.get(lid)
         if ln is None:
