@@ -173,9 +173,8 @@ def test_serial_batch_holds_one_result_at_a_time(
     assert isinstance(b.kpis, pd.DataFrame) and len(b.kpis) == 6
 
 
-def test_each_replication_is_written_with_kpis_last(
-    tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _spy_on_writes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record the name of every file written through ``store.write_atomic``, in order."""
     written: list[str] = []
     real = store.write_atomic
 
@@ -184,6 +183,13 @@ def test_each_replication_is_written_with_kpis_last(
         real(path, data)
 
     monkeypatch.setattr(store, "write_atomic", spy)
+    return written
+
+
+def test_each_replication_is_written_with_kpis_last(
+    tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    written = _spy_on_writes(monkeypatch)
     run_batch(tiny, reps=3, seed=0, days=10, workers=1, out=tmp_path / "w")
     parts = [n for n in written if "-rep" in n]
     # replication by replication, each one's kpis part after its four tables
@@ -342,14 +348,7 @@ def test_paired_deltas_use_the_same_finite_pairs_for_every_statistic() -> None:
 
 def test_store_has_one_atomic_write_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert not hasattr(store, "write_run")  # unused: batches write their folders in sim.runner
-    written: list[str] = []
-    real = store.write_atomic
-
-    def spy(path: Path, data: bytes) -> None:
-        written.append(path.name)
-        real(path, data)
-
-    monkeypatch.setattr(store, "write_atomic", spy)
+    written = _spy_on_writes(monkeypatch)
     df = pd.DataFrame({"a": [1, 2], "b": ["x", "y"]})
     store.write_parquet(df, tmp_path / "t.parquet")
     assert written == ["t.parquet"]

@@ -15,18 +15,41 @@ W = Commodity("w", "Widget", "auto", "unit", 100.0, units_per_truck=1.0)
 NO_PRICE = Market(elasticity={"auto": 0.0, "farm": 0.0, "energy": 0.0, "multi": 0.0})
 
 
-def crossing_net() -> Network:
+def crossing_net(
+    obs: float = 200.0,
+    booths: int = 8,
+    flow: float = 50.0,
+    cv: float = 0.3,
+    transit_cv: float = 0.2,
+) -> Network:
+    """A Canadian source selling to a US market across one road crossing of 1,000 trucks/day."""
     sites = [
         Site("CA", "source", "CA", "auto", commodity="w", capacity=1000.0),
         Site("US", "market", "US", "auto"),
     ]
     x = Crossing(
-        "X", "road", capacity_sb=1000, obs_sb=200, booths=8, wait_median_min=10, wait_p95_min=30
+        "X",
+        "road",
+        capacity_sb=1000,
+        obs_sb=obs,
+        booths=booths,
+        wait_median_min=10,
+        wait_p95_min=30,
     )
     lanes = [
-        Lane("L", "CA", "US", "w", "truck", "X", transit_days=1.0, transit_cv=0.2, base_flow=50.0)
+        Lane(
+            "L",
+            "CA",
+            "US",
+            "w",
+            "truck",
+            "X",
+            transit_days=1.0,
+            transit_cv=transit_cv,
+            base_flow=flow,
+        )
     ]
-    return Network.build("x", [W], sites, lanes, [x], demand=[Demand("US", "w", 50.0, 0.3)])
+    return Network.build("x", [W], sites, lanes, [x], demand=[Demand("US", "w", flow, cv)])
 
 
 def test_overlapping_slowdowns_compose_by_multiplying_capacity() -> None:
@@ -252,15 +275,7 @@ def test_a_measure_that_changes_nothing_changes_no_flow() -> None:
 def test_queued_lots_wait_only_for_the_vehicles_served_before_them() -> None:
     from sim.queueing import CrossingQueue
 
-    sites = [
-        Site("CA", "source", "CA", "auto", commodity="w", capacity=1000.0),
-        Site("US", "market", "US", "auto"),
-    ]
-    x = Crossing(
-        "X", "road", capacity_sb=1000, obs_sb=100, booths=10, wait_median_min=10, wait_p95_min=30
-    )
-    lanes = [Lane("L", "CA", "US", "w", "truck", "X", transit_days=1.0, base_flow=100.0)]
-    net = Network.build("q", [W], sites, lanes, [x], demand=[Demand("US", "w", 100.0, 0.0)])
+    net = crossing_net(obs=100.0, booths=10, flow=100.0, cv=0.0, transit_cv=0.0)
     shut = Measure(id="c", kind="closure", start=10, end=12, crossings=("X",))
     res = simulate(Scenario("c", measures=(shut,)), seed=0, days=14, network=net)
     led = res.ledger
