@@ -23,6 +23,7 @@ demo: $(STAMP)  ## the main job on the default network; rewrites results/demo/
 test: $(STAMP)
 	$(VENV)/bin/ruff check sim tests benchmarks experiments
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q
 
 bench: $(STAMP)

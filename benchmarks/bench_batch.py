@@ -22,9 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sim.batch import run_batch
-from sim.results import simulate
-from sim.scenario import builtin_scenarios, load_scenario
+from sim import builtin_scenarios, load_scenario, run_batch, simulate
 
 
 def _fmt_s(s: float) -> str:

@@ -15,8 +15,7 @@ import time
 
 import simpy
 
-from sim.results import network_for, simulate
-from sim.scenario import load_scenario
+from sim import load_scenario, network_for, simulate
 
 
 def bare_simpy(n_events: int, n_procs: int = 100) -> float:

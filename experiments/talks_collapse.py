@@ -20,8 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.metrics import ttr_days
-from sim.results import simulate
+from sim import simulate, ttr_days
 
 SEED = 2025
 N_REPS = 4

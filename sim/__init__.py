@@ -1,20 +1,42 @@
 """Borderflow: discrete-event simulation of Canada-US supply chains under trade conflict."""
 
-from sim.batch import run_batch
-from sim.errors import MassBalanceError, NetworkError, ScenarioError, SimError
-from sim.network import Network, load_network
-from sim.results import simulate
-from sim.scenario import load_scenario
+from sim.analysis.metrics import ttr_days
+from sim.analysis.result import Result
+from sim.batch import BatchResult, compare, run_batch, sweep
+from sim.batch.simulate import network_for, simulate
+from sim.errors import (
+    BatchError,
+    MassBalanceError,
+    NetworkError,
+    ResultsFolderError,
+    ScenarioError,
+    SimError,
+)
+from sim.io.network import load_network
+from sim.io.paths import builtin_scenarios
+from sim.io.scenario import load_scenario
+from sim.spec.network import Network
+from sim.spec.scenario import Scenario
 
 __all__ = [
+    "BatchError",
+    "BatchResult",
     "MassBalanceError",
     "Network",
     "NetworkError",
+    "Result",
+    "ResultsFolderError",
+    "Scenario",
     "ScenarioError",
     "SimError",
+    "builtin_scenarios",
+    "compare",
     "load_network",
     "load_scenario",
+    "network_for",
     "run_batch",
     "simulate",
+    "sweep",
+    "ttr_days",
 ]
 __version__ = "0.1.0"

@@ -6,19 +6,20 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from sim.analysis.result import Result
+from sim.analysis.statistics import main_kpis
+from sim.batch import BatchError, BatchResult, compare, parse_set, run_batch, sweep
+from sim.engine.ledger import KINDS
 from sim.errors import SimError
-from sim.ledger import KINDS
-
-if TYPE_CHECKING:
-    from sim.batch import BatchResult
-    from sim.results import Result
+from sim.io.network import load_network
+from sim.io.paths import builtin_scenarios
+from sim.io.scenario import load_scenario
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from sim.network import load_network
-    from sim.scenario import builtin_scenarios
+
 
     problems: list[str] = []
     for path in args.paths:
@@ -29,7 +30,6 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             if os.path.isdir(path):
                 load_network(path)
             else:
-                from sim.scenario import load_scenario
 
                 load_scenario(path)
         except SimError as exc:
@@ -109,7 +109,6 @@ def _print_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
 
 
 def _print_batch_summary(batch: BatchResult) -> None:
-    from sim.summary import main_kpis
 
     print(
         f"scenario {batch.scenario}  seed {batch.seed}  reps {batch.reps}  days {batch.days}  "
@@ -139,15 +138,12 @@ def _done_line(batch: BatchResult) -> str:
 
 
 def _check_run_args(args: argparse.Namespace) -> None:
-    from sim.batch import BatchError
 
     if getattr(args, "resume", False) and not args.out:
         raise BatchError("--resume needs --out DIR (the results folder to resume)")
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from sim.batch import run_batch
-    from sim.scenario import load_scenario
 
     _check_run_args(args)
     sc = load_scenario(args.scenario)
@@ -189,7 +185,6 @@ def _batch_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from sim.batch import compare
 
     _check_run_args(args)
     table = compare(
@@ -199,7 +194,6 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     )
     if args.quiet:
         return 0
-    from sim.summary import main_kpis
 
     base, alt = table["base"].iloc[0], table["alt"].iloc[0]
     print(
@@ -229,8 +223,6 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    from sim.batch import parse_set, sweep
-    from sim.summary import main_kpis
 
     _check_run_args(args)
     grid: dict[str, list[object]] = {}
@@ -262,7 +254,6 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _cmd_scenarios(args: argparse.Namespace) -> int:
-    from sim.scenario import builtin_scenarios, load_scenario
 
     for name in builtin_scenarios():
         sc = load_scenario(name)

@@ -3,9 +3,11 @@
 ::
 
     SimError
-     ├── NetworkError      (also ValueError)  bad network files
-     ├── ScenarioError     (also ValueError)  bad scenario files
-     └── MassBalanceError                     a run created or lost goods
+     ├── NetworkError        (also ValueError)  bad network files
+     ├── ScenarioError       (also ValueError)  bad scenario files
+     ├── BatchError          (also ValueError)  bad batch arguments, or a backend that cannot be used
+     ├── ResultsFolderError  (also ValueError)  a results folder this run must not mix with or overwrite
+     └── MassBalanceError                       a run created or lost goods
 
 Loading collects every problem and raises once; each :class:`Problem` names the file, the row or key,
 the column, the rule and the offending value.
@@ -55,3 +57,11 @@ class ScenarioError(_ProblemsError):
 
 class MassBalanceError(SimError):
     """A run's stock accounting does not balance for some commodity."""
+
+
+class BatchError(SimError, ValueError):
+    """Bad batch arguments, or the execution backend cannot be used."""
+
+
+class ResultsFolderError(SimError, ValueError):
+    """A results folder holds something this run must not mix with or overwrite."""

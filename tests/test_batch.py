@@ -15,12 +15,12 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 import sim
-import sim.engines as engines_mod
-from sim import store
+import sim.batch.engines as engines_mod
+from sim import load_scenario, simulate
+from sim.analysis.result import Result
+from sim.analysis.statistics import paired_deltas, summarize, t_quantile
 from sim.batch import BatchError, compare, run_batch, sweep
-from sim.results import Result, simulate
-from sim.scenario import load_scenario
-from sim.summary import paired_deltas, summarize, t_quantile
+from sim.io import results_folder as store
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ROOT / "networks" / "tiny"

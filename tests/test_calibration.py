@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from sim.results import Result, simulate
+from sim import simulate
+from sim.analysis.result import Result
 
 # Published 2024 figures, written here independently of the network files.
 VEHICLES_CA_US_PER_YEAR = (

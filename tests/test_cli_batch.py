@@ -259,7 +259,7 @@ def test_compare_cli_prints_paired_deltas_and_writes_tables(
 def test_sweep_cli(tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import inspect
 
-    from sim.scenario import load_scenario
+    from sim import load_scenario
 
     if "overrides" not in inspect.signature(load_scenario).parameters:
         pytest.skip("sim.scenario.load_scenario has no overrides= argument yet")

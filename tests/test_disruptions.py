@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.model import Run
-from sim.network import Commodity, Crossing, Demand, Lane, Network, Site
-from sim.queueing import mmc_sojourn_mean
-from sim.results import simulate
-from sim.scenario import Market, Measure, Scenario
+from sim import simulate
+from sim.engine.queueing import mmc_sojourn_mean
+from sim.engine.run import Run
+from sim.spec.network import Commodity, Crossing, Demand, Lane, Network, Site
+from sim.spec.scenario import Market, Measure, Scenario
 
 W = Commodity("w", "Widget", "auto", "unit", 100.0, units_per_truck=1.0)
 NO_PRICE = Market(elasticity={"auto": 0.0, "farm": 0.0, "energy": 0.0, "multi": 0.0})
@@ -218,7 +218,7 @@ def test_lane_open_ramps_capacity_and_overseas_buyers_take_what_arrives() -> Non
 
 
 def test_time_to_recover_counts_days_after_the_end_until_back_in_band() -> None:
-    from sim.metrics import ttr_days
+    from sim.analysis.metrics import ttr_days
 
     net = crossing_net()
     shut = Measure(id="c", kind="closure", start=10, end=16, crossings=("X",))
@@ -273,7 +273,7 @@ def test_a_measure_that_changes_nothing_changes_no_flow() -> None:
 
 
 def test_queued_lots_wait_only_for_the_vehicles_served_before_them() -> None:
-    from sim.queueing import CrossingQueue
+    from sim.engine.queueing import CrossingQueue
 
     net = crossing_net(obs=100.0, booths=10, flow=100.0, cv=0.0, transit_cv=0.0)
     shut = Measure(id="c", kind="closure", start=10, end=12, crossings=("X",))

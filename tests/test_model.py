@@ -10,11 +10,11 @@ import simpy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sim import simulate
+from sim.engine.run import Run, events_processed
 from sim.errors import MassBalanceError
-from sim.model import Run, events_processed
-from sim.network import BomLine, Commodity, Crossing, Demand, Lane, Network, Site
-from sim.results import simulate
-from sim.scenario import Scenario
+from sim.spec.network import BomLine, Commodity, Crossing, Demand, Lane, Network, Site
+from sim.spec.scenario import Scenario
 
 SC = Scenario("test")
 WIDGET = Commodity("widget", "Widget", "auto", "unit", 100.0, units_per_truck=1.0)

@@ -12,8 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sim import load_network
 from sim.errors import NetworkError, SimError
-from sim.network import Commodity, Network, Site, load_network
+from sim.spec.network import Commodity, Network, Site
 
 TINY = Path(__file__).resolve().parents[1] / "networks" / "tiny"
 

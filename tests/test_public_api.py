@@ -24,6 +24,6 @@ def test_public_modules_do_not_leak_pandas_into_the_simulation_path() -> None:
     import subprocess
     import sys
 
-    code = "import sys, sim.results; sim.results.simulate('baseline', days=5); print('pandas' in sys.modules)"
+    code = "import sys, sim; sim.simulate('baseline', days=5); print('pandas' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.queueing import (
+from sim.engine.queueing import (
     RHO_MAX,
     CrossingQueue,
     erlang_c,

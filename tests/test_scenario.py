@@ -9,8 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from sim import builtin_scenarios, load_scenario
 from sim.errors import ScenarioError
-from sim.scenario import (
+from sim.io.paths import network_path
+from sim.io.scenario import parse_override
+from sim.spec.scenario import (
     KIND_KEYS,
     MEASURE_KINDS,
     Costs,
@@ -18,9 +21,6 @@ from sim.scenario import (
     Market,
     Measure,
     Scenario,
-    builtin_scenarios,
-    load_scenario,
-    parse_override,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -178,7 +178,7 @@ def test_extends_builtin_by_name(tmp_path: Path) -> None:
     base = load_scenario("tariffs_2025")
     assert [m.id for m in sc.measures] == [m.id for m in base.measures]
     assert sc.measure("us_ieepa_35").rate == 0.5
-    assert sc.network_path() == base.network_path()
+    assert network_path(sc) == network_path(base)
 
 
 def test_child_measure_keys_are_validated_after_merge(tmp_path: Path, family: Path) -> None:

@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.model import Run
-from sim.network import BomLine, Commodity, Crossing, Demand, Lane, Network, Site
-from sim.queueing import mmc_sojourn_mean
-from sim.results import simulate
-from sim.scenario import Market, Measure, Scenario
+from sim import simulate
+from sim.engine.queueing import mmc_sojourn_mean
+from sim.engine.run import Run
+from sim.spec.network import BomLine, Commodity, Crossing, Demand, Lane, Network, Site
+from sim.spec.scenario import Market, Measure, Scenario
 
 PART = Commodity("part", "Part", "auto", "load", 100.0, units_per_truck=1.0)
 SUB = Commodity("subassy", "Sub-assembly", "auto", "load", 150.0, units_per_truck=1.0)

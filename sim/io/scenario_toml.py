@@ -2,12 +2,12 @@
 
 :func:`read_doc` reads a file and its ``extends`` chain into a :class:`Doc` (the merged top-level
 values and measure tables, with the file that set each key, so that the checker in
-:mod:`sim.scenario_check` can name it); :func:`apply_overrides` lays sweep overrides over that
+:mod:`sim.io.scenario_check` can name it); :func:`apply_overrides` lays sweep overrides over that
 data. Problems of the file layout (bad ``extends``, ``measures`` not an array of tables, unknown
 override keys) are collected on the Doc and reported with the checker's. The tables of top-level
 keys and of measure keys with their TOML types live here; the file format itself is documented
-in :mod:`sim.scenario`, whose specs this module imports (it is imported lazily by
-:func:`sim.scenario.load_scenario`).
+in :mod:`sim.spec.scenario`, whose specs this module imports (it is imported lazily by
+:func:`sim.io.scenario.load_scenario`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from sim.errors import Problem, ScenarioError
-from sim.scenario import PASS_THROUGH, Costs, Market, builtin_scenarios
+from sim.io.paths import builtin_scenarios
+from sim.spec.scenario import PASS_THROUGH, Costs, Market
 
 # ---------------------------------------------------------------------------------------------
 # Key tables

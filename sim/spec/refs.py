@@ -1,6 +1,6 @@
 """A scenario's network: loading it (cached) and checking measures against it.
 
-The checker in :mod:`sim.scenario_check` validates each measure's own fields; the rules here
+The checker in :mod:`sim.io.scenario_check` validates each measure's own fields; the rules here
 need the network the scenario runs on: the sectors, commodities, crossings, sites and lanes a
 measure names must exist and be of a kind the measure can act on (a closure needs a road or rail
 crossing, a port strike a port, ...), ``lane_open`` must raise a lane above its base flow, and a
@@ -15,7 +15,7 @@ import difflib
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from sim.network import SECTORS, Network
+from sim.spec.network import SECTORS, Network
 
 COUNTRIES = ("US", "CA")
 

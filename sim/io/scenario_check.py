@@ -1,9 +1,9 @@
 """Validating merged scenario data and building the frozen :class:`~sim.scenario.Scenario`.
 
-:func:`check` takes the :class:`~sim.scenario_toml.Doc` that :mod:`sim.scenario_toml` read
+:func:`check` takes the :class:`~sim.io.scenario_toml.Doc` that :mod:`sim.io.scenario_toml` read
 (files merged, overrides applied) and checks everything at once: the top-level keys, ``[costs]``
 and ``[market]``, and each measure's keys, TOML types, ranges, kind-specific rules and dates
-(the rules against the network are in :mod:`sim.scenario_refs`), plus the rules across measures
+(the rules against the network are in :mod:`sim.spec.refs`), plus the rules across measures
 (unique ids, one kind and imposer per ``stack_group``, unique precedences). Every problem is
 collected, naming the file that set the key and whether an override did; if there is any, one
 :class:`~sim.errors.ScenarioError` lists them all.
@@ -20,20 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from sim.errors import NetworkError, Problem, ScenarioError
-from sim.network import SECTORS, Network, cached_network
-from sim.scenario import (
-    ELASTICITY,
-    KIND_KEYS,
-    MEASURE_KINDS,
-    PARTIES,
-    Costs,
-    FrozenMap,
-    Market,
-    Measure,
-    Scenario,
-)
-from sim.scenario_refs import COUNTRIES, check_refs, hint
-from sim.scenario_toml import (
+from sim.io.network import cached_network
+from sim.io.paths import network_path
+from sim.io.scenario_toml import (
     BOOL,
     COST_KEYS,
     DATE,
@@ -46,6 +35,19 @@ from sim.scenario_toml import (
     TOP_SCALARS,
     Doc,
     Entry,
+)
+from sim.spec.network import SECTORS, Network
+from sim.spec.refs import COUNTRIES, check_refs, hint
+from sim.spec.scenario import (
+    ELASTICITY,
+    KIND_KEYS,
+    MEASURE_KINDS,
+    PARTIES,
+    Costs,
+    FrozenMap,
+    Market,
+    Measure,
+    Scenario,
 )
 
 _TOP_KEYS = TOP_SCALARS + ("extends", "costs", "market", "measures")
@@ -231,7 +233,7 @@ class _Checker:
         return out if ok else None
 
     def network(self, sc: Scenario) -> Network | None:
-        path = sc.network_path()
+        path = network_path(sc)
         try:
             return cached_network(path)
         except NetworkError as exc:

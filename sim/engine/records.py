@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from sim.model import Run
+    from sim.engine.run import Run
 
 
 class Recorder:
@@ -46,7 +46,7 @@ class Recorder:
         self.cross.append(run.border.day[:])
 
     def finish(self, run: Run) -> dict[str, Any]:
-        """Raw arrays of the run (numpy); tables are built lazily by :class:`sim.results.Result`."""
+        """Raw arrays of the run (numpy); tables are built lazily by :class:`sim.analysis.result.Result`."""
         days = len(self.stock)
         ng = len(run.border.keys)
         cross = np.asarray(self.cross, dtype=float).reshape(days, ng, 5)

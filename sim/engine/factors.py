@@ -1,7 +1,7 @@
 """Timed measures at run time: tariffs, levies, slowdowns, closures, outages, strikes, shutdowns,
 demand shocks, lane openings, and the supplier switching and pre-stocking they cause.
 
-A :class:`MeasureState` is compiled once per run from the scenario's :class:`~sim.scenario.Measure`
+A :class:`MeasureState` is compiled once per run from the scenario's :class:`~sim.spec.scenario.Measure`
 specs. On each day on which something switches (a start, an end, an announcement, a ramp step) it
 recomputes every factor the engine reads from scratch, so overlapping measures compose the same way
 whatever their order: capacity factors multiply, tariff groups add, and within a stacking group the
@@ -13,10 +13,10 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from sim.scenario import Measure
+from sim.spec.scenario import Measure
 
 if TYPE_CHECKING:
-    from sim.model import Run
+    from sim.engine.run import Run
 
 TARIFF_KINDS = ("tariff", "export_levy")
 

@@ -3,25 +3,25 @@
 Both run every batch with the same seed and replications, so the scenarios or grid points see the
 same random draws (common random numbers): :func:`compare` reports paired deltas ALT - BASE per KPI
 with their variance reduction, :func:`sweep` one KPI summary per grid point. They share one engine
-across their batches (see :mod:`sim.runner`); :func:`parse_set` reads the command line's
+across their batches (see :mod:`sim.batch.runner`); :func:`parse_set` reads the command line's
 ``--set KEY=V1,V2`` grid axes.
 """
 
 from __future__ import annotations
 
-import inspect
 import itertools
 import os
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from sim import store
-from sim.engines import BatchError
-from sim.runner import as_scenario, check_args, engine_for, run_on
-from sim.scenario import Scenario, load_scenario
-from sim.summary import paired_deltas
+from sim.analysis.statistics import paired_deltas
+from sim.batch.runner import as_scenario, check_args, engine_for, run_on
+from sim.errors import BatchError
+from sim.io import results_folder as store
+from sim.io.scenario import load_scenario, parse_override
+from sim.spec.scenario import Scenario
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -43,7 +43,7 @@ def compare(
 ) -> pd.DataFrame:
     """Paired deltas ALT - BASE per KPI under common random numbers (same seed and reps).
 
-    Returns :func:`sim.summary.paired_deltas`: mean delta with its paired 95 % CI, the unpaired
+    Returns :func:`sim.analysis.statistics.paired_deltas`: mean delta with its paired 95 % CI, the unpaired
     (Welch) CI, and ``variance_reduction``. With ``out``: ``out/base/``, ``out/alt/`` (batch results
     folders) and ``out/compare.parquet``.
     """
@@ -75,39 +75,14 @@ def compare(
 
 
 def parse_set(text: str) -> tuple[str, list[object]]:
-    """``"KEY=V1,V2"`` -> (key, values): :func:`sim.scenario.parse_override` when it exists."""
-    import sim.scenario as scenario_mod
-
-    parser = getattr(scenario_mod, "parse_override", None)
-    if parser is not None:
-        key, values = parser(text)
-        return str(key), list(values)
-    key, sep, rest = text.partition("=")
-    if not sep or not key.strip() or not rest.strip():
-        raise BatchError(f"--set {text!r}: expected KEY=V1,V2,...")
-    parsed: list[object] = []
-    for v in (s.strip() for s in rest.split(",")):
-        for conv in (int, float):
-            try:
-                parsed.append(conv(v))
-                break
-            except ValueError:
-                continue
-        else:
-            parsed.append({"true": True, "false": False}.get(v.lower(), v))
-    return key.strip(), parsed
+    """``"KEY=V1,V2"`` -> (key, values); see :func:`sim.io.scenario.parse_override`."""
+    return parse_override(text)
 
 
 def _load_with_overrides(
     scenario: str | os.PathLike[str], overrides: Mapping[str, object]
 ) -> Scenario:
-    if "overrides" not in inspect.signature(load_scenario).parameters:
-        raise BatchError(
-            "sweep needs load_scenario(name, overrides=...), which this version of sim.scenario lacks"
-        )
-    loader: Any = load_scenario
-    sc: Scenario = loader(scenario, overrides=dict(overrides))
-    return sc
+    return load_scenario(scenario, overrides=dict(overrides))
 
 
 def _point_dir(i: int, point: Mapping[str, object]) -> str:

@@ -1,20 +1,15 @@
 """Network specs: commodities, sites, crossings, lanes, bills of materials and demand.
 
-All specs are frozen dataclasses. :func:`load_network` reads a folder of CSV tables (format in
-``networks/README.md``), validates it (the reading and the rules are in :mod:`sim.network_check`)
-and returns a :class:`Network` whose ``graph`` is a frozen ``networkx.DiGraph`` (nodes: sites and
-crossings; edges: lanes, keyed by lane id in the ``lane`` attribute; parallel lanes between the
-same two sites are listed in the edge's ``lanes`` tuple); :func:`cached_network` caches it per
-process until a file in the folder changes.
+All specs are frozen dataclasses; nothing here reads files (:mod:`sim.io.network` does). A
+:class:`Network`'s ``graph`` is a frozen ``networkx.DiGraph`` (nodes: sites and crossings; edges:
+lanes, keyed by lane id in the ``lane`` attribute; parallel lanes between the same two sites are
+listed in the edge's ``lanes`` tuple).
 """
 
 from __future__ import annotations
 
-import functools
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal, get_args
 
@@ -219,45 +214,3 @@ class Network:
     def bom(self, plant: str) -> dict[str, float]:
         """Bill of materials of a plant: input commodity -> units per output unit."""
         return {b.input: b.qty_per_unit for b in self.boms if b.plant == plant}
-
-
-def load_network(path: str | os.PathLike[str]) -> Network:
-    """Read and validate a network folder (format in ``networks/README.md``).
-
-    Parameters
-    ----------
-    path
-        A folder holding ``commodities.csv``, ``sites.csv``, ``crossings.csv``, ``lanes.csv``,
-        ``boms.csv`` and ``demand.csv``.
-
-    Returns
-    -------
-    Network
-        The frozen network, specs in file row order.
-
-    Raises
-    ------
-    NetworkError
-        Listing every problem found, each naming the file, row and column, the rule and the value.
-    """
-    # imported here, not at the top: the reader and the checker import the specs from this module
-    from sim.network_check import load
-
-    return load(path)
-
-
-def _mtime(path: Path) -> float:
-    try:
-        return max((os.stat(path / f).st_mtime for f in os.listdir(path)), default=0.0)
-    except OSError:
-        return 0.0
-
-
-@functools.lru_cache(maxsize=8)
-def _cached_network(path: str, mtime: float) -> Network:
-    return load_network(path)
-
-
-def cached_network(path: str | os.PathLike[str]) -> Network:
-    """Load a network folder, cached per process until one of its files changes."""
-    return _cached_network(str(path), _mtime(Path(path)))

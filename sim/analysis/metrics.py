@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from sim.ledger import KINDS, PARTIES
-from sim.network import SECTORS
+from sim.engine.ledger import KINDS, PARTIES
+from sim.spec.network import SECTORS
 
 COST_KINDS = KINDS
 
@@ -116,7 +116,7 @@ def _tts(meta: dict[str, Any], raw: dict[str, Any], backlog_usd: np.ndarray) -> 
 def ttr_days(alt: Any, base: Any, band: float = 0.05) -> float:
     """Time to recover: days from the end of the last disruption of ``alt`` until its backlog and
     throughput are back within ``band`` of the paired ``base`` run, for good (both arguments are
-    :class:`sim.results.Result` of the same seed and replication). Backlog is compared against
+    :class:`sim.analysis.result.Result` of the same seed and replication). Backlog is compared against
     ``band`` x the base run's mean daily throughput (both in US$). NaN while a disruption never
     ends, or when the run never recovers within its horizon."""
     end = alt.meta.get("disruption_end")

@@ -11,8 +11,8 @@ holding and backlog costs and turns the day's non-zero totals into ``(day, categ
 
 from __future__ import annotations
 
-from sim.network import Network
-from sim.scenario import Scenario
+from sim.spec.network import Network
+from sim.spec.scenario import Scenario
 
 PARTIES = ("exporter", "importer", "downstream", "consumer", "government")
 KINDS = ("duty", "transport", "holding", "delay", "downtime", "backlog", "lost_margin", "spoilage")

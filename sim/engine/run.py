@@ -14,11 +14,11 @@ process per lot. Within day ``t`` the order is fixed and does not depend on SimP
 6. sources, then plants (in file order), produce what their customers ordered plus the shortfall of
    their safety stock, within capacity and, for plants, within the inputs on hand;
 7. every lane dispatches what its origin can ship (pro rata when short), within lane capacity and
-   pipeline/wire crossing capacity (curtailed pro rata, :meth:`sim.border.Border.limit_pipes`);
+   pipeline/wire crossing capacity (curtailed pro rata, :meth:`sim.engine.border.Border.limit_pipes`);
 8. road and rail crossings serve the day's vehicles (modelled lots plus background traffic) FIFO up
-   to their daily capacity; the rest queue to the next day (:meth:`sim.border.Border.cross`);
+   to their daily capacity; the rest queue to the next day (:meth:`sim.engine.border.Border.cross`);
 9. stock of non-storable commodities (electricity) that is left is curtailed;
-10. costs are booked (:meth:`sim.ledger.Ledger.close_day`) and the day is recorded.
+10. costs are booked (:meth:`sim.engine.ledger.Ledger.close_day`) and the day is recorded.
 """
 
 from __future__ import annotations
@@ -35,11 +35,11 @@ import numpy as np
 import simpy
 from simpy.events import Timeout
 
-from sim.border import Border, Lot
+from sim.engine.border import Border, Lot
+from sim.engine.ledger import Ledger
 from sim.errors import MassBalanceError
-from sim.ledger import Ledger
-from sim.network import Network
-from sim.scenario import Scenario
+from sim.spec.network import Network
+from sim.spec.scenario import Scenario
 
 MASS_BALANCE_TOL = 1e-9
 WAIT_SAMPLES_PER_DAY = 16
@@ -522,8 +522,8 @@ class Run:
 
     # ------------------------------------------------------------------ run
     def run(self) -> dict[str, Any]:
-        """Run the replication; return raw arrays for :mod:`sim.records`."""
-        from sim.records import Recorder
+        """Run the replication; return raw arrays for :mod:`sim.engine.records`."""
+        from sim.engine.records import Recorder
 
         self.rec = Recorder(self)
         self.now = 0.0
@@ -534,7 +534,7 @@ class Run:
         self.shipped_today = [0.0] * len(self.lanes)
         self.nonstorable = [p for p in range(len(self.points)) if not self.p_storable[p]]
         self.lost_by_day = [0.0] * self.days
-        from sim.measures import MeasureState
+        from sim.engine.factors import MeasureState
 
         self.ms = MeasureState(self) if self.scenario.measures else None
         t0 = time.perf_counter()

@@ -26,8 +26,8 @@ Results folder (``out``)
     20 replications drops the combined tables of its smaller self.
 
 Modules
-    This module is the entry point and re-exports the rest: :mod:`sim.engines` (the per-replication
-    task and the serial, pool and Dask engines, :class:`BatchError`), :mod:`sim.runner` (the batch
+    This module is the entry point and re-exports the rest: :mod:`sim.batch.engines` (the per-replication
+    task and the serial, pool and Dask engines, :class:`BatchError`), :mod:`sim.batch.runner` (the batch
     loop, resume and the results folder, :class:`BatchResult`) and :mod:`sim.compare`
     (:func:`compare`, :func:`sweep`, :func:`parse_set`).
 """
@@ -37,11 +37,12 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from sim.compare import compare, parse_set, sweep
-from sim.engines import BatchError, RepOutput, pool_context, run_rep
-from sim.results import Result
-from sim.runner import BatchResult, as_scenario, check_args, engine_for, run_on
-from sim.scenario import Scenario
+from sim.analysis.result import Result
+from sim.batch.compare import compare, parse_set, sweep
+from sim.batch.engines import RepOutput, pool_context, run_rep
+from sim.batch.runner import BatchResult, as_scenario, check_args, engine_for, run_on
+from sim.errors import BatchError
+from sim.spec.scenario import Scenario
 
 __all__ = [
     "BatchError",
@@ -86,7 +87,7 @@ def run_batch(
     on_result : called with each replication's full :class:`Result` when running in this
         process (``workers=1``); ignored by pools and clusters.
 
-    Raises :class:`BatchError` or :class:`sim.store.ResultsFolderError` (both ``SimError``) for bad
+    Raises :class:`BatchError` or :class:`sim.errors.ResultsFolderError` (both ``SimError``) for bad
     arguments or a results folder of another batch.
     """
     check_args(reps, seed, days, workers)

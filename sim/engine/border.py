@@ -2,14 +2,14 @@
 
 A :class:`Border` is built once per run from the network's lanes. Every road or rail (crossing,
 direction) pair that a modelled lane uses, or that carries observed background traffic, is a group
-``g`` with a :class:`~sim.queueing.CrossingQueue` calibrated to its published waits and a Poisson
+``g`` with a :class:`~sim.engine.queueing.CrossingQueue` calibrated to its published waits and a Poisson
 stream of background vehicles (observed traffic minus the modelled lanes' vehicles). Each day
 :meth:`Border.cross` serves the group's carry-over queue, then the day's lots and background
 vehicles, FIFO up to the crossing's daily capacity; modelled lots that do not fit queue to the next
 day, background traffic that does not fit diverts. Pipelines and wires have no queue:
 :meth:`Border.limit_pipes` curtails the day's dispatches through them pro rata to their capacity.
-Timed measures (:mod:`sim.measures`) act through ``cap_factor``, ``insp_factor``, ``sec_days`` and
-``pipe_factor``; :mod:`sim.records` and :mod:`sim.results` read ``keys``, ``queues``, ``day``,
+Timed measures (:mod:`sim.engine.factors`) act through ``cap_factor``, ``insp_factor``, ``sec_days`` and
+``pipe_factor``; :mod:`sim.engine.records` and :mod:`sim.analysis.result` read ``keys``, ``queues``, ``day``,
 ``bkg`` and ``diverted``.
 """
 
@@ -19,11 +19,11 @@ import math
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from sim.network import Network
-from sim.queueing import CrossingQueue
+from sim.engine.queueing import CrossingQueue
+from sim.spec.network import Network
 
 if TYPE_CHECKING:
-    from sim.model import Run
+    from sim.engine.run import Run
 
 RAIL_ROAD = ("road", "rail")
 

@@ -1,7 +1,6 @@
 """Reading and validating a network folder of CSV tables (format in ``networks/README.md``).
 
-:func:`load` (run by :func:`sim.network.load_network`, which imports this module lazily because
-it imports the specs from there) parses each file against its column specs, checking the header
+:func:`load_network` parses each file against its column specs, checking the header
 and every cell, then, when every file could be read, applies the rules across files (ids,
 references, what each site takes and ships, reachability). Every problem is collected, sorted by
 file then row; if there is any, one :class:`~sim.errors.NetworkError` lists them all.
@@ -11,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import functools
 import math
 import os
 from collections.abc import Callable
@@ -22,7 +22,7 @@ from typing import Any
 import networkx as nx
 
 from sim.errors import NetworkError, Problem
-from sim.network import (
+from sim.spec.network import (
     COUNTRIES,
     CROSSING_KINDS,
     MODES,
@@ -436,8 +436,25 @@ class _Checker:
         return self.reach[commodity]
 
 
-def load(path: str | os.PathLike[str]) -> Network:
-    """Read and validate a network folder; see :func:`sim.network.load_network`."""
+def load_network(path: str | os.PathLike[str]) -> Network:
+    """Read and validate a network folder (format in ``networks/README.md``).
+
+    Parameters
+    ----------
+    path
+        A folder holding ``commodities.csv``, ``sites.csv``, ``crossings.csv``, ``lanes.csv``,
+        ``boms.csv`` and ``demand.csv``.
+
+    Returns
+    -------
+    Network
+        The frozen network, specs in file row order.
+
+    Raises
+    ------
+    NetworkError
+        Listing every problem found, each naming the file, row and column, the rule and the value.
+    """
     folder = Path(path)
     name = Path(os.path.abspath(folder)).name
     rep = _Report(name)
@@ -465,3 +482,20 @@ def load(path: str | os.PathLike[str]) -> Network:
         demand=objs("demand.csv"),
         path=str(path),
     )
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return max((os.stat(path / f).st_mtime for f in os.listdir(path)), default=0.0)
+    except OSError:
+        return 0.0
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_network(path: str, mtime: float) -> Network:
+    return load_network(path)
+
+
+def cached_network(path: str | os.PathLike[str]) -> Network:
+    """Load a network folder, cached per process until one of its files changes."""
+    return _cached_network(str(path), _mtime(Path(path)))

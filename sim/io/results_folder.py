@@ -13,8 +13,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sim.errors import SimError
-from sim.scenario import Scenario
+from sim.errors import ResultsFolderError
+from sim.io.paths import network_path
+from sim.spec.scenario import Scenario
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -62,7 +63,7 @@ def file_hash(paths: Sequence[Path]) -> str:
 def scenario_snapshot(sc: Scenario) -> dict[str, Any]:
     """The scenario file's text and hash, plus the network files' hash."""
     text = Path(sc.path).read_text(encoding="utf-8") if sc.path else ""
-    net = sc.network_path()
+    net = network_path(sc)
     net_files = sorted(net.glob("*.csv")) if net.is_dir() else []
     return {
         "name": sc.name,
@@ -124,10 +125,6 @@ def write_parquet(df: pd.DataFrame, path: Path) -> None:
 
 PART_TABLES = ("daily", "ledger", "crossings", "flows")
 COMBINE_MAX_REPS = 20
-
-
-class ResultsFolderError(SimError, ValueError):
-    """A results folder holds something this run must not mix with or overwrite."""
 
 
 def part_path(folder: Path, table: str, rep: int) -> Path:

@@ -1,6 +1,6 @@
 """One batch on an engine: argument checks, the batch loop and its results folder.
 
-:func:`run_on` runs the replications of one scenario on an :class:`~sim.engines.Engine` and returns a
+:func:`run_on` runs the replications of one scenario on an :class:`~sim.batch.engines.Engine` and returns a
 :class:`BatchResult`. With a results folder it checks the folder belongs to the same batch, reuses
 the replications whose kpis part exists (resume), writes each finished replication's Parquet parts
 (kpis last, marking it complete), and writes the combined tables and ``manifest.json`` (the layout
@@ -19,11 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sim import store
-from sim.engines import BatchError, Engine, RepOutput, make_engine
-from sim.results import Result, network_for
-from sim.scenario import Scenario, load_scenario
-from sim.summary import summarize
+from sim.analysis.result import Result
+from sim.analysis.statistics import summarize
+from sim.batch.engines import Engine, RepOutput, make_engine
+from sim.batch.simulate import network_for
+from sim.errors import BatchError
+from sim.io import results_folder as store
+from sim.io.scenario import load_scenario
+from sim.spec.scenario import Scenario
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -46,7 +49,7 @@ class BatchResult:
     peak_in_flight: int  # most replications submitted but not yet processed at once
 
     def summary(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
-        """Mean and 95 % Student-t CI per KPI (see :func:`sim.summary.summarize`)."""
+        """Mean and 95 % Student-t CI per KPI (see :func:`sim.analysis.statistics.summarize`)."""
         return summarize(self.kpis, columns)
 
 
@@ -76,7 +79,7 @@ def as_scenario(scenario: Scenario | str | os.PathLike[str]) -> Scenario:
 def engine_for(
     scenarios: Sequence[Scenario], workers: int | None, scheduler: str | None
 ) -> Iterator[Engine]:
-    """The engine for ``workers`` / ``scheduler`` (see :func:`sim.engines.make_engine`), closed on exit.
+    """The engine for ``workers`` / ``scheduler`` (see :func:`sim.batch.engines.make_engine`), closed on exit.
 
     Loads every scenario's network first: a bad network fails before any worker starts, and forked
     pool workers inherit the networks loaded.

@@ -21,14 +21,11 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sim import store
-from sim.errors import SimError
-from sim.results import Result, simulate
-from sim.scenario import Scenario
-
-
-class BatchError(SimError, ValueError):
-    """Bad batch arguments, or the execution backend cannot be used."""
+from sim.analysis.result import Result
+from sim.batch.simulate import simulate
+from sim.errors import BatchError
+from sim.io import results_folder as store
+from sim.spec.scenario import Scenario
 
 
 @dataclass(frozen=True)

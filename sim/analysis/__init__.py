@@ -1,0 +1,1 @@
+"""Pure functions over results: KPIs, statistics, time to recover, the Result of one replication."""
