@@ -94,7 +94,8 @@ class Result:
 
     @functools.cached_property
     def ledger(self) -> pd.DataFrame:
-        """Cost ledger: day, party, country, sector, kind, usd."""
+        """Cost ledger: day, party, country, sector, kind, region, usd (region: state or province
+        of the site behind the cost, '' for government revenue)."""
         import pandas as pd
 
         cats = self.meta["cost_cats"]
@@ -102,7 +103,7 @@ class Result:
         arr = np.asarray(rows, dtype=float).reshape(-1, 3)
         code = arr[:, 1].astype(np.int32)
         cols: dict[str, Any] = {"day": arr[:, 0].astype(np.int32)}
-        for j, name in enumerate(("party", "country", "sector", "kind")):
+        for j, name in enumerate(("party", "country", "sector", "kind", "region")):
             levels = sorted({c[j] for c in cats})
             lookup = np.asarray([levels.index(c[j]) for c in cats], dtype=np.int32)
             cols[name] = pd.Categorical.from_codes(

@@ -1,10 +1,12 @@
 """The cost ledger of one run: cost categories, the day's bookings, and the rows they become.
 
-Every US$ the model books goes to a category ``(party, country, sector, kind)``: party is one of
-:data:`PARTIES`, kind one of :data:`KINDS`. A :class:`Ledger` numbers the categories once per run
+Every US$ the model books goes to a category ``(party, country, sector, kind, region)``: party is
+one of :data:`PARTIES`, kind one of :data:`KINDS`, region the state or province of the site behind
+the cost (the stock point's site; a lane's destination, or its origin for the exporter's share of a
+duty; ``""`` for government revenue, which is national). A :class:`Ledger` numbers the categories once per run
 and keeps, per stock point and per lane, the category each kind of cost goes to (holding and
 spoilage to the site's party, transport and delay to the lane's importer or downstream user, duty
-split among the parties by the scenario's pass-through shares and credited to the government that
+split among the parties by the pass-through shares of the lane's sector and direction and credited to the government that
 levies it). During the day the model adds to :attr:`Ledger.today`; :meth:`Ledger.close_day` books
 holding and backlog costs and turns the day's non-zero totals into ``(day, category, usd)`` rows.
 """
@@ -31,12 +33,12 @@ class Ledger:
         plants: list[Plant],
     ) -> None:
         lanes = net.lanes
-        self.cat_index: dict[tuple[str, str, str, str], int] = {}
-        self.cats: list[tuple[str, str, str, str]] = []
+        self.cat_index: dict[tuple[str, str, str, str, str], int] = {}
+        self.cats: list[tuple[str, str, str, str, str]] = []
         exporters = {ln.origin for ln in lanes if ln.crossing is not None}
 
-        def cat(party: str, country: str, sector: str, kind: str) -> int:
-            key = (party, country, sector, kind)
+        def cat(party: str, country: str, sector: str, kind: str, region: str = "") -> int:
+            key = (party, country, sector, kind, region)
             if key not in self.cat_index:
                 self.cat_index[key] = len(self.cats)
                 self.cats.append(key)
@@ -50,31 +52,38 @@ class Ledger:
 
         sector = [net.commodity[com].sector for _, com in point_keys]
         pctry = [net.site[site].country for site, _ in point_keys]
+        preg = [net.site[site].region for site, _ in point_keys]
         self.p_hold_cat = [
-            cat(site_party(site), pctry[i], sector[i], "holding")
+            cat(site_party(site), pctry[i], sector[i], "holding", preg[i])
             for i, (site, _) in enumerate(point_keys)
         ]
         self.p_spoil_cat = [
-            cat(site_party(site), pctry[i], sector[i], "spoilage")
+            cat(site_party(site), pctry[i], sector[i], "spoilage", preg[i])
             for i, (site, _) in enumerate(point_keys)
         ]
         self.p_backlog_cat = [
-            cat("consumer", pctry[i], sector[i], "backlog") for i in range(len(point_keys))
+            cat("consumer", pctry[i], sector[i], "backlog", preg[i])
+            for i in range(len(point_keys))
         ]
         self.p_lost_cat = [
-            cat("downstream", pctry[i], sector[i], "lost_margin") for i in range(len(point_keys))
+            cat("downstream", pctry[i], sector[i], "lost_margin", preg[i])
+            for i in range(len(point_keys))
         ]
         self.l_party = ["importer" if ln.crossing else "downstream" for ln in lanes]
         lsec = [net.commodity[ln.commodity].sector for ln in lanes]
         lctry = [net.site[ln.dest].country for ln in lanes]
+        lreg = [net.site[ln.dest].region for ln in lanes]
+        oreg = [net.site[ln.origin].region for ln in lanes]
         self.l_transport_cat = [
-            cat(self.l_party[i], lctry[i], lsec[i], "transport") for i in range(len(lanes))
+            cat(self.l_party[i], lctry[i], lsec[i], "transport", lreg[i])
+            for i in range(len(lanes))
         ]
         self.l_delay_cat = [
-            cat(self.l_party[i], lctry[i], lsec[i], "delay") for i in range(len(lanes))
+            cat(self.l_party[i], lctry[i], lsec[i], "delay", lreg[i]) for i in range(len(lanes))
         ]
         self.l_spoil_cat = [
-            cat(self.l_party[i], lctry[i], lsec[i], "spoilage") for i in range(len(lanes))
+            cat(self.l_party[i], lctry[i], lsec[i], "spoilage", lreg[i])
+            for i in range(len(lanes))
         ]
         self.plant_down_cat = [
             cat(
@@ -82,23 +91,34 @@ class Ledger:
                 net.sites[si].country,
                 net.commodity[net.sites[si].commodity or ""].sector,
                 "downtime",
+                net.sites[si].region,
             )
             for si, _, _, _ in plants
         ]
         self.plant_down_cost = [net.sites[si].downtime_usd_per_hour for si, _, _, _ in plants]
-        pt = scenario.market.pass_through
-        self.pass_through = [
-            pt.get(k, 0.0) for k in ("exporter", "importer", "downstream", "consumer")
+        mk = scenario.market
+        order = ("exporter", "importer", "downstream", "consumer")
+        # each lane's shares of a duty dollar: its sector's and direction's table (Market.shares)
+        self.l_pass_through = [
+            [mk.shares(lsec[i], net.direction(ln)).get(k, 0.0) for k in order]
+            for i, ln in enumerate(lanes)
+        ]
+        # consumers at a market see their share of the duty embodied in what they buy: the shares
+        # of goods entering the market's country across the border (sb into the US, nb into Canada)
+        into = {"US": "sb", "CA": "nb"}
+        self.p_consumer_share = [
+            mk.shares(sector[i], into.get(pctry[i], "")).get("consumer", 0.0)
+            for i in range(len(point_keys))
         ]
         octry = [net.site[ln.origin].country for ln in lanes]
         # duty rows per lane: exporter (origin), importer, downstream, consumer (destination), then the
         # government of the destination (tariff) and of the origin (levy)
         self.l_duty_cats = [
             (
-                cat("exporter", octry[i], lsec[i], "duty"),
-                cat("importer", lctry[i], lsec[i], "duty"),
-                cat("downstream", lctry[i], lsec[i], "duty"),
-                cat("consumer", lctry[i], lsec[i], "duty"),
+                cat("exporter", octry[i], lsec[i], "duty", oreg[i]),
+                cat("importer", lctry[i], lsec[i], "duty", lreg[i]),
+                cat("downstream", lctry[i], lsec[i], "duty", lreg[i]),
+                cat("consumer", lctry[i], lsec[i], "duty", lreg[i]),
                 cat("government", lctry[i], lsec[i], "duty"),
                 cat("government", octry[i], lsec[i], "duty"),
             )
@@ -115,7 +135,7 @@ class Ledger:
         """Book lane ``l``'s tariff (to its destination) and levy (to its origin) on day ``t``."""
         cats = self.l_duty_cats[l]
         ct = self.today
-        pt = self.pass_through
+        pt = self.l_pass_through[l]
         for amount, gov, country in (
             (tariff_usd, 4, self.l_dctry[l]),
             (levy_usd, 5, self.l_octry[l]),

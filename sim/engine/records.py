@@ -15,7 +15,8 @@ metric   site: ``stock``, ``backlog``; lane: ``shipped``, ``in_transit``;
 value    number in the commodity's unit, vehicles, or minutes
 ======== ==========================================================================
 
-Ledger (``ledger``): ``day, party, country, sector, kind, usd`` — every dollar booked once.
+Ledger (``ledger``): ``day, party, country, sector, kind, region, usd`` — every dollar booked once;
+``region`` is the state or province of the site behind the cost (``""`` for government revenue).
 """
 
 from __future__ import annotations

@@ -408,13 +408,13 @@ class Run:
     def _demand(self, t: int) -> None:
         z = self.z_demand[t]
         oh, bl = self.on_hand, self.backlog
-        cons = self.ledger.pass_through[3]
+        cons = self.ledger.p_consumer_share
         extra = self.demand_extra
         for k, (p, mean, cv, lost) in enumerate(self.markets):
             m = mean * self.demand_factor[k]
             emb = self.embodied[p]
             if emb > 0 and self.m_elastic[k]:  # consumers see their share of the duty in the price
-                m *= (1.0 + cons * emb / self.p_value[p]) ** self.m_elastic[k]
+                m *= (1.0 + cons[p] * emb / self.p_value[p]) ** self.m_elastic[k]
             d = m * max(0.0, 1.0 + cv * z[k])
             self.demanded_value += d * self.p_value[p]
             want = d if lost else d + bl[p]

@@ -138,6 +138,7 @@ _SPECS: dict[str, tuple[type, tuple[_Col, ...]]] = {
     "sites.csv": (Site, _cols(
         _Col("id"), _Col("kind", _enum(*SITE_KINDS)), _Col("country", _enum(*COUNTRIES)),
         _Col("sector", _enum(*SECTORS)), _NAME, _LAT, _LON,
+        _Col("region", blank="", optional=True),
         _Col("commodity", blank=None), _Col("capacity", _GE0, blank=None),
         _Col("cover_days", _GE0), _Col("policy", _enum(*POLICIES), blank="base_stock"),
         _Col("s_days", _GE0, blank=None), _Col("S_days", _GE0, blank=None),

@@ -67,6 +67,7 @@ class Site:
     s_days: float | None = None
     S_days: float | None = None
     downtime_usd_per_hour: float = 0.0
+    region: str = ""  # state or province code (e.g. "MI", "ON"), from the coordinates
 
 
 @dataclass(frozen=True, slots=True)
