@@ -17,7 +17,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,28 +36,52 @@ class RepOutput:
     kpis: dict[str, Any]
     parts: dict[str, bytes] | None
     task_s: float
+    extra: Any = None  # what the batch's reducer made of the replication's Result, if any
 
 
 # --- the work of one replication ------------------------------------------------------------------
 
 
+Reducer = Callable[[Result], Any]  # a module-level function (it is pickled to the workers)
+
+
+Params = Mapping[str, float] | None  # parameter values set for one replication (not drawn)
+
+
 def _run_rep_local(
-    sc: Scenario, seed: int, rep: int, days: int, tables: bool
+    sc: Scenario,
+    seed: int,
+    rep: int,
+    days: int,
+    tables: bool,
+    reduce: Reducer | None = None,
+    params: Params = None,
 ) -> tuple[RepOutput, Result]:
     t0 = time.perf_counter()
-    res = simulate(sc, seed=seed, rep=rep, days=days)
+    res = simulate(sc, seed=seed, rep=rep, days=days, params=params)
     parts = None
     if tables:
         parts = {
             name: store.parquet_bytes(getattr(res, name).assign(rep=rep))
             for name in store.PART_TABLES
         }
-    return RepOutput(rep, res.kpis, parts, time.perf_counter() - t0), res
+    extra = reduce(res) if reduce is not None else None
+    return RepOutput(rep, res.kpis, parts, time.perf_counter() - t0, extra), res
 
 
-def run_rep(sc: Scenario, seed: int, rep: int, days: int, tables: bool) -> RepOutput:
-    """Run replication ``rep`` (in a worker) and return its KPIs and, if asked, its tables."""
-    return _run_rep_local(sc, seed, rep, days, tables)[0]
+def run_rep(
+    sc: Scenario,
+    seed: int,
+    rep: int,
+    days: int,
+    tables: bool,
+    reduce: Reducer | None = None,
+    params: Params = None,
+) -> RepOutput:
+    """Run replication ``rep`` (in a worker) and return its KPIs, if asked its tables, and what
+    ``reduce`` makes of its Result (e.g. :func:`sim.analysis.burden.cost_account`). ``params``:
+    set these parameter values instead of drawing the uncertain ones (a sensitivity sample)."""
+    return _run_rep_local(sc, seed, rep, days, tables, reduce, params)[0]
 
 
 def _noop() -> int:
@@ -66,7 +90,8 @@ def _noop() -> int:
 
 # --- execution backends ---------------------------------------------------------------------------
 
-Task = tuple[Scenario, int, int, bool]  # scenario, seed, days, tables
+# scenario, seed, days, tables, reducer, parameter values per replication (None: draw them)
+Task = tuple[Scenario, int, int, bool, Reducer | None, Mapping[int, Mapping[str, float]] | None]
 
 
 class Engine:
@@ -82,10 +107,11 @@ class Engine:
     def run(
         self, task: Task, reps: Sequence[int], on_result: Callable[[Result], None] | None
     ) -> Iterator[RepOutput]:
-        sc, seed, days, tables = task
+        sc, seed, days, tables, reduce, params = task
         for rep in reps:
             self.peak = max(self.peak, 1)
-            out, res = _run_rep_local(sc, seed, rep, days, tables)
+            pv = params.get(rep) if params is not None else None
+            out, res = _run_rep_local(sc, seed, rep, days, tables, reduce, pv)
             if on_result is not None:
                 on_result(res)
             del res
@@ -160,8 +186,9 @@ class _PoolEngine(_FuturesEngine):
         self.executor.submit(_noop).result()
 
     def _submit(self, task: Task, rep: int) -> Any:
-        sc, seed, days, tables = task
-        return self.executor.submit(run_rep, sc, seed, rep, days, tables)
+        sc, seed, days, tables, reduce, params = task
+        pv = params.get(rep) if params is not None else None
+        return self.executor.submit(run_rep, sc, seed, rep, days, tables, reduce, pv)
 
     def _wait(self, pending: set[Any]) -> set[Any]:
         done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
@@ -200,9 +227,12 @@ class _DaskEngine(_FuturesEngine):
         self.limit = 2 * self.workers
 
     def _submit(self, task: Task, rep: int) -> Any:
-        sc, seed, days, tables = task
+        sc, seed, days, tables, reduce, params = task
+        pv = params.get(rep) if params is not None else None
         key = f"borderflow-rep-{self.token}-{seed}-{rep}-{uuid.uuid4().hex[:6]}"
-        return self.client.submit(run_rep, sc, seed, rep, days, tables, key=key, pure=False)
+        return self.client.submit(
+            run_rep, sc, seed, rep, days, tables, reduce, pv, key=key, pure=False
+        )
 
     def _wait(self, pending: set[Any]) -> set[Any]:
         import importlib

@@ -15,13 +15,13 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sim.analysis.result import Result
 from sim.analysis.statistics import summarize
-from sim.batch.engines import Engine, RepOutput, make_engine
+from sim.batch.engines import Engine, Reducer, RepOutput, make_engine
 from sim.batch.simulate import network_for
 from sim.errors import BatchError
 from sim.io import results_folder as store
@@ -47,6 +47,8 @@ class BatchResult:
     out: Path | None
     ran: int  # replications run by this call (the others were resumed from ``out``)
     peak_in_flight: int  # most replications submitted but not yet processed at once
+    # rep -> what ``reduce`` made of it (replications run by this call only, not resumed ones)
+    extras: dict[int, Any] = field(default_factory=dict)
 
     def summary(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """Mean and 95 % Student-t CI per KPI (see :func:`sim.analysis.statistics.summarize`)."""
@@ -152,14 +154,20 @@ def run_on(
     quiet: bool,
     on_result: Callable[[Result], None] | None = None,
     extra: Mapping[str, Any] | None = None,
+    reduce: Reducer | None = None,
+    params: Mapping[int, Mapping[str, float]] | None = None,
 ) -> BatchResult:
-    """Run replications ``0 .. reps-1`` of ``sc`` on ``engine``; ``extra`` goes into the manifest."""
+    """Run replications ``0 .. reps-1`` of ``sc`` on ``engine``; ``extra`` goes into the manifest;
+    ``reduce`` (a module-level function of a Result) runs in the worker, its value lands in
+    ``BatchResult.extras``; ``params`` maps a replication to the parameter values it runs with
+    (instead of drawing the scenario's uncertain ones)."""
     import pandas as pd
 
     horizon = int(days if days is not None else sc.horizon_days)
     folder = Path(out) if out is not None else None
     records: dict[int, dict[str, Any]] = {}
     task_s: dict[int, float] = {}
+    extras: dict[int, Any] = {}
     manifest: dict[str, Any] = {}
     if folder is not None:
         snap = store.scenario_snapshot(sc)
@@ -217,10 +225,14 @@ def run_on(
     engine.peak = 0
     t0 = time.perf_counter()
     try:
-        for res in engine.run((sc, seed, horizon, folder is not None), todo, on_result):
+        for res in engine.run(
+            (sc, seed, horizon, folder is not None, reduce, params), todo, on_result
+        ):
             if folder is not None:
                 _write_parts(folder, res)
             records[res.rep] = res.kpis
+            if reduce is not None:
+                extras[res.rep] = res.extra
             task_s[res.rep] = res.task_s
             if bar is not None:
                 bar.update(1)
@@ -276,4 +288,5 @@ def run_on(
         out=folder,
         ran=len(todo),
         peak_in_flight=engine.peak,
+        extras=extras,
     )

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from sim.analysis.metrics import kpis as _kpis
 from sim.analysis.result import Result
 from sim.engine.run import Run
@@ -10,6 +12,7 @@ from sim.io.network import cached_network
 from sim.io.paths import network_path
 from sim.io.scenario import load_scenario
 from sim.spec.network import Network
+from sim.spec.params import draw_values, param_column, with_values
 from sim.spec.scenario import Scenario
 
 
@@ -34,6 +37,7 @@ def simulate(
     days: int | None = None,
     rep: int = 0,
     network: Network | None = None,
+    params: Mapping[str, float] | None = None,
 ) -> Result:
     """Run one replication of ``scenario`` and return its :class:`Result`.
 
@@ -50,8 +54,16 @@ def simulate(
         the same as ``SeedSequence(seed).spawn(n)[rep]``) and is recorded in the KPIs.
     network : Network, optional
         Use this network instead of loading the scenario's.
+    params : mapping of dotted key -> value, optional
+        Set these parameters (:func:`sim.spec.params.with_values`) instead of drawing the
+        scenario's ``[uncertain]`` ones. By default each uncertain parameter is drawn from its own
+        stream of (seed, rep) (:func:`sim.spec.params.draw_values`). Either way the values are
+        recorded in the KPIs as ``param:<key>`` columns.
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    values = dict(params) if params is not None else draw_values(sc.uncertain, seed, rep)
+    if values:
+        sc = with_values(sc, values)
     net = network if network is not None else network_for(sc)
     horizon = int(days if days is not None else sc.horizon_days)
     run = Run(net, sc, seed=seed, days=horizon, rep=rep)
@@ -71,6 +83,8 @@ def simulate(
         "lane_crossing": [ln.crossing or "" for ln in net.lanes],
         "lane_base": [ln.base_flow for ln in net.lanes],
         "lane_value": [net.commodity[ln.commodity].value_usd for ln in net.lanes],
+        "lane_sector": [net.commodity[ln.commodity].sector for ln in net.lanes],
+        "lane_origin_region": [net.site[ln.origin].region for ln in net.lanes],
         "lane_countries": [
             (net.site[ln.origin].country, net.site[ln.dest].country) for ln in net.lanes
         ],
@@ -105,4 +119,7 @@ def simulate(
         "events": run.events,
         "wall_s": run.wall_s,
     }
-    return Result(kpis=_kpis(meta, raw), meta=meta, raw=raw)
+    kp = _kpis(meta, raw)
+    for k, v in values.items():
+        kp[param_column(k)] = float(v)
+    return Result(kpis=kp, meta=meta, raw=raw)

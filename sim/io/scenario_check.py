@@ -11,6 +11,7 @@ collected, naming the file that set the key and whether an override did; if ther
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as dt
 import functools
@@ -35,10 +36,13 @@ from sim.io.scenario_toml import (
     TOP_SCALARS,
     Doc,
     Entry,
+    apply_overrides,
 )
 from sim.spec.network import SECTORS, Network
+from sim.spec.params import key_problem
 from sim.spec.refs import COUNTRIES, check_refs, hint
 from sim.spec.scenario import (
+    DIRECTIONS,
     ELASTICITY,
     KIND_KEYS,
     MEASURE_KINDS,
@@ -49,8 +53,9 @@ from sim.spec.scenario import (
     Measure,
     Scenario,
 )
+from sim.spec.uncertain import DIST_KEYS, DISTRIBUTIONS, Uncertain
 
-_TOP_KEYS = TOP_SCALARS + ("extends", "costs", "market", "measures")
+_TOP_KEYS = TOP_SCALARS + ("extends", "costs", "market", "measures", "uncertain")
 _COMMON = ("id", "kind", "start", "end", "drop")
 _REQUIRED: dict[str, tuple[str, ...]] = {
     "tariff": ("imposer", "rate"),
@@ -106,6 +111,20 @@ class _Checker:
         file = self.doc.src.get(key) or self.doc.src.get(key.split(".")[0]) or self.doc.file
         self.problems.append(Problem(file, where, rule, value))
 
+    def top_u(self, key: str, rule: str, value: object = None) -> None:
+        """A problem of the [uncertain] entry ``uncertain.<parameter key>[.<field>]``, named in the
+        file that set that entry."""
+        entry = next(
+            (
+                f"uncertain.{k}"
+                for k in self.doc.data.get("uncertain", {})
+                if key.startswith(f"uncertain.{k}")
+            ),
+            "uncertain",
+        )
+        file = self.doc.src.get(entry) or self.doc.src.get("uncertain") or self.doc.file
+        self.problems.append(Problem(file, f"key '{key}'", rule, value))
+
     def mes(self, i: int, e: Entry, key: str, rule: str, value: object = None) -> None:
         mid = e.data.get("id")
         label = f"measures[{i}] ({mid})" if isinstance(mid, str) and mid else f"measures[{i}]"
@@ -152,15 +171,17 @@ class _Checker:
         )
         net = self.network(sc) if network else None
         measures = self.measures(sc, start is not None and horizon is not None, net)
-        if self.problems:
-            raise ScenarioError(self.problems)
-        return dataclasses.replace(
+        sc = dataclasses.replace(
             sc,
             costs=costs,
             market=market,
             measures=tuple(measures),
             sources=tuple(self.doc.files),
         )
+        uncertain = self.uncertain(d.get("uncertain", {}), sc)
+        if self.problems:
+            raise ScenarioError(self.problems)
+        return dataclasses.replace(sc, uncertain=uncertain)
 
     def costs(self, table: object) -> Costs:
         if not isinstance(table, dict):
@@ -190,13 +211,7 @@ class _Checker:
             if k not in MARKET_KEYS:
                 self.top(key, "unknown market parameter" + hint(k, MARKET_KEYS), k)
             elif k == "pass_through":
-                shares = self.share_table(key, v, PARTIES, "party", 0.0, 1.0)
-                if shares is not None:
-                    total = sum(shares.values())
-                    if abs(total - 1.0) > 1e-6:
-                        self.top(key, "shares must sum to 1", round(total, 9))
-                    else:
-                        kw[k] = FrozenMap({p: shares.get(p, 0.0) for p in PARTIES})
+                self.pass_through(key, v, kw)
             elif k == "elasticity":
                 el = self.share_table(key, v, SECTORS, "sector", -math.inf, 0.0)
                 if el is not None:
@@ -208,6 +223,135 @@ class _Checker:
             else:
                 kw[k] = float(v)
         return Market(**kw)
+
+    def pass_through(self, key: str, v: object, kw: dict[str, Any]) -> None:
+        """The top-level party table and the per-sector / per-direction tables in it."""
+        if not isinstance(v, dict):
+            self.top(key, "must be a table party -> number (or sector -> table)", v)
+            return
+        by: list[tuple[str, str, FrozenMap]] = []
+        ok = True
+        top = {p: x for p, x in v.items() if not (p in SECTORS and isinstance(x, dict))}
+        if top:
+            shares = self.parties(key, top)
+            ok = shares is not None
+            if shares is not None:
+                kw["pass_through"] = shares
+        for sec, sub in v.items():
+            if sec not in SECTORS or not isinstance(sub, dict):
+                continue
+            skey = f"{key}.{sec}"
+            flat = {p: x for p, x in sub.items() if not isinstance(x, dict)}
+            if flat:
+                shares = self.parties(skey, flat)
+                ok = ok and shares is not None
+                if shares is not None:
+                    by.append((sec, "", shares))
+            for d, tab in sub.items():
+                if not isinstance(tab, dict):
+                    continue
+                if d not in DIRECTIONS:
+                    self.top(f"{skey}.{d}", "unknown direction" + hint(d, DIRECTIONS), d)
+                    ok = False
+                    continue
+                shares = self.parties(f"{skey}.{d}", tab)
+                ok = ok and shares is not None
+                if shares is not None:
+                    by.append((sec, d, shares))
+        if ok and by:
+            kw["pass_through_by"] = tuple(by)
+
+    def parties(self, key: str, v: dict[str, Any]) -> FrozenMap | None:
+        """A party -> share table that sums to 1 (parties not listed bear 0)."""
+        shares = self.share_table(key, v, PARTIES, "party", 0.0, 1.0)
+        if shares is None:
+            return None
+        total = sum(shares.values())
+        if abs(total - 1.0) > 1e-6:
+            self.top(key, "shares must sum to 1", round(total, 9))
+            return None
+        return FrozenMap({p: shares.get(p, 0.0) for p in PARTIES})
+
+    def uncertain(self, table: object, sc: Scenario) -> tuple[Uncertain, ...]:
+        """The [uncertain] table: each key a settable parameter, each value a distribution whose
+        every possible value passes the same checks as an override."""
+        if not isinstance(table, dict):
+            self.top("uncertain", "must be a table key -> {dist = ...}", table)
+            return ()
+        out: list[Uncertain] = []
+        clean = not self.problems  # the values' checks re-run the checker: only on a clean file
+        for k, v in table.items():
+            key = f"uncertain.{k}"
+            if not isinstance(v, dict):
+                self.top_u(key, 'must be a table like {dist = "uniform", low = 0, high = 1}', v)
+                continue
+            why = key_problem(k, sc)
+            if why is not None:
+                self.top_u(key, why, k)
+                continue
+            u = self.distribution(key, v)
+            if u is None:
+                continue
+            lo, hi = u.support
+            for label, x in (
+                (("low", lo), ("high", hi))
+                if u.dist != "choice"
+                else ((f"values[{i}]", x) for i, x in enumerate(u.values))
+            ):
+                for p in _override_problems(self.doc, k, x) if clean else ():
+                    self.top_u(f"{key}.{label}", f"value not allowed for {k}: {p.rule}", x)
+            out.append(dataclasses.replace(u, key=k))
+        return tuple(out)
+
+    def distribution(self, key: str, v: dict[str, Any]) -> Uncertain | None:
+        dist = v.get("dist")
+        if dist not in DISTRIBUTIONS:
+            self.top_u(f"{key}.dist", "must be one of " + ", ".join(DISTRIBUTIONS), dist)
+            return None
+        need = DIST_KEYS[dist]
+        bad = False
+        for extra in sorted(set(v) - set(need) - {"dist"}):
+            self.top_u(
+                f"{key}.{extra}", f"not used by dist {dist!r} (it uses: {', '.join(need)})", extra
+            )
+            bad = True
+        for req in need:
+            if req not in v:
+                self.top_u(f"{key}.{req}", f"required for dist {dist!r}")
+                bad = True
+        if bad:
+            return None
+        if dist == "choice":
+            vals = v["values"]
+            if (
+                not isinstance(vals, list)
+                or not vals
+                or not all(_is_number(x) and math.isfinite(x) for x in vals)
+            ):
+                self.top_u(f"{key}.values", "must be a non-empty array of numbers", vals)
+                return None
+            return Uncertain(key, dist, values=tuple(float(x) for x in vals))
+        nums: dict[str, float] = {}
+        for req in need:
+            x = v[req]
+            if not _is_number(x) or not math.isfinite(x):
+                self.top_u(f"{key}.{req}", "must be a number", x)
+                bad = True
+            else:
+                nums[req] = float(x)
+        if bad:
+            return None
+        lo, hi = nums["low"], nums["high"]
+        if not lo < hi:
+            self.top_u(f"{key}.high", f"must be greater than low ({lo})", hi)
+            return None
+        if dist == "triangular" and not lo <= nums["mode"] <= hi:
+            self.top_u(f"{key}.mode", f"must lie in low..high ({lo}..{hi})", nums["mode"])
+            return None
+        if dist == "normal" and nums["sd"] <= 0:
+            self.top_u(f"{key}.sd", "must be > 0", nums["sd"])
+            return None
+        return Uncertain(key, dist, **nums)
 
     def share_table(
         self, key: str, v: object, names: tuple[str, ...], what: str, lo: float, hi: float
@@ -446,3 +590,26 @@ class _Checker:
                 f"must be on or before start ({sc.date(start)})",
                 str(sc.date(ann)),
             )
+
+
+def _override_problems(doc: Doc, key: str, value: float) -> list[Problem]:
+    """Problems the scenario would have with ``key`` set to ``value`` (as by an override)."""
+    keyed = ("costs", "market")  # the tables an override changes in place
+    trial = Doc(
+        file=doc.file,
+        data={
+            k: copy.deepcopy(v) if k in keyed else v
+            for k, v in doc.data.items()
+            if k != "uncertain"
+        },
+        src=dict(doc.src),
+        over=set(doc.over),
+        measures=[Entry(dict(e.data), dict(e.src), set(e.over)) for e in doc.measures],
+        files=list(doc.files),
+    )
+    apply_overrides(trial, {key: value})
+    try:
+        _Checker(trial).run()
+    except ScenarioError as exc:
+        return list(exc.problems)
+    return list(trial.problems)

@@ -21,7 +21,7 @@ from typing import Any
 
 from sim.errors import Problem, ScenarioError
 from sim.io.paths import builtin_scenarios
-from sim.spec.scenario import PASS_THROUGH, Costs, Market
+from sim.spec.scenario import DIRECTIONS, PARTIES, PASS_THROUGH, Costs, Market, rescale_shares
 
 # ---------------------------------------------------------------------------------------------
 # Key tables
@@ -44,6 +44,8 @@ MEASURE_TYPES: dict[str, str] = {
     "capacity": NUM, "recovery_days": NUM, "drop": BOOL,
 }  # fmt: skip
 
+
+_KEYED = ("costs", "market", "uncertain")  # tables merged key by key over the parent's
 
 # ---------------------------------------------------------------------------------------------
 # Reading and merging (extends)
@@ -159,8 +161,11 @@ def _merge(doc: Doc, raw: dict[str, Any], fname: str) -> None:
         if key == "measures":
             continue
         old = doc.data.get(key)
-        if key in ("costs", "market") and isinstance(value, dict) and isinstance(old, dict):
+        if key in _KEYED and isinstance(value, dict) and isinstance(old, dict):
             for k, v in value.items():
+                if key == "uncertain" and isinstance(v, dict) and v.get("drop") is True:
+                    old.pop(k, None)  # {drop = true} removes a parent's uncertain parameter
+                    continue
                 old[k] = v
                 doc.src[f"{key}.{k}"] = fname
         else:
@@ -278,9 +283,36 @@ def apply_overrides(doc: Doc, overrides: Mapping[str, object]) -> None:
             if not isinstance(table, dict):
                 default = PASS_THROUGH if parts[1] == "pass_through" else {}
                 table = market[parts[1]] = dict(default)
-            table[parts[2]] = value
+            if parts[1] == "pass_through":
+                _set_share(table, parts[2], value)
+            else:
+                table[parts[2]] = value
             doc.src[f"market.{parts[1]}"] = fname
             doc.over.add(f"market.{parts[1]}")
+        elif (
+            head == "market"
+            and parts[1] == "pass_through"
+            and (len(parts) == 4 or (len(parts) == 5 and parts[3] in DIRECTIONS))
+        ):
+            # a sector's (and direction's) table: starts from the table that applies today
+            market = doc.data.get("market")
+            if not isinstance(market, dict):
+                market = doc.data["market"] = {}
+            top = market.get("pass_through")
+            if not isinstance(top, dict):
+                top = market["pass_through"] = dict(PASS_THROUGH)
+            sec = top.get(parts[2])
+            if not isinstance(sec, dict):
+                glob = {p: top[p] for p in PARTIES if p in top} or dict(PASS_THROUGH)
+                sec = top[parts[2]] = dict(glob)
+            table = sec
+            if len(parts) == 5:
+                table = sec.get(parts[3])
+                if not isinstance(table, dict):
+                    table = sec[parts[3]] = {p: sec[p] for p in PARTIES if p in sec}
+            _set_share(table, parts[-1], value)
+            doc.src["market.pass_through"] = fname
+            doc.over.add("market.pass_through")
         elif head == "measures" and len(parts) == 3:
             mid, k = parts[1], parts[2]
             found = [e for e in doc.measures if e.data.get("id") == mid]
@@ -311,8 +343,22 @@ def apply_overrides(doc: Doc, overrides: Mapping[str, object]) -> None:
                     fname,
                     f"override '{key}'",
                     f"{bad} (use name, description, network, start, horizon_days, costs.<key>, "
-                    "market.<key>, market.pass_through.<party>, market.elasticity.<sector> or "
-                    "measures.<id>.<key>)",
+                    "market.<key>, market.pass_through[.<sector>[.<direction>]].<party>, "
+                    "market.elasticity.<sector> or measures.<id>.<key>)",
                     value,
                 )
             )
+
+
+def _set_share(table: dict[str, Any], party: str, value: object) -> None:
+    """Set one party's pass-through share; the table's other parties are rescaled to keep the sum 1
+    (a value that is not a share in 0..1, or an unknown party, is left for the checker to report)."""
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 1
+    if party not in PARTIES or not ok:
+        table[party] = value
+        return
+    shares = {p: v for p, v in table.items() if p in PARTIES}
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in shares.values()):
+        table[party] = value
+        return
+    table.update(rescale_shares(shares, party, float(value)))  # type: ignore[arg-type]

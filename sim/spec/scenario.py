@@ -23,13 +23,27 @@ Top level (all optional)::
         pass_through   table party -> share of each duty dollar; parties exporter, importer,
                        downstream, consumer; shares in [0, 1] summing to 1; replaces the default
                        table as a whole (parties not listed bear 0)
-                       (default exporter 0.1, importer 0.2, downstream 0.3, consumer 0.4)
+                       (default exporter 0.1, importer 0.2, downstream 0.3, consumer 0.4).
+                       It may also hold a table per sector ([market.pass_through.auto]) and, in
+                       it, per direction ([market.pass_through.auto.sb], "sb" = Canada -> US,
+                       "nb" = US -> Canada), each a party table summing to 1: a duty on a lane
+                       is split with the shares of its sector and direction, else its sector's,
+                       else the top-level table's.
         elasticity     table sector -> price elasticity of demand (<= 0); sectors auto, farm,
                        energy, multi; sectors not listed keep their defaults
                        (default auto -1.0, farm -0.6, energy -0.2, multi -0.5)
         switch_logit (8.0)  qualification_days (60)  switch_ramp_days (90)
         prestock_max_days (21): numbers >= 0
     [[measures]]  array of tables, one per timed measure (below)
+    [uncertain]   table  dotted override key -> distribution, drawn per replication:
+                  {dist = "uniform", low, high}, {dist = "triangular", low, mode, high},
+                  {dist = "normal", mean, sd, low, high} (truncated to [low, high]) or
+                  {dist = "choice", values = [...]}; keys are numeric override keys (below):
+                  costs.<key>, market.<key>, market.elasticity.<sector>,
+                  market.pass_through[.<sector>[.<direction>]].<party> (setting one party's
+                  share rescales the others of its table to keep the sum 1) and
+                  measures.<id>.<numeric key>. Every value in the support must be valid.
+                  Merged key by key over the parent's; {drop = true} removes a parent's key.
 
 Measure tables. Every measure has::
 
@@ -95,6 +109,8 @@ import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
+from sim.spec.uncertain import Uncertain
+
 
 class FrozenMap(Mapping[str, float]):
     """A read-only, hashable ``str -> float`` mapping (keeps frozen specs frozen and hashable)."""
@@ -137,6 +153,7 @@ class Costs:
 
 
 PARTIES: tuple[str, ...] = ("exporter", "importer", "downstream", "consumer")
+DIRECTIONS: tuple[str, ...] = ("sb", "nb")  # Canada -> US, US -> Canada
 # defaults of Market.pass_through and Market.elasticity
 PASS_THROUGH = {"exporter": 0.1, "importer": 0.2, "downstream": 0.3, "consumer": 0.4}
 ELASTICITY = {"auto": -1.0, "farm": -0.6, "energy": -0.2, "multi": -0.5}
@@ -156,6 +173,8 @@ class Market:
     # literature on the 2018-19 US tariffs); elasticities EST.
     pass_through: Mapping[str, float] = field(default_factory=lambda: FrozenMap(PASS_THROUGH))
     elasticity: Mapping[str, float] = field(default_factory=lambda: FrozenMap(ELASTICITY))
+    # per-sector and per-direction tables: ((sector, direction or "", party shares), ...)
+    pass_through_by: tuple[tuple[str, str, FrozenMap], ...] = ()
     switch_logit: float = 8.0  # sensitivity of supplier shares to relative landed cost
     qualification_days: float = 60.0  # before orders may move to another supplier
     switch_ramp_days: float = 90.0  # then shares move linearly over this many days
@@ -166,6 +185,25 @@ class Market:
             value = getattr(self, name)
             if not isinstance(value, FrozenMap):
                 object.__setattr__(self, name, FrozenMap(value))
+        by = tuple((sec, d, FrozenMap(t)) for sec, d, t in self.pass_through_by)
+        object.__setattr__(self, "pass_through_by", by)
+
+    def shares(self, sector: str, direction: str) -> Mapping[str, float]:
+        """Pass-through shares of a duty on a lane of ``sector`` and ``direction`` ('sb', 'nb', '')."""
+        by = {(sec, d): t for sec, d, t in self.pass_through_by}
+        return by.get((sector, direction)) or by.get((sector, "")) or self.pass_through
+
+
+def rescale_shares(shares: Mapping[str, float], party: str, value: float) -> dict[str, float]:
+    """``shares`` with ``party`` set to ``value`` and the other parties scaled to keep the sum 1
+    (split equally when they held nothing)."""
+    others = [p for p in PARTIES if p != party]
+    rest = sum(float(shares.get(p, 0.0)) for p in others)
+    out = {party: float(value)}
+    for p in others:
+        x = float(shares.get(p, 0.0))
+        out[p] = (1.0 - value) * (x / rest if rest > 0 else 1.0 / len(others))
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,6 +299,7 @@ class Scenario:
     costs: Costs = field(default_factory=Costs)
     market: Market = field(default_factory=Market)
     measures: tuple[Measure, ...] = ()
+    uncertain: tuple[Uncertain, ...] = ()  # parameters drawn per replication ([uncertain])
     path: str | None = None
     # files that made the scenario, this file first, then its extends chain
     sources: tuple[str, ...] = ()

@@ -1,0 +1,184 @@
+"""Global sensitivity of who pays to the scenario's uncertain parameters, and their break-even values.
+
+:func:`sensitivity` samples the ``[uncertain]`` parameters of a scenario with SALib (Sobol' or
+Morris, :mod:`sim.analysis.sensitivity`), runs every sample point as one replication of the
+scenario and of its baseline with those parameter values (replication ``j`` of the batch seed:
+each point has its own simulation noise, which is small against the parameters' effect; the same
+``j`` for both scenarios, so each pair shares its random numbers), and computes the burden of each
+pair (:func:`sim.analysis.burden.burden`). It reports first- and total-order indices of the
+headline KPIs and, for each parameter, the break-even value at which the US share of the net
+burden crosses 0.5: a one-dimensional scan over the parameter's support (``scan`` evenly spaced
+points, the other parameters at the values the files give them), linearly interpolated between
+the scan points. All points (design and scans) run as one batch on the serial, pool or Dask
+engine.
+
+The results folder holds ``indices.parquet`` (``kpi, parameter, S1, S1_conf, ST, ST_conf,
+mu_star, mu_star_conf, sigma``), ``breakeven.parquet`` (``parameter, default, low, high,
+share_at_low, share_at_high, break_even``), ``samples.parquet`` (every point's parameter values
+and headline KPIs, ``design`` = "sobol"/"morris"/"scan") and ``manifest.json``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.analysis import sensitivity as sa
+from sim.analysis.burden import HEADLINE, burden, cost_account
+from sim.batch.runner import as_scenario, check_args, engine_for, run_on
+from sim.batch.whopays import pair_uncertain, without_measures
+from sim.errors import BatchError
+from sim.io import results_folder as store
+from sim.spec.params import current_value
+from sim.spec.scenario import Scenario
+
+#: the KPIs whose indices are reported
+KPIS = (*HEADLINE, "net_us_usd", "net_ca_usd")
+
+
+@dataclass(frozen=True)
+class Sensitivity:
+    """Indices (tidy, :data:`sim.analysis.sensitivity.COLUMNS`), break-even table and all points."""
+
+    indices: pd.DataFrame
+    break_even: pd.DataFrame
+    samples: pd.DataFrame
+    wall_s: float
+    out: Path | None
+
+
+def sensitivity(
+    scenario: Scenario | str | os.PathLike[str],
+    baseline: Scenario | str | os.PathLike[str] | None = None,
+    *,
+    samples: int,
+    method: str = "sobol",
+    scan: int = 5,
+    seed: int = 0,
+    days: int | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    out: str | os.PathLike[str] | None = None,
+    progress: bool | None = None,
+    quiet: bool = False,
+) -> Sensitivity:
+    """Sobol' (``samples`` = N, a power of 2: N x (k + 2) points) or Morris (N trajectories:
+    N x (k + 1) points) indices of the burden KPIs, plus ``k x scan`` break-even scan points.
+
+    Raises BatchError when the scenario declares no uncertain parameter or an argument is bad.
+    """
+    check_args(1, seed, days, workers)
+    if method not in sa.METHODS:
+        raise BatchError(f"method must be one of {', '.join(sa.METHODS)} (got {method!r})")
+    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 2:
+        raise BatchError(f"samples must be an integer >= 2 (got {samples!r})")
+    if method == "sobol" and samples & (samples - 1):
+        raise BatchError(f"samples must be a power of 2 for Sobol' sampling (got {samples})")
+    if isinstance(scan, bool) or not isinstance(scan, int) or scan < 2:
+        raise BatchError(f"scan must be an integer >= 2 (got {scan!r})")
+    alt = as_scenario(scenario)
+    base = without_measures(alt) if baseline is None else as_scenario(baseline)
+    base, alt = pair_uncertain(base, alt)
+    params = alt.uncertain
+    if not params:
+        raise BatchError(f"scenario {alt.name} declares no [uncertain] parameters")
+    unit = sa.unit_sample(params, samples, method, seed)
+    points = sa.to_values(params, unit)
+    design = [method] * len(points)
+    defaults = {p.key: current_value(alt, p.key) for p in params}
+    scan_of: list[tuple[str, float]] = []
+    for p in params:
+        lo, hi = p.support
+        grid = sorted(set(p.values)) if p.dist == "choice" else np.linspace(lo, hi, scan).tolist()
+        for x in grid:
+            points.append({**defaults, p.key: float(x)})
+            design.append("scan")
+            scan_of.append((p.key, float(x)))
+    table = dict(enumerate(points))
+    fixed_alt = dataclasses.replace(alt, uncertain=())
+    fixed_base = dataclasses.replace(base, uncertain=())
+    base_keys = {p.key for p in base.uncertain}
+    base_table = {j: {k: v for k, v in pt.items() if k in base_keys} for j, pt in table.items()}
+    t0 = time.perf_counter()
+    with engine_for([fixed_base, fixed_alt], workers, scheduler) as engine:
+        runs = [
+            run_on(
+                engine,
+                sc,
+                reps=len(points),
+                seed=seed,
+                days=days,
+                out=None,
+                resume=False,
+                progress=progress,
+                quiet=quiet,
+                reduce=cost_account,
+                params=tab,
+            )
+            for sc, tab in ((fixed_base, base_table), (fixed_alt, table))
+        ]
+    wall = time.perf_counter() - t0
+    b, a = runs
+    heads = [burden(a.extras[j], b.extras[j]).headline() for j in range(len(points))]
+    rows = pd.DataFrame(points)
+    rows.insert(0, "design", design)
+    rows.insert(0, "point", range(len(points)))
+    samples_df = pd.concat([rows, pd.DataFrame(heads)], axis=1)
+    n_design = len(unit)
+    outputs = {k: samples_df[k].to_numpy()[:n_design] for k in KPIS}
+    idx = sa.indices(params, unit, outputs, method, seed)
+    be_rows: list[dict[str, Any]] = []
+    scan_df = samples_df.iloc[n_design:].assign(_key=[k for k, _ in scan_of])
+    for p in params:
+        sub = scan_df[scan_df["_key"] == p.key].sort_values(p.key)
+        xs, ys = sub[p.key].tolist(), sub["us_share_net"].tolist()
+        lo, hi = p.support
+        be_rows.append(
+            {
+                "parameter": p.key,
+                "default": defaults[p.key],
+                "low": lo,
+                "high": hi,
+                "share_at_low": ys[0] if ys else math.nan,
+                "share_at_high": ys[-1] if ys else math.nan,
+                "break_even": sa.break_even(xs, ys, 0.5),
+            }
+        )
+    be = pd.DataFrame(be_rows)
+    folder = Path(out) if out is not None else None
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+        store.write_parquet(idx, folder / "indices.parquet")
+        store.write_parquet(be, folder / "breakeven.parquet")
+        store.write_parquet(samples_df, folder / "samples.parquet")
+        store.write_manifest(
+            folder,
+            {
+                "kind": "sensitivity",
+                "scenario": store.scenario_snapshot(alt),
+                "baseline": base.name,
+                "method": method,
+                "samples": samples,
+                "points": {"design": n_design, "scan": len(points) - n_design},
+                "scan_points_per_parameter": scan,
+                "seed": seed,
+                "days": a.days,
+                "parameters": [dataclasses.asdict(p) for p in params],
+                "kpis": list(KPIS),
+                "break_even": "one-dimensional scan, others at the files' values, linear interpolation",
+                "tables": ["indices.parquet", "breakeven.parquet", "samples.parquet"],
+                "execution": {"mode": a.mode, "workers": a.workers},
+                "versions": store.versions(),
+                "git_revision": store.git_revision(),
+                "wall_s": round(wall, 3),
+            },
+        )
+    return Sensitivity(indices=idx, break_even=be, samples=samples_df, wall_s=wall, out=folder)
