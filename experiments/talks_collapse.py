@@ -8,25 +8,27 @@ by party and country relative to the baseline, the share of the tariff cost born
     python experiments/talks_collapse.py [--reps N] [--seed S] [--days D] [--out DIR]
 
 Outputs go to ``results/talks_collapse/``: ``table.csv`` (the printed table), ``kpis.parquet`` (every
-replication), ``backlog_by_sector.parquet`` (daily mean backlog by scenario and sector).
+replication), ``backlog_by_sector.parquet`` (daily mean backlog by scenario and sector),
+``burden_by_region.parquet`` (mean extra burden by scenario, country and reporting region). The
+burden (duty borne, frictions, own-government revenue, and the US shares) is :func:`sim.burden`.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import time
 from pathlib import Path
 
 import pandas as pd
 
-from sim import simulate, ttr_days
+from sim import burden, load_reporting_regions, simulate, ttr_days
 
 SEED = 2025
 N_REPS = 4
 HORIZON = 730
 SCENARIOS = ("baseline", "tariffs_2025", "talks_collapse", "capitulation", "diversify_only")
 OUT = Path("results/talks_collapse")
+REGIONS = Path(__file__).resolve().parents[1] / "networks" / "reporting_regions.csv"
 
 
 def main() -> None:
@@ -38,7 +40,8 @@ def main() -> None:
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    rows, backlog = [], []
+    rows, backlog, regions = [], [], []
+    reporting = load_reporting_regions(REGIONS)
     for rep in range(args.reps):
         base = simulate("baseline", seed=args.seed, rep=rep, days=args.days)
         for name in SCENARIOS:
@@ -49,7 +52,11 @@ def main() -> None:
             )
             k = dict(res.kpis)
             k["ttr_days"] = ttr_days(res, base)
+            # who pays, paired against the baseline run of the same replication (sim.burden)
+            bd = burden(res, base, reporting)
+            k.update(bd.headline())
             rows.append(k)
+            regions.append(bd.by_region.assign(scenario=name, rep=rep))
             b = res.backlog_by_sector
             b["scenario"], b["rep"] = name, rep
             backlog.append(b)
@@ -65,11 +72,8 @@ def main() -> None:
     for name in SCENARIOS:
         alt = kp[kp.scenario == name].set_index("rep")
         d = alt.drop(columns=["scenario"]).sub(base.drop(columns=["scenario"]))
-        # burden on each country's firms and consumers: private costs (duty after pass-through,
-        # logistics, holding, downtime, backlog, spoilage) plus exporters' margin on lost volume
-        extra_us = (d["cost_us_private_usd"] + d["lost_export_margin_us_usd"]).mean()
-        extra_ca = (d["cost_ca_private_usd"] + d["lost_export_margin_ca_usd"]).mean()
-        both = extra_us + extra_ca
+        # burden on each country (sim.burden): duty borne after pass-through, frictions (logistics,
+        # holding, downtime, backlog, spoilage, exporters' margin on lost volume), own revenue
         table.append(
             {
                 "scenario": name,
@@ -81,9 +85,14 @@ def main() -> None:
                 "duty_paid_$B": alt["duty_usd"].mean() / 1e9,
                 "US_duty_revenue_$B": alt["duty_revenue_us_usd"].mean() / 1e9,
                 "CA_duty_revenue_$B": alt["duty_revenue_ca_usd"].mean() / 1e9,
-                "extra_burden_US_$B": extra_us / 1e9,
-                "extra_burden_CA_$B": extra_ca / 1e9,
-                "US_share_of_extra_burden": extra_us / both if abs(both) > 0 else math.nan,
+                **{
+                    f"extra_{part}_{c}_$B": alt[f"{part}_{c.lower()}_usd"].mean() / 1e9
+                    for part in ("duty", "frictions", "revenue", "net")
+                    for c in ("US", "CA")
+                },
+                "US_share_of_duty_borne": alt["us_share_duty"].mean(),
+                "US_share_of_frictions": alt["us_share_frictions"].mean(),
+                "US_share_of_net_burden": alt["us_share_net"].mean(),
                 **{
                     f"extra_cost_{party}_$B": d[f"cost_{party}_usd"].mean() / 1e9
                     for party in ("exporter", "importer", "downstream", "consumer", "government")
@@ -96,6 +105,10 @@ def main() -> None:
             }
         )
     tab = pd.DataFrame(table).set_index("scenario")
+    by_region = pd.concat(regions, ignore_index=True)
+    by_region.groupby(["scenario", "country", "region"])[
+        ["duty", "frictions", "burden"]
+    ].mean().reset_index().to_parquet(args.out / "burden_by_region.parquet", index=False)
     tab.to_csv(args.out / "table.csv")
     with pd.option_context(
         "display.width", 200, "display.max_columns", 30, "display.float_format", "{:,.3f}".format

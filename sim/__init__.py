@@ -1,9 +1,12 @@
 """Borderflow: discrete-event simulation of Canada-US supply chains under trade conflict."""
 
+from sim.analysis.burden import Burden, BurdenSummary, burden, burden_batch, cost_account
 from sim.analysis.metrics import ttr_days
 from sim.analysis.result import Result
 from sim.batch import BatchResult, compare, run_batch, sweep
+from sim.batch.sensitivity import Sensitivity, sensitivity
 from sim.batch.simulate import network_for, simulate
+from sim.batch.whopays import who_pays
 from sim.errors import (
     BatchError,
     MassBalanceError,
@@ -14,6 +17,7 @@ from sim.errors import (
 )
 from sim.io.network import load_network
 from sim.io.paths import builtin_scenarios
+from sim.io.regions import load_reporting_regions
 from sim.io.scenario import load_scenario
 from sim.spec.network import Network
 from sim.spec.scenario import Scenario
@@ -21,6 +25,8 @@ from sim.spec.scenario import Scenario
 __all__ = [
     "BatchError",
     "BatchResult",
+    "Burden",
+    "BurdenSummary",
     "MassBalanceError",
     "Network",
     "NetworkError",
@@ -28,15 +34,22 @@ __all__ = [
     "ResultsFolderError",
     "Scenario",
     "ScenarioError",
+    "Sensitivity",
     "SimError",
     "builtin_scenarios",
+    "burden",
+    "burden_batch",
     "compare",
+    "cost_account",
     "load_network",
+    "load_reporting_regions",
     "load_scenario",
     "network_for",
     "run_batch",
+    "sensitivity",
     "simulate",
     "sweep",
     "ttr_days",
+    "who_pays",
 ]
 __version__ = "0.1.0"

@@ -11,6 +11,8 @@ from typing import Any
 from sim.analysis.result import Result
 from sim.analysis.statistics import main_kpis
 from sim.batch import BatchError, BatchResult, compare, parse_set, run_batch, sweep
+from sim.batch.sensitivity import sensitivity
+from sim.batch.whopays import who_pays
 from sim.engine.ledger import KINDS
 from sim.errors import SimError
 from sim.io.network import load_network
@@ -19,7 +21,6 @@ from sim.io.scenario import load_scenario
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-
 
     problems: list[str] = []
     for path in args.paths:
@@ -30,7 +31,6 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             if os.path.isdir(path):
                 load_network(path)
             else:
-
                 load_scenario(path)
         except SimError as exc:
             probs = getattr(exc, "problems", None)
@@ -253,6 +253,144 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def _pct(x: float) -> str:
+    return "nan" if x != x else f"{x:.3f}"
+
+
+def _cmd_whopays(args: argparse.Namespace) -> int:
+    _check_run_args(args)
+    summ = who_pays(
+        args.scenario,
+        args.baseline,
+        reps=args.reps,
+        seed=args.seed,
+        days=args.days,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        fixed=args.fixed,
+        quiet=args.quiet,
+    )
+    if args.quiet:
+        return 0
+    h = {str(r["kpi"]): r for r in summ.headline.to_dict("records")}
+    params = [c for c in summ.reps.columns if c.startswith("param:")]
+    what = (
+        "parameters fixed at the files' values"
+        if args.fixed or not params
+        else f"{len(params)} uncertain parameters drawn per replication"
+    )
+    print(
+        f"who pays: {args.scenario} against {args.baseline or 'its measures removed'}, "
+        f"{args.reps} paired replications, seed {args.seed}; {what}"
+    )
+    print("US share (0.5 = even; above 0.5 the US side bears more):")
+    rows = []
+    for k, label in (
+        ("us_share_duty", "duty borne after pass-through"),
+        ("us_share_frictions", "frictions (delay, holding, downtime, backlog, spoilage, ...)"),
+        ("us_share_net", "net burden after own-government duty revenue"),
+    ):
+        r = h[k]
+        rows.append(
+            [
+                label,
+                _pct(r["mean"]),
+                f"[{_pct(r['ci_low'])}, {_pct(r['ci_high'])}]",
+                f"[{_pct(r['p2_5'])}, {_pct(r['p97_5'])}]",
+            ]
+        )
+    _print_table(["US share of", "mean", "95% CI of mean", "95% range over reps"], rows)
+    rows = []
+    for c in ("US", "CA"):
+        cells = [c]
+        for part in ("duty", "frictions", "revenue", "net"):
+            cells.append(_money(float(h[f"{part}_{c.lower()}_usd"]["mean"])))
+        rows.append(cells)
+    _print_table(["country", "duty borne", "frictions", "own revenue", "net burden"], rows)
+    print("by region (duty + frictions before revenue; mean [95% CI]):")
+    rows = [
+        [
+            str(r["country"]),
+            str(r["region"]),
+            _money(r["duty"]),
+            _money(r["frictions"]),
+            f"{_money(r['burden'])} [{_money(r['burden_ci_low'])}, {_money(r['burden_ci_high'])}]",
+        ]
+        for r in summ.by_region.to_dict("records")
+    ]
+    _print_table(["country", "region", "duty", "frictions", "burden"], rows)
+    print("by sector (mean):")
+    rows = [
+        [
+            str(r["country"]),
+            str(r["sector"]),
+            *(_money(r[p]) for p in ("duty", "frictions", "revenue", "net")),
+        ]
+        for r in summ.by_sector.to_dict("records")
+    ]
+    _print_table(["country", "sector", "duty", "frictions", "revenue", "net"], rows)
+    if args.out:
+        os.makedirs(args.out, exist_ok=True)
+        summ.reps.to_parquet(os.path.join(args.out, "reps.parquet"), index=False)
+        summ.headline.to_parquet(os.path.join(args.out, "headline.parquet"), index=False)
+        summ.by_region.to_parquet(os.path.join(args.out, "by_region.parquet"), index=False)
+        summ.by_sector.to_parquet(os.path.join(args.out, "by_sector.parquet"), index=False)
+        print(f"tables written to {args.out}/")
+    return 0
+
+
+def _cmd_sensitivity(args: argparse.Namespace) -> int:
+    res = sensitivity(
+        args.scenario,
+        args.baseline,
+        samples=args.samples,
+        method=args.method,
+        scan=args.scan,
+        seed=args.seed,
+        days=args.days,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        out=args.out,
+        quiet=args.quiet,
+    )
+    if args.quiet:
+        return 0
+    n = res.samples.shape[0]
+    print(
+        f"sensitivity of who pays in {args.scenario}: {args.method}, {args.samples} samples, "
+        f"{n} points x 2 runs in {res.wall_s:.0f} s"
+    )
+    idx = res.indices
+    for kpi in ("us_share_net", "us_share_duty"):
+        sub = idx[idx["kpi"] == kpi]
+        cols: tuple[str, ...] = ("S1", "S1_conf", "ST", "ST_conf")
+        if args.method != "sobol":
+            cols = ("mu_star", "mu_star_conf", "sigma")
+        sub = sub.sort_values(cols[2] if args.method == "sobol" else cols[0], ascending=False)
+        print(f"{kpi}:")
+        rows = [
+            [str(r["parameter"]), *(f"{r[c]:.3f}" for c in cols)] for r in sub.to_dict("records")
+        ]
+        _print_table(["parameter", *cols], rows)
+    print("break-even of the US share of the net burden (0.5), one parameter at a time:")
+    rows = [
+        [
+            str(r["parameter"]),
+            f"{r['default']:.3g}",
+            f"{r['low']:.3g}..{r['high']:.3g}",
+            f"{r['share_at_low']:.3f}..{r['share_at_high']:.3f}",
+            "none in range" if r["break_even"] != r["break_even"] else f"{r['break_even']:.3g}",
+        ]
+        for r in res.break_even.to_dict("records")
+    ]
+    _print_table(["parameter", "default", "range", "US share over range", "break-even"], rows)
+    if res.out is not None:
+        print(
+            f"results written to {res.out}/ (indices.parquet, breakeven.parquet, samples.parquet)"
+        )
+    return 0
+
+
 def _cmd_scenarios(args: argparse.Namespace) -> int:
 
     for name in builtin_scenarios():
@@ -339,6 +477,37 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--reps", type=_positive, default=10, help="replications per point (default 10)")
     _batch_options(w)
     w.set_defaults(func=_cmd_sweep)
+    wp = sub.add_parser("whopays", help="who bears the extra burden of a scenario: US shares")
+    wp.add_argument("scenario", metavar="SCENARIO", help="scenario file or built-in name")
+    wp.add_argument(
+        "--baseline",
+        metavar="B",
+        default=None,
+        help="paired baseline scenario (default: SCENARIO without its measures)",
+    )
+    wp.add_argument("--reps", type=_positive, default=10, help="replications (default 10)")
+    wp.add_argument(
+        "--fixed", action="store_true", help="ignore [uncertain]: parameters at the files' values"
+    )
+    _batch_options(wp)
+    wp.set_defaults(func=_cmd_whopays)
+    se = sub.add_parser(
+        "sensitivity", help="Sobol'/Morris indices of who pays and break-even parameter values"
+    )
+    se.add_argument("scenario", metavar="SCENARIO", help="scenario file or built-in name")
+    se.add_argument("--baseline", metavar="B", default=None, help="as for whopays")
+    se.add_argument(
+        "--samples",
+        type=_positive,
+        default=8,
+        help="N: Sobol' base samples (a power of 2; N x (k+2) points) or Morris trajectories",
+    )
+    se.add_argument("--method", choices=("sobol", "morris"), default="sobol")
+    se.add_argument(
+        "--scan", type=_int_at_least(2), default=3, help="break-even scan points per parameter"
+    )
+    _batch_options(se)
+    se.set_defaults(func=_cmd_sensitivity)
     s = sub.add_parser("scenarios", help="list the built-in scenarios")
     s.set_defaults(func=_cmd_scenarios)
     return p

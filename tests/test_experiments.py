@@ -25,7 +25,7 @@ def test_talks_collapse_runs_and_writes_its_table(tmp_path: Path) -> None:
     ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=ROOT, check=False)
     assert proc.returncode == 0, proc.stderr
-    assert "US_share_of_extra_burden" in proc.stdout
+    assert "US_share_of_net_burden" in proc.stdout
     table = pd.read_csv(out / "table.csv", index_col=0)
     assert list(table.index) == [
         "baseline",
@@ -35,7 +35,8 @@ def test_talks_collapse_runs_and_writes_its_table(tmp_path: Path) -> None:
         "diversify_only",
     ]
     # the baseline is the reference: its paired differences are exactly zero
-    assert table.loc["baseline", "extra_burden_US_$B"] == 0.0
+    assert table.loc["baseline", "extra_net_US_$B"] == 0.0
+    assert (out / "burden_by_region.parquet").exists()
     kp = pd.read_parquet(out / "kpis.parquet")
     assert len(kp) == 5 and set(kp["rep"]) == {0}
     # common random numbers: every scenario ran with the same seed

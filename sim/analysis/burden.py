@@ -13,8 +13,9 @@ extra burden (scenario minus baseline, same seed and replication) splits into
 
 ``net = duty + frictions - revenue``. The three headline numbers are the US shares of the duty
 (``us_share_duty``), of the frictions (``us_share_frictions``) and of the net burden
-(``us_share_net`` = net_US / (net_US + net_CA)). A share above 0.5 means the US side bears more.
-A net share can fall outside 0..1 when one country's revenue exceeds what its side bears.
+(``us_share_net``), each :func:`us_share`: ``US / (US + CA)`` when both sides bear a cost, 0 when
+the US side gains (its revenue exceeds what it bears) while Canada's pays, 0.5 exactly when both
+bear the same. Above 0.5 the US side bears more: "the pressure has inverted".
 
 Regions and sectors: each ledger row carries the state or province of the site behind it
 (:mod:`sim.engine.ledger`); a reporting-regions table (``networks/reporting_regions.csv``) groups
@@ -31,12 +32,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from sim.analysis.result import Result
 from sim.analysis.statistics import t_quantile
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: an account: (country, region, sector, item) -> US$; item is a ledger kind borne by firms and
 #: consumers, "lost_export_margin", or "revenue" (own government's duty revenue, positive)
@@ -92,9 +96,15 @@ def _as_account(x: Result | Mapping[tuple[str, str, str, str], float]) -> Accoun
     return cost_account(x) if isinstance(x, Result) else dict(x)
 
 
-def _share(us: float, ca: float) -> float:
-    tot = us + ca
-    return us / tot if tot != 0 and math.isfinite(tot) else math.nan
+def us_share(us: float, ca: float) -> float:
+    """The US share of a burden both countries bear: ``us / (us + ca)`` when both are >= 0, and in
+    general ``0.5 + 0.5 (us - ca) / (|us| + |ca|)``, which stays in 0..1: 0 when the US side gains
+    while Canada's bears a cost, 1 in the mirror case, 0.5 exactly when both bear the same. NaN when
+    both are 0."""
+    tot = abs(us) + abs(ca)
+    if tot == 0 or not math.isfinite(tot):
+        return math.nan
+    return 0.5 + 0.5 * (us - ca) / tot
 
 
 @dataclass(frozen=True)
@@ -127,15 +137,15 @@ class Burden:
 
 
 def _extra(alt: Account, base: Account, regions: Mapping[str, str] | None) -> pd.DataFrame:
+    import pandas as pd
+
     keys = sorted(set(alt) | set(base))
     df = pd.DataFrame(
         [(*k, alt.get(k, 0.0) - base.get(k, 0.0)) for k in keys],
         columns=["country", "region", "sector", "item", "usd"],
     )
     reg = regions or {}
-    df["region"] = [
-        reg.get(r, r) if r else "(national)" for r in df["region"].astype(str).tolist()
-    ]
+    df["region"] = [reg.get(r, r) if r else "(national)" for r in df["region"].astype(str).tolist()]
     df["part"] = np.where(
         df["item"] == "duty", "duty", np.where(df["item"] == "revenue", "revenue", "frictions")
     )
@@ -190,9 +200,9 @@ def burden(
         frictions=fric,
         revenue=rev,
         net=net,
-        us_share_duty=_share(duty["US"], duty["CA"]),
-        us_share_frictions=_share(fric["US"], fric["CA"]),
-        us_share_net=_share(net["US"], net["CA"]),
+        us_share_duty=us_share(duty["US"], duty["CA"]),
+        us_share_frictions=us_share(fric["US"], fric["CA"]),
+        us_share_net=us_share(net["US"], net["CA"]),
         by_region=by_region,
         by_sector=by_sector,
     )
@@ -218,9 +228,7 @@ def _summary(values: pd.Series) -> dict[str, float]:
     xs = values.astype(float).dropna().to_numpy()
     n = len(xs)
     mean = float(xs.mean()) if n else math.nan
-    half = (
-        t_quantile(0.975, n - 1) * float(xs.std(ddof=1)) / math.sqrt(n) if n > 1 else math.nan
-    )
+    half = t_quantile(0.975, n - 1) * float(xs.std(ddof=1)) / math.sqrt(n) if n > 1 else math.nan
     return {
         "n": n,
         "mean": mean,
@@ -232,6 +240,8 @@ def _summary(values: pd.Series) -> dict[str, float]:
 
 
 def _mean_table(frames: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
+    import pandas as pd
+
     allf = pd.concat([f.assign(_rep=i) for i, f in enumerate(frames)], ignore_index=True)
     cols = [c for c in allf.columns if c not in keys and c != "_rep"]
     # a row missing in a replication counts as 0 there
@@ -258,6 +268,8 @@ def burden_batch(
     ``params``: optional table, one row per replication in the same order, whose columns (e.g. the
     drawn ``param:<key>`` values) are copied into ``reps``.
     """
+    import pandas as pd
+
     if len(scenario) != len(baseline) or not scenario:
         raise ValueError("burden_batch needs as many baseline as scenario runs (at least one)")
     bs = [burden(a, b, regions) for a, b in zip(scenario, baseline, strict=True)]
@@ -266,9 +278,7 @@ def burden_batch(
     if params is not None:
         for c in params.columns:
             reps[c] = params[c].to_numpy()
-    head = pd.DataFrame(
-        [{"kpi": c, **_summary(reps[c])} for c in reps.columns if c != "rep"]
-    )
+    head = pd.DataFrame([{"kpi": c, **_summary(reps[c])} for c in reps.columns if c != "rep"])
     return BurdenSummary(
         reps=reps,
         headline=head,

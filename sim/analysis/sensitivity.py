@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-from SALib.analyze import morris as morris_analyze
-from SALib.analyze import sobol as sobol_analyze
-from SALib.sample import morris as morris_sample
-from SALib.sample import sobol as sobol_sample
 
 from sim.spec.uncertain import Uncertain
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 METHODS = ("sobol", "morris")
 COLUMNS = ("kpi", "parameter", "S1", "S1_conf", "ST", "ST_conf", "mu_star", "mu_star_conf", "sigma")
@@ -40,6 +39,9 @@ def problem(params: Sequence[Uncertain]) -> dict[str, object]:
 def unit_sample(params: Sequence[Uncertain], n: int, method: str, seed: int) -> np.ndarray:
     """SALib's design on [0, 1]^k: Sobol' ``n * (k + 2)`` rows (first and total order; ``n`` a
     power of 2), Morris ``n * (k + 1)`` rows (``n`` trajectories, 4 levels)."""
+    from SALib.sample import morris as morris_sample
+    from SALib.sample import sobol as sobol_sample
+
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}")
     prob = problem(params)
@@ -62,14 +64,16 @@ def indices(
 ) -> pd.DataFrame:
     """SALib indices of each output (kpi) with respect to each parameter, one tidy table
     (columns :data:`COLUMNS`; confidence intervals at 95 % by bootstrap)."""
+    import pandas as pd
+    from SALib.analyze import morris as morris_analyze
+    from SALib.analyze import sobol as sobol_analyze
+
     prob = problem(params)
     rows = []
     for kpi, y in outputs.items():
         y = np.asarray(y, dtype=float)
         if method == "sobol":
-            r = sobol_analyze.analyze(
-                prob, y, calc_second_order=False, conf_level=0.95, seed=seed
-            )
+            r = sobol_analyze.analyze(prob, y, calc_second_order=False, conf_level=0.95, seed=seed)
             for j, p in enumerate(params):
                 rows.append(
                     {

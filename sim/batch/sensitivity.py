@@ -26,10 +26,9 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from sim.analysis import sensitivity as sa
 from sim.analysis.burden import HEADLINE, burden, cost_account
@@ -39,6 +38,9 @@ from sim.errors import BatchError
 from sim.io import results_folder as store
 from sim.spec.params import current_value
 from sim.spec.scenario import Scenario
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: the KPIs whose indices are reported
 KPIS = (*HEADLINE, "net_us_usd", "net_ca_usd")
@@ -75,6 +77,8 @@ def sensitivity(
 
     Raises BatchError when the scenario declares no uncertain parameter or an argument is bad.
     """
+    import pandas as pd
+
     check_args(1, seed, days, workers)
     if method not in sa.METHODS:
         raise BatchError(f"method must be one of {', '.join(sa.METHODS)} (got {method!r})")
@@ -171,7 +175,10 @@ def sensitivity(
                 "scan_points_per_parameter": scan,
                 "seed": seed,
                 "days": a.days,
-                "parameters": [dataclasses.asdict(p) for p in params],
+                "parameters": [
+                    {k: v for k, v in dataclasses.asdict(p).items() if v == v and v != ()}
+                    for p in params
+                ],
                 "kpis": list(KPIS),
                 "break_even": "one-dimensional scan, others at the files' values, linear interpolation",
                 "tables": ["indices.parquet", "breakeven.parquet", "samples.parquet"],

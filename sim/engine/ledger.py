@@ -62,8 +62,7 @@ class Ledger:
             for i, (site, _) in enumerate(point_keys)
         ]
         self.p_backlog_cat = [
-            cat("consumer", pctry[i], sector[i], "backlog", preg[i])
-            for i in range(len(point_keys))
+            cat("consumer", pctry[i], sector[i], "backlog", preg[i]) for i in range(len(point_keys))
         ]
         self.p_lost_cat = [
             cat("downstream", pctry[i], sector[i], "lost_margin", preg[i])
@@ -75,15 +74,13 @@ class Ledger:
         lreg = [net.site[ln.dest].region for ln in lanes]
         oreg = [net.site[ln.origin].region for ln in lanes]
         self.l_transport_cat = [
-            cat(self.l_party[i], lctry[i], lsec[i], "transport", lreg[i])
-            for i in range(len(lanes))
+            cat(self.l_party[i], lctry[i], lsec[i], "transport", lreg[i]) for i in range(len(lanes))
         ]
         self.l_delay_cat = [
             cat(self.l_party[i], lctry[i], lsec[i], "delay", lreg[i]) for i in range(len(lanes))
         ]
         self.l_spoil_cat = [
-            cat(self.l_party[i], lctry[i], lsec[i], "spoilage", lreg[i])
-            for i in range(len(lanes))
+            cat(self.l_party[i], lctry[i], lsec[i], "spoilage", lreg[i]) for i in range(len(lanes))
         ]
         self.plant_down_cat = [
             cat(

@@ -41,7 +41,9 @@ def load_reporting_regions(path: str | Path) -> dict[str, str]:
     out: dict[str, str] = {}
     if rows and any(c not in rows[0] for c in COLUMNS):
         missing = [c for c in COLUMNS if c not in rows[0]]
-        raise NetworkError([Problem(fname, "row 1", "required column is missing", ", ".join(missing))])
+        raise NetworkError(
+            [Problem(fname, "row 1", "required column is missing", ", ".join(missing))]
+        )
     for n, row in enumerate(rows, start=2):
         code = (row.get("region") or "").strip()
         rep = (row.get("reporting_region") or "").strip()

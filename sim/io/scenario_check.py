@@ -351,7 +351,7 @@ class _Checker:
         if dist == "normal" and nums["sd"] <= 0:
             self.top_u(f"{key}.sd", "must be > 0", nums["sd"])
             return None
-        return Uncertain(key, dist, **nums)
+        return Uncertain(key, dist, **nums)  # type: ignore[arg-type]
 
     def share_table(
         self, key: str, v: object, names: tuple[str, ...], what: str, lo: float, hi: float

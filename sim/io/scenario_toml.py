@@ -303,13 +303,16 @@ def apply_overrides(doc: Doc, overrides: Mapping[str, object]) -> None:
                 top = market["pass_through"] = dict(PASS_THROUGH)
             sec = top.get(parts[2])
             if not isinstance(sec, dict):
-                glob = {p: top[p] for p in PARTIES if p in top} or dict(PASS_THROUGH)
-                sec = top[parts[2]] = dict(glob)
+                sec = top[parts[2]] = {}
+            glob = {p: top[p] for p in PARTIES if p in top} or dict(PASS_THROUGH)
+            own = {p: sec[p] for p in PARTIES if p in sec}
             table = sec
             if len(parts) == 5:
                 table = sec.get(parts[3])
                 if not isinstance(table, dict):
-                    table = sec[parts[3]] = {p: sec[p] for p in PARTIES if p in sec}
+                    table = sec[parts[3]] = dict(own or glob)
+            elif not own:
+                sec.update(glob)
             _set_share(table, parts[-1], value)
             doc.src["market.pass_through"] = fname
             doc.over.add("market.pass_through")

@@ -87,13 +87,16 @@ def with_values(sc: Scenario, values: Mapping[str, float]) -> Scenario:
             raise ValueError(f"{key}: {why}")
         parts, v = key.split("."), float(value)
         if parts[0] == "costs":
-            costs = dataclasses.replace(costs, **{parts[1]: v})
+            costs = dataclasses.replace(costs, **{parts[1]: v})  # type: ignore[arg-type]
         elif parts[0] == "measures":
             measures = [
-                dataclasses.replace(m, **{parts[2]: v}) if m.id == parts[1] else m for m in measures
+                dataclasses.replace(m, **{parts[2]: v})  # type: ignore[arg-type]
+                if m.id == parts[1]
+                else m
+                for m in measures
             ]
         elif len(parts) == 2:
-            market = dataclasses.replace(market, **{parts[1]: v})
+            market = dataclasses.replace(market, **{parts[1]: v})  # type: ignore[arg-type]
         elif parts[1] == "elasticity":
             market = dataclasses.replace(
                 market, elasticity=FrozenMap({**market.elasticity, parts[2]: v})
