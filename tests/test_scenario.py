@@ -285,9 +285,18 @@ def test_unknown_override_keys_are_problems(family: Path, key: str) -> None:
     assert exc.value.problems[0].where == f"override '{key}'"
 
 
-def test_override_pass_through_share_must_keep_the_sum(family: Path) -> None:
+def test_override_pass_through_share_rescales_the_other_parties(family: Path) -> None:
+    # the parent's table is exporter 0.5, importer 0.5: setting the exporter's share to 0.7 leaves
+    # 0.3 to the others in their old proportions
+    sc = load_scenario(family, {"market.pass_through.exporter": 0.7})
+    assert dict(sc.market.pass_through) == pytest.approx(
+        {"exporter": 0.7, "importer": 0.3, "downstream": 0.0, "consumer": 0.0}
+    )
     with pytest.raises(ScenarioError) as exc:
-        load_scenario(family, {"market.pass_through.exporter": 0.7})
+        load_scenario(family, {"market.pass_through.exporter": 1.7})
+    assert "must be in 0..1" in rules(exc)
+    with pytest.raises(ScenarioError) as exc:
+        load_scenario(family, {"market.pass_through": {"consumer": 0.7}})
     assert "sum to 1" in rules(exc)
     sc = load_scenario(family, {"market.pass_through": {"consumer": 1.0}})
     assert sc.market.pass_through["consumer"] == 1.0

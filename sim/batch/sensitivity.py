@@ -38,6 +38,7 @@ from sim.errors import BatchError
 from sim.io import results_folder as store
 from sim.spec.params import current_value
 from sim.spec.scenario import Scenario
+from sim.spec.uncertain import DIST_KEYS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -176,7 +177,11 @@ def sensitivity(
                 "seed": seed,
                 "days": a.days,
                 "parameters": [
-                    {k: v for k, v in dataclasses.asdict(p).items() if v == v and v != ()}
+                    {
+                        k: v
+                        for k, v in dataclasses.asdict(p).items()
+                        if k in ("key", "dist") or k in DIST_KEYS[p.dist]
+                    }
                     for p in params
                 ],
                 "kpis": list(KPIS),

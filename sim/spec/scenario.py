@@ -90,14 +90,15 @@ The other keys depend on the kind (a key a kind does not use is an error)::
                   overseas demand that Canada cannot supply is neither backlog nor lost sales).
 
 ``extends``: the parent is loaded first (recursively), then this file overrides it: top-level
-values replace the parent's; [costs] and [market] merge key by key; measures merge by id (a
+values replace the parent's; [costs], [market] and [uncertain] merge key by key; measures merge by id (a
 measure whose id the parent has replaces the given keys of the parent's measure; with
 ``drop = true`` it removes it; new ids are appended). A cycle of extends is an error.
 
 Overrides (sweeps): ``load_scenario(path, overrides={"measures.us_tariff.rate": 0.35})`` sets
 dotted keys on the merged data before validation: ``name``, ``description``, ``network``,
 ``start``, ``horizon_days``, ``costs.<field>``, ``market.<field>``,
-``market.pass_through.<party>``, ``market.elasticity.<sector>``, ``measures.<id>.<key>``
+``market.pass_through[.<sector>[.<direction>]].<party>`` (the other parties of that table are
+rescaled to keep the sum 1), ``market.elasticity.<sector>``, ``measures.<id>.<key>``
 (``measures.<id>.drop = true`` removes a measure). :func:`parse_override` parses the command-line
 form ``KEY=V1,V2,...``.
 """

@@ -35,11 +35,12 @@ class Uncertain:
 
     key: str
     dist: str
-    low: float = math.nan
-    high: float = math.nan
-    mode: float = math.nan
-    mean: float = math.nan
-    sd: float = math.nan
+    # fields a distribution does not use stay 0.0 (not NaN: specs compare equal after pickling)
+    low: float = 0.0
+    high: float = 0.0
+    mode: float = 0.0
+    mean: float = 0.0
+    sd: float = 0.0
     values: tuple[float, ...] = ()
 
     @property
