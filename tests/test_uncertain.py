@@ -16,7 +16,7 @@ from sim import load_scenario, run_batch, simulate
 from sim.analysis import sensitivity as sa
 from sim.batch.whopays import pair_uncertain
 from sim.cli import main
-from sim.spec.params import draw_values, param_column, with_values
+from sim.spec.params import draw_values, param_column, unit_draw, with_values
 from sim.spec.uncertain import Uncertain
 
 TINY = Path(__file__).resolve().parent.parent / "networks" / "tiny"
@@ -70,6 +70,10 @@ def test_draws_depend_on_seed_rep_and_key_only(unc: Path) -> None:
     # another scenario declaring only one of the keys draws the same value for it
     one = draw_values(sc.uncertain[1:2], 7, 3)
     assert one == {sc.uncertain[1].key: a[sc.uncertain[1].key]}
+    # parameters are drawn independently of each other: uniform, uncorrelated across replications
+    u = np.array([[unit_draw(7, r, k) for k in ("a.b", "c.d")] for r in range(400)])
+    assert abs(np.corrcoef(u.T)[0, 1]) < 0.15
+    assert u.mean() == pytest.approx(0.5, abs=0.05)
     res = simulate(sc, seed=7, rep=3)
     for k, v in a.items():
         assert res.kpis[param_column(k)] == v

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from sim.analysis.statistics import paired_deltas
 from sim.batch.runner import as_scenario, check_args, engine_for, run_on
+from sim.batch.whopays import pair_uncertain
 from sim.errors import BatchError
 from sim.io import results_folder as store
 from sim.io.scenario import load_scenario, parse_override
@@ -41,14 +42,17 @@ def compare(
     progress: bool | None = None,
     quiet: bool = False,
 ) -> pd.DataFrame:
-    """Paired deltas ALT - BASE per KPI under common random numbers (same seed and reps).
+    """Paired deltas ALT - BASE per KPI under common random numbers (same seed and reps); both
+    scenarios draw the ``[uncertain]`` parameters either declares, with the same values per
+    replication.
 
     Returns :func:`sim.analysis.statistics.paired_deltas`: mean delta with its paired 95 % CI, the unpaired
     (Welch) CI, and ``variance_reduction``. With ``out``: ``out/base/``, ``out/alt/`` (batch results
     folders) and ``out/compare.parquet``.
     """
     check_args(reps, seed, days, workers)
-    sb, sa = as_scenario(base), as_scenario(alt)
+    # both draw the uncertain parameters either declares: replication i runs both with one value each
+    sb, sa = pair_uncertain(as_scenario(base), as_scenario(alt))
     folder = Path(out) if out is not None else None
     with engine_for([sb, sa], workers, scheduler) as engine:
         results = [
