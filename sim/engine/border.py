@@ -62,41 +62,8 @@ class Border:
         self.upv: dict[int, float] = {}  # units per vehicle of each road/rail lane
         self.lane_group = [-1] * len(lanes)  # group of each lane, -1 if not road/rail
         self.pipe_groups: dict[tuple[str, str], tuple[float, list[int]]] = {}
-        gidx: dict[tuple[str, str], int] = {}
-        modelled: dict[tuple[str, str], float] = {}
-        for i, ln in enumerate(lanes):
-            if ln.crossing is None:
-                continue
-            cr = net.crossing[ln.crossing]
-            direc = net.direction(ln)
-            key = (cr.id, direc)
-            com = net.commodity[ln.commodity]
-            if cr.kind in RAIL_ROAD:
-                upv = com.units_per_truck if cr.kind == "road" else com.units_per_railcar
-                self.upv[i] = float(upv or 1.0)
-                modelled[key] = modelled.get(key, 0.0) + ln.base_flow / self.upv[i]
-                if key not in gidx:
-                    gidx[key] = len(self.keys)
-                    self.keys.append(key)
-                    self.lanes.append([])
-                self.lanes[gidx[key]].append(i)
-                self.lane_group[i] = gidx[key]
-            elif cr.kind in ("pipeline", "wire"):
-                cap = cr.capacity(direc)
-                if cap is not None:
-                    old = self.pipe_groups.get(key, (cap, []))
-                    old[1].append(i)
-                    self.pipe_groups[key] = old
-        # crossings no modelled lane uses still carry their background traffic (diversions may use them)
-        for cr in net.crossings:
-            if cr.kind not in RAIL_ROAD:
-                continue
-            for direc in ("sb", "nb"):
-                key = (cr.id, direc)
-                if key not in gidx and (cr.observed(direc) or 0.0) > 0 and cr.capacity(direc):
-                    gidx[key] = len(self.keys)
-                    self.keys.append(key)
-                    self.lanes.append([])
+        modelled = self._group_lanes(net)
+        self._add_background_only(net)
         for key in self.keys:
             cr = net.crossing[key[0]]
             cap = cr.capacity(key[1]) or 1e9
@@ -117,6 +84,50 @@ class Border:
         self.at_dispatch = [
             ln.crossing is not None and self.lane_group[i] < 0 for i, ln in enumerate(lanes)
         ]
+
+    def _group(self, key: tuple[str, str]) -> int:
+        if key not in self._gidx:
+            self._gidx[key] = len(self.keys)
+            self.keys.append(key)
+            self.lanes.append([])
+        return self._gidx[key]
+
+    def _group_lanes(self, net: Network) -> dict[tuple[str, str], float]:
+        """Group road/rail lanes by (crossing, direction) and pipeline/wire lanes by capacity;
+        return the modelled vehicles per day of each road/rail group."""
+        self._gidx: dict[tuple[str, str], int] = {}
+        modelled: dict[tuple[str, str], float] = {}
+        for i, ln in enumerate(net.lanes):
+            if ln.crossing is None:
+                continue
+            cr = net.crossing[ln.crossing]
+            direc = net.direction(ln)
+            key = (cr.id, direc)
+            com = net.commodity[ln.commodity]
+            if cr.kind in RAIL_ROAD:
+                upv = com.units_per_truck if cr.kind == "road" else com.units_per_railcar
+                self.upv[i] = float(upv or 1.0)
+                modelled[key] = modelled.get(key, 0.0) + ln.base_flow / self.upv[i]
+                g = self._group(key)
+                self.lanes[g].append(i)
+                self.lane_group[i] = g
+            elif cr.kind in ("pipeline", "wire"):
+                cap = cr.capacity(direc)
+                if cap is not None:
+                    old = self.pipe_groups.get(key, (cap, []))
+                    old[1].append(i)
+                    self.pipe_groups[key] = old
+        return modelled
+
+    def _add_background_only(self, net: Network) -> None:
+        """Crossings no modelled lane uses still carry their background traffic."""
+        for cr in net.crossings:
+            if cr.kind not in RAIL_ROAD:
+                continue
+            for direc in ("sb", "nb"):
+                key = (cr.id, direc)
+                if key not in self._gidx and (cr.observed(direc) or 0.0) > 0 and cr.capacity(direc):
+                    self._group(key)
 
     def limit_pipes(self, want: list[float], fx: DayFactors) -> None:
         """Curtail the day's dispatches ``want`` (per lane) pro rata to pipeline/wire capacity."""

@@ -449,6 +449,24 @@ KINDS: dict[str, type[MeasureKind]] = {
 """Every measure kind by name, in the order the README lists them."""
 
 
+def _all_keys() -> tuple[Key, ...]:
+    seen: dict[str, Key] = {}
+    for kind in KINDS.values():
+        for k in kind.keys:
+            seen.setdefault(k.name, k)
+    return tuple(seen.values())
+
+
+ALL_KEYS: tuple[Key, ...] = _all_keys()
+"""One declaration of every kind-specific key name (the first kind's), for data of unknown kind."""
+ALL_KEY_NAMES: frozenset[str] = frozenset(k.name for k in ALL_KEYS)
+KEY_TYPES: dict[str, str] = {k.name: k.type for k in COMMON + ALL_KEYS + (DROP,)}
+"""TOML type of every measure key, for the reader."""
+MEASURE_KINDS: tuple[str, ...] = tuple(KINDS)
+KIND_KEYS: dict[str, tuple[str, ...]] = {n: tuple(k.name for k in c.keys) for n, c in KINDS.items()}
+"""Which keys each kind takes besides id, kind, start, end (and drop)."""
+
+
 def kind_of(m: Measure) -> type[MeasureKind]:
     """The kind class of a measure."""
     return KINDS[m.kind]
@@ -463,3 +481,7 @@ def key_table() -> str:
         rows.append(f"| **`{kind.name}`** | | | {kind.summary} |")
         rows += [f"| | `{k.name}` | {k.describe()} | {k.doc} |" for k in kind.keys]
     return "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":
+    print(key_table(), end="")
