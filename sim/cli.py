@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from sim import __version__
 from sim.analysis.result import Result
 from sim.analysis.statistics import main_kpis
 from sim.batch import BatchError, BatchResult, compare, parse_set, run_batch, sweep
@@ -303,6 +304,7 @@ def _batch_options(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="borderflow", description=__doc__)
+    p.add_argument("--version", action="version", version=f"borderflow {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     v = sub.add_parser("validate", help="check network folders and scenario files")
     v.add_argument("paths", nargs="+", metavar="PATH")

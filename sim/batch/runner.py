@@ -319,7 +319,9 @@ def run_on(
             folder, engine, sc, reps=reps, seed=seed, horizon=horizon, resume=resume, extra=extra
         )
     todo = [r for r in range(reps) if r not in records]
-    bar = _progress_bar(sc.name, reps, reps - len(todo)) if _show_progress(progress, quiet) else None
+    bar = (
+        _progress_bar(sc.name, reps, reps - len(todo)) if _show_progress(progress, quiet) else None
+    )
     engine.peak = 0
     t0 = time.perf_counter()
     ran, task_s = _run_todo(
