@@ -49,7 +49,7 @@ def main() -> None:
         res = simulate(sc, seed=i, days=args.days, network=net)
         walls.append(time.perf_counter() - t0)
         events = res.kpis["events"]
-        lots = int((res.raw["shipped"] > 0).sum())
+        lots = int((res.raw.shipped > 0).sum())
         rates.append(events / res.kpis["wall_s"])
         bare.append(bare_simpy(events))
     wall = statistics.median(walls)
