@@ -1,5 +1,7 @@
 """Borderflow: discrete-event simulation of Canada-US supply chains under trade conflict."""
 
+from importlib import metadata as _metadata
+
 from sim.analysis.burden import Burden, BurdenSummary, burden, burden_batch, cost_account
 from sim.analysis.metrics import ttr_days
 from sim.analysis.result import Result
@@ -52,4 +54,8 @@ __all__ = [
     "ttr_days",
     "who_pays",
 ]
-__version__ = "0.1.0"
+
+try:  # single source: the version in pyproject.toml, as installed
+    __version__ = _metadata.version("borderflow")
+except _metadata.PackageNotFoundError:  # a source tree put on sys.path without installing it
+    __version__ = "0+unknown"

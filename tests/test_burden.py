@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from sim import burden, burden_batch, cost_account, simulate
 from sim.analysis.burden import us_share
+from sim.engine.records import RunArrays
 from sim.spec.network import Commodity, Crossing, Demand, Lane, Network, Site
 from sim.spec.scenario import FrozenMap, Market, Measure, Scenario
 
@@ -48,9 +48,9 @@ def scenario(imposer: str, rate: float, exempt: float) -> Scenario:
     return Scenario("t", market=market, measures=(m,))
 
 
-def shipped_value(res_raw: dict[str, np.ndarray]) -> float:
+def shipped_value(res_raw: RunArrays) -> float:
     """Units shipped over the horizon x value (a sea lot is assessed as it is dispatched)."""
-    return float(res_raw["shipped"][:, 0].sum()) * PART.value_usd
+    return float(res_raw.shipped[:, 0].sum()) * PART.value_usd
 
 
 @pytest.mark.parametrize(
@@ -76,7 +76,7 @@ def test_duty_rows_follow_the_lanes_sector_and_direction_shares(
     )
     # duty revenue = sum shipped x value x rate x (1 - exempt share), computed from the flows
     d = shipped_value(res.raw) * rate * (1 - exempt)
-    assert res.raw["shipped"][:, 0] == pytest.approx(100.0)  # deterministic: the base flow
+    assert res.raw.shipped[:, 0] == pytest.approx(100.0)  # deterministic: the base flow
     assert d > 0
     led = res.ledger
     duty = (

@@ -68,8 +68,8 @@ def cost_account(result: Result) -> Account:
     positive). The exporters' lost margin on cross-border volume below the network's base flows
     (the ``lost_export_margin_*`` KPIs) is added per lane, in the origin's country and region.
     """
-    cats = result.meta["cost_cats"]
-    rows = np.asarray(result.raw["ledger"], dtype=float).reshape(-1, 3)
+    cats = result.meta.cost_cats
+    rows = np.asarray(result.raw.ledger, dtype=np.float64).reshape(-1, 3)
     by_cat = np.bincount(rows[:, 1].astype(np.int64), weights=rows[:, 2], minlength=len(cats))
     out: Account = {}
     for (party, country, sector, kind, region), usd in zip(cats, by_cat, strict=True):
@@ -78,16 +78,16 @@ def cost_account(result: Result) -> Account:
         item = "revenue" if party == "government" else kind
         key = (country, region if party != "government" else "", sector, item)
         out[key] = out.get(key, 0.0) + (-usd if party == "government" else usd)
-    meta, shipped = result.meta, result.raw["shipped"]
+    meta, shipped = result.meta, result.raw.shipped
     if shipped.size:
         days = shipped.shape[0]
-        base = np.asarray(meta["lane_base"], dtype=float)
-        short = (base * days - shipped.sum(axis=0)) * np.asarray(meta["lane_value"], dtype=float)
-        margin = float(meta.get("lost_margin_share", 0.12))
-        for i, (o, d) in enumerate(meta["lane_countries"]):
+        base = np.asarray(meta.lane_base, dtype=np.float64)
+        short = (base * days - shipped.sum(axis=0)) * np.asarray(meta.lane_value, dtype=np.float64)
+        margin = float(meta.lost_margin_share)
+        for i, (o, d) in enumerate(meta.lane_countries):
             if {o, d} != set(COUNTRIES) or short[i] <= 0:
                 continue
-            key = (o, meta["lane_origin_region"][i], meta["lane_sector"][i], "lost_export_margin")
+            key = (o, meta.lane_origin_region[i], meta.lane_sector[i], "lost_export_margin")
             out[key] = out.get(key, 0.0) + float(short[i]) * margin
     return out
 

@@ -38,13 +38,59 @@ from sim.errors import BatchError
 from sim.io import results_folder as store
 from sim.spec.params import current_value
 from sim.spec.scenario import Scenario
-from sim.spec.uncertain import DIST_KEYS
+from sim.spec.uncertain import DIST_KEYS, Uncertain
 
 if TYPE_CHECKING:
     import pandas as pd
 
 #: the KPIs whose indices are reported
 KPIS = (*HEADLINE, "net_us_usd", "net_ca_usd")
+
+
+def _points(
+    params: tuple[Uncertain, ...],
+    unit: np.ndarray,
+    method: str,
+    defaults: dict[str, float],
+    scan: int,
+) -> tuple[list[dict[str, float]], list[str], list[tuple[str, float]]]:
+    """The design's points, then each parameter's scan points (the others at their defaults)."""
+    points = sa.to_values(params, unit)
+    design = [method] * len(points)
+    scan_of: list[tuple[str, float]] = []
+    for p in params:
+        lo, hi = p.support
+        grid = sorted(set(p.values)) if p.dist == "choice" else np.linspace(lo, hi, scan).tolist()
+        for x in grid:
+            points.append({**defaults, p.key: float(x)})
+            design.append("scan")
+            scan_of.append((p.key, float(x)))
+    return points, design, scan_of
+
+
+def _break_even_table(
+    params: tuple[Uncertain, ...], scan_df: pd.DataFrame, defaults: dict[str, float]
+) -> pd.DataFrame:
+    """Per parameter: its range, the US share of the net burden at both ends, the break-even."""
+    import pandas as pd
+
+    rows: list[dict[str, Any]] = []
+    for p in params:
+        sub = scan_df[scan_df["_key"] == p.key].sort_values(p.key)
+        xs, ys = sub[p.key].tolist(), sub["us_share_net"].tolist()
+        lo, hi = p.support
+        rows.append(
+            {
+                "parameter": p.key,
+                "default": defaults[p.key],
+                "low": lo,
+                "high": hi,
+                "share_at_low": ys[0] if ys else math.nan,
+                "share_at_high": ys[-1] if ys else math.nan,
+                "break_even": sa.break_even(xs, ys, 0.5),
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 @dataclass(frozen=True)
@@ -96,17 +142,8 @@ def sensitivity(
     if not params:
         raise BatchError(f"scenario {alt.name} declares no [uncertain] parameters")
     unit = sa.unit_sample(params, samples, method, seed)
-    points = sa.to_values(params, unit)
-    design = [method] * len(points)
     defaults = {p.key: current_value(alt, p.key) for p in params}
-    scan_of: list[tuple[str, float]] = []
-    for p in params:
-        lo, hi = p.support
-        grid = sorted(set(p.values)) if p.dist == "choice" else np.linspace(lo, hi, scan).tolist()
-        for x in grid:
-            points.append({**defaults, p.key: float(x)})
-            design.append("scan")
-            scan_of.append((p.key, float(x)))
+    points, design, scan_of = _points(params, unit, method, defaults, scan)
     table = dict(enumerate(points))
     fixed_alt = dataclasses.replace(alt, uncertain=())
     fixed_base = dataclasses.replace(base, uncertain=())
@@ -140,24 +177,8 @@ def sensitivity(
     n_design = len(unit)
     outputs = {k: samples_df[k].to_numpy()[:n_design] for k in KPIS}
     idx = sa.indices(params, unit, outputs, method, seed)
-    be_rows: list[dict[str, Any]] = []
     scan_df = samples_df.iloc[n_design:].assign(_key=[k for k, _ in scan_of])
-    for p in params:
-        sub = scan_df[scan_df["_key"] == p.key].sort_values(p.key)
-        xs, ys = sub[p.key].tolist(), sub["us_share_net"].tolist()
-        lo, hi = p.support
-        be_rows.append(
-            {
-                "parameter": p.key,
-                "default": defaults[p.key],
-                "low": lo,
-                "high": hi,
-                "share_at_low": ys[0] if ys else math.nan,
-                "share_at_high": ys[-1] if ys else math.nan,
-                "break_even": sa.break_even(xs, ys, 0.5),
-            }
-        )
-    be = pd.DataFrame(be_rows)
+    be = _break_even_table(params, scan_df, defaults)
     folder = Path(out) if out is not None else None
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)

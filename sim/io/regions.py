@@ -13,11 +13,11 @@ from pathlib import Path
 
 from sim.errors import NetworkError, Problem
 from sim.io.paths import NETWORK_DIR, network_path
-from sim.spec.refs import COUNTRIES
 from sim.spec.scenario import Scenario
 
 FILE = "reporting_regions.csv"
 COLUMNS = ("region", "country", "reporting_region")
+COUNTRIES = ("US", "CA")
 
 
 def regions_file(sc: Scenario) -> Path:
