@@ -139,7 +139,13 @@ def kpi_columns(df: pd.DataFrame, exclude: Sequence[str] = ID_COLUMNS) -> list[s
 
 def main_kpis(columns: Sequence[str]) -> list[str]:
     """The headline KPIs present among ``columns``: :data:`MAIN_KPIS` plus share/diverted columns."""
-    extra = [c for c in columns if ("share" in c or "diverted" in c) and c not in MAIN_KPIS]
+    extra = [
+        c
+        for c in columns
+        if ("share" in c or "diverted" in c)
+        and c not in MAIN_KPIS
+        and not c.startswith("param:")  # drawn parameter values, not KPIs
+    ]
     return [c for c in MAIN_KPIS if c in columns] + extra
 
 
