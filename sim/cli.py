@@ -356,13 +356,17 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
         f"{n} points x 2 runs in {res.wall_s:.0f} s"
     )
     idx = res.indices
-    for kpi in ("us_share_net", "us_share_duty"):
+    for kpi in ("net_gap_usd", "us_share_duty"):
         sub = idx[idx["kpi"] == kpi]
         cols: tuple[str, ...] = ("S1", "S1_conf", "ST", "ST_conf")
         if args.method != "sobol":
             cols = ("mu_star", "mu_star_conf", "sigma")
         sub = sub.sort_values(cols[2] if args.method == "sobol" else cols[0], ascending=False)
-        print(f"{kpi}:")
+        what = {
+            "net_gap_usd": "US minus Canadian net burden (> 0: the US side bears more)",
+            "us_share_duty": "US share of the duty borne",
+        }[kpi]
+        print(f"{kpi} ({what}):")
         rows = [
             [str(r["parameter"]), *(f"{r[c]:.3f}" for c in cols)] for r in sub.to_dict("records")
         ]
@@ -375,10 +379,14 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
             f"{r['low']:.3g}..{r['high']:.3g}",
             f"{r['share_at_low']:.3f}..{r['share_at_high']:.3f}",
             "none in range" if r["break_even"] != r["break_even"] else f"{r['break_even']:.3g}",
+            f"{r['break_even_extrapolated']:.3g}",
         ]
         for r in res.break_even.to_dict("records")
     ]
-    _print_table(["parameter", "default", "range", "US share over range", "break-even"], rows)
+    _print_table(
+        ["parameter", "default", "range", "US share over range", "break-even", "linear extrap."],
+        rows,
+    )
     if res.out is not None:
         print(
             f"results written to {res.out}/ (indices.parquet, breakeven.parquet, samples.parquet)"

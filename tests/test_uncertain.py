@@ -194,3 +194,5 @@ def test_sobol_indices_of_the_ishigami_function() -> None:
 def test_break_even_interpolates_the_crossing() -> None:
     assert sa.break_even([0.0, 0.5, 1.0], [0.7, 0.6, 0.3], 0.5) == pytest.approx(2 / 3)
     assert math.isnan(sa.break_even([0.0, 1.0], [0.7, 0.6], 0.5))
+    # a line through (0, 3) and (1, 1) crosses 0 at 1.5, outside the scan
+    assert sa.extrapolated_zero([0.0, 0.5, 1.0], [3.0, 2.0, 1.0]) == pytest.approx(1.5)

@@ -133,6 +133,8 @@ class Burden:
         for part in ("duty", "frictions", "revenue", "net"):
             for c in COUNTRIES:
                 out[f"{part}_{c.lower()}_usd"] = float(getattr(self, part)[c])
+        # US minus Canadian net burden: > 0 exactly when the US share of the net burden is > 0.5
+        out["net_gap_usd"] = out["net_us_usd"] - out["net_ca_usd"]
         return out
 
 

@@ -6,7 +6,8 @@
 indices are those of the declared inputs); :func:`indices` runs SALib's analysis on the model
 outputs and returns one tidy table: ``kpi, parameter, S1, S1_conf, ST, ST_conf`` (Sobol') or
 ``mu_star, mu_star_conf, sigma`` (Morris; S columns NaN). :func:`break_even` finds where a scanned
-output crosses a threshold by linear interpolation between scan points.
+output crosses a threshold by linear interpolation between scan points; :func:`extrapolated_zero`
+where a straight line through them would cross zero.
 """
 
 from __future__ import annotations
@@ -104,6 +105,18 @@ def indices(
                     }
                 )
     return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def extrapolated_zero(xs: Sequence[float], ys: Sequence[float]) -> float:
+    """Where the least-squares line through the points ``(xs, ys)`` crosses 0 (it may lie outside
+    the scanned range); NaN when the line is flat or there are fewer than two points."""
+    pts = [(float(x), float(y)) for x, y in zip(xs, ys, strict=True) if math.isfinite(y)]
+    if len(pts) < 2:
+        return math.nan
+    x = np.array([p[0] for p in pts])
+    y = np.array([p[1] for p in pts])
+    slope, icept = np.polyfit(x, y, 1)
+    return float(-icept / slope) if slope != 0 else math.nan
 
 
 def break_even(xs: Sequence[float], ys: Sequence[float], level: float = 0.5) -> float:

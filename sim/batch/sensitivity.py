@@ -14,7 +14,10 @@ engine.
 
 The results folder holds ``indices.parquet`` (``kpi, parameter, S1, S1_conf, ST, ST_conf,
 mu_star, mu_star_conf, sigma``), ``breakeven.parquet`` (``parameter, default, low, high,
-share_at_low, share_at_high, break_even``), ``samples.parquet`` (every point's parameter values
+share_at_low, share_at_high, gap_at_low_usd, gap_at_high_usd, break_even,
+break_even_extrapolated``: the US-minus-Canada net burden at both ends of the scan, the value
+where it crosses 0 inside the range — the US share of the net burden crossing 0.5 — and where the
+straight line through the scan would cross it, possibly outside the range or the valid domain), ``samples.parquet`` (every point's parameter values
 and headline KPIs, ``design`` = "sobol"/"morris"/"scan") and ``manifest.json``.
 """
 
@@ -44,7 +47,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 #: the KPIs whose indices are reported
-KPIS = (*HEADLINE, "net_us_usd", "net_ca_usd")
+KPIS = (*HEADLINE, "net_us_usd", "net_ca_usd", "net_gap_usd")
 
 
 def _points(
@@ -78,6 +81,7 @@ def _break_even_table(
     for p in params:
         sub = scan_df[scan_df["_key"] == p.key].sort_values(p.key)
         xs, ys = sub[p.key].tolist(), sub["us_share_net"].tolist()
+        gap = sub["net_gap_usd"].tolist()  # crosses 0 where the share crosses 0.5, but smoothly
         lo, hi = p.support
         rows.append(
             {
@@ -87,7 +91,10 @@ def _break_even_table(
                 "high": hi,
                 "share_at_low": ys[0] if ys else math.nan,
                 "share_at_high": ys[-1] if ys else math.nan,
-                "break_even": sa.break_even(xs, ys, 0.5),
+                "gap_at_low_usd": gap[0] if gap else math.nan,
+                "gap_at_high_usd": gap[-1] if gap else math.nan,
+                "break_even": sa.break_even(xs, gap, 0.0),
+                "break_even_extrapolated": sa.extrapolated_zero(xs, gap),
             }
         )
     return pd.DataFrame(rows)
