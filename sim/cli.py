@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
+import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -312,6 +315,9 @@ def _batch_options(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="borderflow", description=__doc__)
+    p.add_argument(
+        "--debug", action="store_true", help="on an internal error, print the traceback"
+    )
     sub = p.add_subparsers(dest="command", required=True)
     v = sub.add_parser("validate", help="check network folders and scenario files")
     v.add_argument("paths", nargs="+", metavar="PATH")
@@ -344,27 +350,72 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+_DEBUG_HINT = "rerun with --debug for the traceback, and please report it"
+
+
+def _explain_os_error(exc: OSError) -> str:
+    """An OSError as one line naming the path (never the file's contents)."""
+    what = exc.strerror or type(exc).__name__
+    where = f": {exc.filename}" if exc.filename is not None else ""
+    return f"{what}{where}" if exc.strerror else str(exc) or what
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # the same clean stop as Ctrl-C: workers stopped, one line printed
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit status (0 ok, 2 bad input)."""
+    """Run the command line; return the exit status (0 ok, 2 bad input, 1 internal fault, 130 stopped).
+
+    No exception escapes: bad input is one ``error:`` line and exit 2; anything else is an internal
+    fault, one line and exit 1 (``--debug`` prints the traceback as well).
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    argv = [a for a in argv if a != "--debug"]  # accepted anywhere on the line
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on usage errors
-        return int(exc.code or 0)
+        return exc.code if isinstance(exc.code, int) else 2
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return _dispatch(args, debug)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _dispatch(args: argparse.Namespace, debug: bool) -> int:
+    def fail(code: int, text: str) -> int:
+        if debug:
+            traceback.print_exc()
+        print(f"error: {text}", file=sys.stderr)
+        return code
+
     try:
         return int(args.func(args))
     except SimError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return fail(2, str(exc))
     except BrokenPipeError:  # output piped into `head` and closed: stop quietly, as Unix tools do
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
-    except OSError as exc:  # unwritable results folder, missing file, ...
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except OSError as exc:  # unwritable results folder, missing file, full disk, ...
+        return fail(2, _explain_os_error(exc))
+    except RecursionError:
+        return fail(2, "input nested too deeply (a TOML value or an extends chain)")
+    except MemoryError:
+        return fail(2, "out of memory: use fewer --days, --reps or --workers")
     except KeyboardInterrupt:
+        if debug:
+            traceback.print_exc()
         print("interrupted (finished replications are kept; rerun with --resume)", file=sys.stderr)
         return 130
+    except Exception as exc:  # an internal fault: one line, the traceback only with --debug
+        head = f"internal error: {type(exc).__name__}: {exc}".splitlines()[0][:300]
+        return fail(1, head if debug else f"{head} ({_DEBUG_HINT})")
 
 
 if __name__ == "__main__":  # pragma: no cover
