@@ -13,7 +13,7 @@ from typing import Any
 
 from sim.analysis.result import Result
 from sim.analysis.statistics import main_kpis
-from sim.batch import BatchError, BatchResult, compare, parse_set, run_batch, sweep
+from sim.batch import LIMITS, BatchError, BatchResult, compare, parse_set, run_batch, sweep
 from sim.engine.ledger import KINDS
 from sim.errors import SimError
 from sim.io.network import load_network
@@ -266,34 +266,36 @@ def _cmd_scenarios(args: argparse.Namespace) -> int:
     return 0
 
 
-def _int_at_least(low: int) -> Callable[[str], int]:
-    """An argparse type: an integer >= ``low``."""
+def _int_in(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: an integer in ``low..high`` (the ranges are in ``sim.batch.LIMITS``)."""
 
     def parse(text: str) -> int:
         try:
-            value = int(text)
+            value = int(text.strip().replace("_", ""))
         except ValueError:
-            value = low - 1
-        if value < low:
-            raise argparse.ArgumentTypeError(f"must be an integer >= {low}, got {text!r}")
+            raise argparse.ArgumentTypeError(
+                f"must be an integer in {low}..{high:,}, got {text!r}"
+            ) from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be an integer in {low}..{high:,}, got {text}")
         return value
 
     return parse
 
 
-_positive = _int_at_least(1)
-_non_negative = _int_at_least(0)
+_reps, _days = _int_in(*LIMITS["reps"]), _int_in(*LIMITS["days"])
+_seed, _workers = _int_in(*LIMITS["seed"]), _int_in(*LIMITS["workers"])
 
 
 def _batch_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--seed", type=_non_negative, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
     p.add_argument(
-        "--days", type=_positive, default=None, help="horizon in days (default: the scenario's)"
+        "--days", type=_days, default=None, help="horizon in days (default: the scenario's)"
     )
     where = p.add_mutually_exclusive_group()
     where.add_argument(
         "--workers",
-        type=_positive,
+        type=_workers,
         default=None,
         metavar="K",
         help="local worker processes (default: all cores; 1 = no pool)",
@@ -324,13 +326,13 @@ def build_parser() -> argparse.ArgumentParser:
     v.set_defaults(func=_cmd_validate)
     r = sub.add_parser("run", help="run replications of a scenario and write a results folder")
     r.add_argument("scenario", metavar="SCENARIO", help="scenario file or built-in name")
-    r.add_argument("--reps", type=_positive, default=1, help="replications (default 1)")
+    r.add_argument("--reps", type=_reps, default=1, help="replications (default 1)")
     _batch_options(r)
     r.set_defaults(func=_cmd_run)
     c = sub.add_parser("compare", help="paired deltas ALT - BASE under common random numbers")
     c.add_argument("base", metavar="BASE", help="base scenario file or built-in name")
     c.add_argument("alt", metavar="ALT", help="alternative scenario file or built-in name")
-    c.add_argument("--reps", type=_positive, default=10, help="replications (default 10)")
+    c.add_argument("--reps", type=_reps, default=10, help="replications (default 10)")
     _batch_options(c)
     c.set_defaults(func=_cmd_compare)
     w = sub.add_parser("sweep", help="batches over a grid of scenario overrides")
@@ -342,7 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=V1,V2,...",
         help="dotted scenario key and its values (repeat for a grid)",
     )
-    w.add_argument("--reps", type=_positive, default=10, help="replications per point (default 10)")
+    w.add_argument("--reps", type=_reps, default=10, help="replications per point (default 10)")
     _batch_options(w)
     w.set_defaults(func=_cmd_sweep)
     s = sub.add_parser("scenarios", help="list the built-in scenarios")

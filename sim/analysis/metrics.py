@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from sim.engine.ledger import KINDS, PARTIES
+from sim.errors import NonFiniteError
 from sim.spec.network import SECTORS
 
 COST_KINDS = KINDS
@@ -94,6 +95,25 @@ def kpis(meta: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
     out["events"] = meta["events"]
     out["wall_s"] = meta["wall_s"]
     return out
+
+
+# KPIs that are NaN by definition in some runs (no disruption, no duty); every other one is finite
+MAY_BE_NAN = ("tts_days", "us_share_of_duty_cost")
+
+
+def check_finite(kpis: dict[str, Any]) -> None:
+    """Raise :class:`NonFiniteError` naming every KPI that is inf, or NaN where it must not be."""
+    bad = [
+        f"{k} = {v}"
+        for k, v in kpis.items()
+        if isinstance(v, float | np.floating)
+        and (np.isinf(v) or (np.isnan(v) and k not in MAY_BE_NAN))
+    ]
+    if bad:
+        raise NonFiniteError(
+            f"scenario {kpis.get('scenario')} seed {kpis.get('seed')} rep {kpis.get('rep')}: "
+            f"KPIs are not finite ({', '.join(bad)}); check the network's and scenario's numbers"
+        )
 
 
 def _tts(meta: dict[str, Any], raw: dict[str, Any], backlog_usd: np.ndarray) -> float:

@@ -40,11 +40,12 @@ from collections.abc import Callable
 from sim.analysis.result import Result
 from sim.batch.compare import compare, parse_set, sweep
 from sim.batch.engines import RepOutput, pool_context, run_rep
-from sim.batch.runner import BatchResult, as_scenario, check_args, engine_for, run_on
+from sim.batch.runner import LIMITS, BatchResult, as_scenario, check_args, engine_for, run_on
 from sim.errors import BatchError
 from sim.spec.scenario import Scenario
 
 __all__ = [
+    "LIMITS",
     "BatchError",
     "BatchResult",
     "RepOutput",

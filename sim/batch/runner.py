@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from sim.analysis.result import Result
 from sim.analysis.statistics import summarize
 from sim.batch.engines import Engine, RepOutput, make_engine
-from sim.batch.simulate import network_for
+from sim.batch.simulate import available_memory, memory_estimate, network_for
 from sim.errors import BatchError
 from sim.io import results_folder as store
 from sim.io.scenario import load_scenario
@@ -53,19 +53,24 @@ class BatchResult:
         return summarize(self.kpis, columns)
 
 
+# ranges of the batch arguments (the command line's options use the same)
+LIMITS: dict[str, tuple[int, int]] = {
+    "reps": (1, 1_000_000),
+    "seed": (0, 2**63 - 1),  # any SeedSequence entropy that a results table's int64 column holds
+    "days": (1, 36_500),
+    "workers": (1, 1024),
+}
+
+
 def check_args(reps: int, seed: int, days: int | None, workers: int | None) -> None:
     """Raise :class:`BatchError` listing every bad value of ``reps, seed, days, workers``."""
     problems = []
-    if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:
-        problems.append(f"reps must be an integer >= 1 (got {reps!r})")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        problems.append(f"seed must be an integer >= 0 (got {seed!r})")
-    if days is not None and (isinstance(days, bool) or not isinstance(days, int) or days < 1):
-        problems.append(f"days must be an integer >= 1 (got {days!r})")
-    if workers is not None and (
-        isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
-    ):
-        problems.append(f"workers must be an integer >= 1 (got {workers!r})")
+    for name, v in (("reps", reps), ("seed", seed), ("days", days), ("workers", workers)):
+        if v is None and name in ("days", "workers"):
+            continue
+        lo, hi = LIMITS[name]
+        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+            problems.append(f"{name} must be an integer in {lo}..{hi:,} (got {v!r})")
     if problems:
         raise BatchError("; ".join(problems))
 
@@ -139,6 +144,27 @@ def _write_parts(folder: Path, out: RepOutput) -> None:
     store.write_atomic(store.part_path(folder, "kpis", out.rep), kp)  # last: marks rep complete
 
 
+def _check_memory(sc: Scenario, days: int, parallel: int, mode: str, quiet: bool) -> None:
+    """Refuse a batch whose replications in flight need more memory than this machine has free;
+    warn above half of it. (A remote Dask cluster's memory is its own: not checked.)"""
+    if parallel < 1 or mode == "dask":
+        return
+    per = memory_estimate(network_for(sc), days)
+    need, have = per * parallel, available_memory()
+    if have is None:
+        return
+    gib = 2**30
+    text = (
+        f"{parallel} replication{'s' if parallel != 1 else ''} of {days} days at once "
+        f"need{'s' if parallel == 1 else ''} about "
+        f"{need / gib:.1f} GiB ({per / gib:.2f} GiB each); {have / gib:.1f} GiB is available"
+    )
+    if need > 0.9 * have:
+        raise BatchError(f"{text}: use fewer --days or --workers")
+    if need > 0.5 * have and not quiet:
+        print(f"warning: {text}", file=sys.stderr)
+
+
 def run_on(
     engine: Engine,
     sc: Scenario,
@@ -202,6 +228,7 @@ def run_on(
         }
         store.write_manifest(folder, manifest)
     todo = [r for r in range(reps) if r not in records]
+    _check_memory(sc, horizon, min(engine.workers, len(todo)), engine.mode, quiet)
     bar = None
     if _show_progress(progress, quiet):
         from tqdm import tqdm

@@ -49,6 +49,8 @@ MEASURE_TYPES: dict[str, str] = {
 # Reading and merging (extends)
 # ---------------------------------------------------------------------------------------------
 
+MAX_EXTENDS = 16  # files in one extends chain
+
 
 @dataclass
 class Entry:
@@ -103,6 +105,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ScenarioError([Problem(fname, "", f"file cannot be read: {exc}")]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError([Problem(fname, "", f"not valid TOML: {exc}")]) from None
+    except RecursionError:
+        raise ScenarioError([Problem(fname, "", "TOML values nested too deeply")]) from None
 
 
 def _find_parent(ext: str, child: Path) -> Path | None:
@@ -121,7 +125,11 @@ def read_doc(path: Path, chain: tuple[Path, ...] = ()) -> Doc:
     doc = Doc(file=fname)
     ext = raw.pop("extends", None)
     here = chain + (path.resolve(),)
-    if ext is not None:
+    if ext is not None and len(here) > MAX_EXTENDS:
+        doc.problems.append(
+            Problem(fname, "key 'extends'", f"extends chain longer than {MAX_EXTENDS} files", ext)
+        )
+    elif ext is not None:
         parent_path = _find_parent(ext, path) if isinstance(ext, str) and ext else None
         if not isinstance(ext, str) or not ext:
             doc.problems.append(
