@@ -37,7 +37,11 @@ def test_network_readme_shows_every_declared_range() -> None:
     text = (ROOT / "networks" / "README.md").read_text(encoding="utf-8")
     sections = dict(re.findall(r"## (\w+\.csv)\n(.*?)(?=\n## |\Z)", text, flags=re.S))
     for f, name, rng in _ranged():
-        rows = [ln for ln in sections[f].splitlines() if ln.startswith("|") and f"`{name}`" in ln.split("|")[1]]
+        rows = [
+            ln
+            for ln in sections[f].splitlines()
+            if ln.startswith("|") and f"`{name}`" in ln.split("|")[1]
+        ]
         assert rows, (f, name)
         assert rng.doc in rows[0].split("|")[2], (f, name, rng.doc, rows[0])
 

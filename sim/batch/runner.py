@@ -94,8 +94,10 @@ def engine_for(
     engine = make_engine(workers, scheduler)
     try:
         yield engine
-    finally:
-        engine.close()
+    except BaseException:  # Ctrl-C, SIGTERM or an error: stop the workers now, not after their tasks
+        engine.abort()
+        raise
+    engine.close()
 
 
 def _now() -> str:
