@@ -144,6 +144,8 @@ def _check_run_args(args: argparse.Namespace) -> None:
 
     if getattr(args, "resume", False) and not args.out:
         raise BatchError("--resume needs --out DIR (the results folder to resume)")
+    if getattr(args, "resume", False) and getattr(args, "overwrite", False):
+        raise BatchError("--resume and --overwrite exclude each other")
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -160,6 +162,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             workers=1,
             out=args.out,
             resume=args.resume,
+            overwrite=args.overwrite,
             quiet=True,
             on_result=kept.append,
         )
@@ -183,7 +186,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _batch_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     """The options `run`, `compare` and `sweep` pass on to the batch functions."""
-    names = ("reps", "seed", "days", "workers", "scheduler", "out", "resume", "quiet")
+    names = ("reps", "seed", "days", "workers", "scheduler", "out", "resume", "overwrite", "quiet")
     return {n: getattr(args, n) for n in names}
 
 
@@ -311,6 +314,11 @@ def _batch_options(p: argparse.ArgumentParser) -> None:
         "--resume",
         action="store_true",
         help="finish the batch in --out, skipping done replications",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="empty --out first (only a results folder Borderflow wrote)",
     )
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
 

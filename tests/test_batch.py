@@ -192,8 +192,12 @@ def test_each_replication_is_written_with_kpis_last(
     written = _spy_on_writes(monkeypatch)
     run_batch(tiny, reps=3, seed=0, days=10, workers=1, out=tmp_path / "w")
     parts = [n for n in written if "-rep" in n]
-    # replication by replication, each one's kpis part after its four tables
-    expected = [f"{t}-rep{r:05d}.parquet" for r in range(3) for t in (*store.PART_TABLES, "kpis")]
+    # replication by replication, each one's kpis part after its four tables and their checksums
+    expected = [
+        f"{t}-rep{r:05d}.{'json' if t == 'sha256' else 'parquet'}"
+        for r in range(3)
+        for t in (*store.PART_TABLES, "sha256", "kpis")
+    ]
     assert parts == expected
 
 

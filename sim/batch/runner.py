@@ -142,6 +142,7 @@ def _write_parts(folder: Path, out: RepOutput) -> None:
 
     for name, data in (out.parts or {}).items():
         store.write_atomic(store.part_path(folder, name, out.rep), data)
+    store.write_sums(folder, out.rep, out.parts or {})
     kp = store.parquet_bytes(pd.DataFrame([out.kpis]))
     store.write_atomic(store.part_path(folder, "kpis", out.rep), kp)  # last: marks rep complete
 
@@ -210,8 +211,17 @@ def run_on(
         store.remove_temp_files(folder)
         for rep in sorted(r for r in store.finished_reps(folder) if r < reps):
             rec = _read_kpis_part(folder, rep)
-            if rec is not None:
+            bad = store.bad_parts(folder, rep) if rec is not None else ["kpis"]
+            if rec is not None and not bad:
                 records[rep] = rec
+                continue
+            store.part_path(folder, "kpis", rep).unlink(missing_ok=True)  # no longer complete
+            if not quiet:
+                print(
+                    f"replication {rep}: part {', '.join(bad)} missing or corrupt in {folder}; "
+                    "running it again",
+                    file=sys.stderr,
+                )
         manifest = {
             "kind": "batch",
             "identity": ident,
