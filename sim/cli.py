@@ -17,7 +17,7 @@ from sim.batch import LIMITS, BatchError, BatchResult, compare, parse_set, run_b
 from sim.engine.ledger import KINDS
 from sim.errors import SimError
 from sim.io.network import load_network
-from sim.io.paths import builtin_scenarios
+from sim.io.paths import builtin_scenarios, confinement
 from sim.io.scenario import load_scenario
 
 
@@ -328,6 +328,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--debug", action="store_true", help="on an internal error, print the traceback"
     )
+    p.add_argument(
+        "--allow-outside",
+        action="store_true",
+        help="let a scenario's extends and network point outside its folder, the built-in "
+        "folders and the paths on the command line",
+    )
     sub = p.add_subparsers(dest="command", required=True)
     v = sub.add_parser("validate", help="check network folders and scenario files")
     v.add_argument("paths", nargs="+", metavar="PATH")
@@ -382,7 +388,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
-    argv = [a for a in argv if a != "--debug"]  # accepted anywhere on the line
+    outside = "--allow-outside" in argv
+    argv = [a for a in argv if a not in ("--debug", "--allow-outside")]  # accepted anywhere
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -391,8 +398,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    given = [getattr(args, n, None) for n in ("scenario", "base", "alt")]
+    roots = [p for p in [*given, *getattr(args, "paths", [])] if p and os.path.exists(p)]
     try:
-        return _dispatch(args, debug)
+        with confinement(roots, outside):
+            return _dispatch(args, debug)
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)

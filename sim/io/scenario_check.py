@@ -21,7 +21,7 @@ from typing import Any
 
 from sim.errors import NetworkError, Problem, ScenarioError
 from sim.io.network import cached_network
-from sim.io.paths import network_path
+from sim.io.paths import OUTSIDE, inside, network_path
 from sim.io.scenario_toml import (
     BOOL,
     COST_KEYS,
@@ -255,6 +255,9 @@ class _Checker:
 
     def network(self, sc: Scenario) -> Network | None:
         path = network_path(sc)
+        if not self.doc.anywhere and not inside(path, self.doc.roots):
+            self.top("network", OUTSIDE.format(path=path.resolve()), sc.network)
+            return None
         try:
             return cached_network(path)
         except NetworkError as exc:
