@@ -1,6 +1,6 @@
 """Borderflow: discrete-event simulation of Canada-US supply chains under trade conflict."""
 
-from sim.analysis.metrics import ttr_days
+from sim.analysis.metrics import ttr_days, tts_days
 from sim.analysis.result import Result
 from sim.batch import BatchResult, compare, run_batch, sweep
 from sim.batch.simulate import network_for, simulate
@@ -38,5 +38,6 @@ __all__ = [
     "simulate",
     "sweep",
     "ttr_days",
+    "tts_days",
 ]
 __version__ = "0.1.0"

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import signal
 import sys
 import threading
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sim.analysis.result import Result
@@ -53,6 +54,54 @@ def _money(x: float) -> str:
     return f"US${x:,.0f}"
 
 
+def _parts_that_add_up(total: float, parts: list[float]) -> tuple[str, list[str]]:
+    """Total and parts in the total's unit, rounded to 2 decimals so that the shown parts add up to
+    the shown total (largest-remainder rounding); parts are shown without their sign."""
+    div, unit = next(((d, u) for d, u in ((1e9, "B"), (1e6, "M"), (1e3, "k")) if abs(total) >= d),
+                     (1.0, ""))  # fmt: skip
+    xs = [p / div * 100 for p in parts]
+    # negative parts (revenue) are rounded as the duty line shows them; the others absorb the rest
+    cents = [math.floor(x) if x >= 0 else round(x) for x in xs]
+    short = round(total / div * 100) - sum(cents)
+    free = sorted((i for i in range(len(xs)) if xs[i] >= 0), key=lambda i: cents[i] - xs[i])
+    for i in free[: max(short, 0)]:
+        cents[i] += 1
+    return f"US${total / div:,.2f}{unit}", [f"US${abs(c) / 100:,.2f}{unit}" for c in cents]
+
+
+def cost_lines(k: Mapping[str, Any]) -> list[str]:
+    """The run summary's cost lines: the total and parts that add up to it, who pays the duty."""
+    total, us, ca = k["cost_total_usd"], k["cost_us_usd"], k["cost_ca_usd"]
+    rev_us, rev_ca = k["duty_revenue_us_usd"], k["duty_revenue_ca_usd"]
+    gov = -(rev_us + rev_ca)  # revenue is a negative cost of the governments
+    overseas = total - us - ca  # parties in no North American country: overseas buyers
+    t, (pu, pc, po, pg) = _parts_that_add_up(
+        total, [k["cost_us_private_usd"], k["cost_ca_private_usd"], overseas, gov]
+    )
+    lines = [
+        f"  cost total {t} = US firms and consumers {pu} + Canadian firms and consumers {pc}",
+        f"    + overseas buyers {po}" + (f" - the governments' duty revenue {pg}" if gov else ""),
+    ]
+    duty = k["duty_usd"]
+    if duty:
+        share = k["us_share_of_duty_cost"]
+        lines.append(
+            f"  duty {_money(duty)}: paid by importers, collected by the US government "
+            f"{_money(rev_us)} and the Canadian government {_money(rev_ca)};\n"
+            f"    borne after pass-through {share:.0%} by US parties, {1 - share:.0%} by Canadian "
+            "and overseas parties"
+        )
+    else:
+        lines.append("  duty none")
+    kinds = [n for n in KINDS if n != "duty" and k[f"cost_{n}_usd"]]
+    lines.append(
+        "  by kind: "
+        + ", ".join(f"{n} {_money(k[f'cost_{n}_usd'])}" for n in kinds)
+        + (", duty nets to 0 (paid and collected)" if duty else "")
+    )
+    return lines
+
+
 def _print_summary(res: Result) -> None:
     k = res.kpis
     print(f"scenario {k['scenario']}  seed {k['seed']}  rep {k['rep']}  days {k['days']}")
@@ -60,16 +109,8 @@ def _print_summary(res: Result) -> None:
         f"  events {k['events']:,}  wall {k['wall_s']:.2f} s  mass-balance error {k['mass_balance_error']:.1e}"
     )
     print(f"  fill rate {k['fill_rate']:.2%}  backlog peak {_money(k['backlog_peak'])}")
-    print(
-        f"  cost total {_money(k['cost_total_usd'])}  (paid by US firms and consumers "
-        f"{_money(k['cost_us_private_usd'])}, Canadian {_money(k['cost_ca_private_usd'])})  "
-        f"duty {_money(k['duty_usd'])}"
-    )
-    kinds = (*KINDS[1:], KINDS[0])  # duty last
-    print(
-        "  by kind: "
-        + ", ".join(f"{n} {_money(k[f'cost_{n}_usd'])}" for n in kinds if k[f"cost_{n}_usd"])
-    )
+    for line in cost_lines(k):
+        print(line)
     cr = res.crossings
     road = cr[(cr["kind"] == "road") & (cr["direction"] == "sb")].sort_values(
         "vehicles_per_day", ascending=False
@@ -84,12 +125,50 @@ def _print_summary(res: Result) -> None:
 
 
 def _fmt(value: object) -> str:
+    """A plain number: thousands separators, never an exponent for ordinary magnitudes."""
     x = float(value)  # type: ignore[arg-type]
     if x != x:  # NaN
         return "nan"
-    if x == 0 or 1e-3 <= abs(x) < 1e6:
-        return f"{x:,.4g}" if abs(x) >= 1e3 else f"{x:.4g}"
-    return f"{x:.4g}"
+    if x in (math.inf, -math.inf):
+        return "inf" if x > 0 else "-inf"
+    if abs(x) >= 1e4:
+        return f"{x:,.0f}"
+    if x == 0 or abs(x) >= 1e-3:
+        return f"{x:.4g}"
+    return f"{x:.2e}"
+
+
+def unit_of(kpi: str) -> str:
+    """The unit a KPI is shown in: US$, US$·d (backlog days), %, d, h or '' (a count or ratio)."""
+    if kpi.startswith("backlog_days"):
+        return "US$·d"
+    if kpi.endswith("_usd") or kpi.startswith("backlog_peak"):
+        return "US$"
+    if kpi == "fill_rate" or "share" in kpi:
+        return "%"
+    if kpi.endswith("_days"):
+        return "d"
+    if kpi.endswith("_hours"):
+        return "h"
+    return ""
+
+
+def fmt_kpi(kpi: str, value: object) -> str:
+    """A KPI value with its unit: US$ with M/B and thousands, percentages, days."""
+    x = float(value)  # type: ignore[arg-type]
+    if x != x:
+        return "n/a"
+    unit = unit_of(kpi)
+    if unit in ("US$", "US$·d"):
+        text = _money(abs(x))
+        return ("-" if x < 0 else "") + text + ("·d" if unit == "US$·d" else "")
+    if unit == "%":
+        return f"{x:.2%}"
+    if unit in ("d", "h"):
+        return f"{x:,.1f} {unit}"
+    if kpi == "mass_balance_error":
+        return f"{x:.1e}"
+    return _fmt(x)
 
 
 def _print_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
@@ -122,12 +201,13 @@ def _print_batch_summary(batch: BatchResult) -> None:
         [
             str(r["kpi"]),
             str(r["n"]),
-            *(_fmt(r[c]) for c in ("mean", "half_width", "ci_low", "ci_high")),
+            *(fmt_kpi(str(r["kpi"]), r[c]) for c in ("mean", "half_width", "ci_low", "ci_high")),
             f"{r['rel_half_width']:.1%}" if r["rel_half_width"] == r["rel_half_width"] else "-",
+            str(r["interval"]),
         ]
         for r in summ.to_dict("records")
     ]
-    _print_table(["kpi", "n", "mean", "±95%", "ci_low", "ci_high", "rel"], rows)
+    _print_table(["kpi", "n", "mean", "±95%", "ci_low", "ci_high", "rel", "interval"], rows)
 
 
 def _done_line(batch: BatchResult) -> str:
@@ -190,6 +270,24 @@ def _batch_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     return {n: getattr(args, n) for n in names}
 
 
+def _compare_row(r: Mapping[Any, Any]) -> list[str]:
+    """One KPI of a comparison; a KPI defined on one side only shows that side and says so."""
+    k = str(r["kpi"])
+    base, alt = float(r["base_mean"]), float(r["alt_mean"])
+    if int(r["n"]) == 0:
+        note = "alt only" if base != base and alt == alt else "base only" if alt != alt else "-"
+        return [k, fmt_kpi(k, base), fmt_kpi(k, alt), note, "-", "-", "-"]
+    return [
+        k,
+        fmt_kpi(k, base),
+        fmt_kpi(k, alt),
+        fmt_kpi(k, r["delta_mean"]),
+        fmt_kpi(k, r["half_width"]),
+        fmt_kpi(k, r["unpaired_half_width"]),
+        _fmt(r["variance_reduction"]),
+    ]
+
+
 def _cmd_compare(args: argparse.Namespace) -> int:
 
     _check_run_args(args)
@@ -205,16 +303,11 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     print(
         f"{alt} - {base}: paired deltas over {args.reps} replications, seed {args.seed} (common random numbers)"
     )
-    shown = table[table["kpi"].isin(main_kpis(list(table["kpi"])))]
-    cols = (
-        "base_mean",
-        "alt_mean",
-        "delta_mean",
-        "half_width",
-        "unpaired_half_width",
-        "variance_reduction",
-    )
-    rows = [[str(r["kpi"]), *(_fmt(r[c]) for c in cols)] for r in shown.to_dict("records")]
+    extra = ["duty_revenue_us_usd", "duty_revenue_ca_usd", "us_share_of_duty_cost", "tts_days"]
+    present = list(table["kpi"])
+    wanted = [*main_kpis(present), *(k for k in extra if k in present)]
+    shown = table[table["kpi"].isin(wanted)]
+    rows = [_compare_row(r) for r in shown.to_dict("records")]
     _print_table(["kpi", "base", "alt", "delta", "±95% paired", "±95% unpaired", "var.red."], rows)
     for k in ("cost_total_usd", "backlog_days"):
         row = table[table["kpi"] == k]
@@ -226,6 +319,33 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     if args.out:
         print(f"results written to {args.out}/ (base/, alt/, compare.parquet)")
     return 0
+
+
+def sweep_pivot(table: Any, keys: list[str]) -> tuple[list[str], list[str], list[list[str]]]:
+    """KPIs by grid point (legend, header, rows): point P0's mean, then each other point's change
+    from it (same seeds: the change is the effect of the keys alone)."""
+    points = table.drop_duplicates("point").sort_values("point")
+    legend = [
+        f"  P{i}: " + ", ".join(f"{k} = {row[k]}" for k in keys)
+        for i, row in enumerate(points.to_dict("records"))
+    ]
+    labels = [f"P{i}" for i in range(len(points))]
+    kpis = main_kpis(list(dict.fromkeys(table["kpi"])))
+    mean = table.pivot(index="kpi", columns="point", values="mean")
+    first = points["point"].iloc[0]
+    header = ["kpi", labels[0], *(f"{lab} - P0" for lab in labels[1:])]
+    rows = []
+    for k in kpis:
+        if k not in mean.index or mean.loc[k].isna().all():
+            continue
+        base = float(mean.loc[k, first])
+        cells = [fmt_kpi(k, base)]
+        for p in points["point"].iloc[1:]:
+            d = float(mean.loc[k, p]) - base
+            text = fmt_kpi(k, d)
+            cells.append(text if text.startswith("-") or text == "n/a" else "+" + text)
+        rows.append([k, *cells])
+    return legend, header, rows
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
@@ -242,18 +362,12 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     )
     if args.quiet:
         return 0
-    shown = table[table["kpi"].isin(main_kpis(list(dict.fromkeys(table["kpi"]))))]
-    shown = shown[shown["mean"].notna()]
-    keys = list(grid)
-    cols = [*keys, "kpi", "mean", "ci_low", "ci_high"]
-    rows = [
-        [*(str(v) for v in row[: len(keys)]), str(row[-4]), *(_fmt(float(x)) for x in row[-3:])]
-        for row in shown[cols].itertuples(index=False)
-    ]
     print(
         f"sweep of {len(table['point'].unique())} points x {args.reps} replications, seed {args.seed}"
     )
-    _print_table([*keys, "kpi", "mean", "ci_low", "ci_high"], rows)
+    legend, header, rows = sweep_pivot(table, list(grid))
+    print("\n".join(legend))
+    _print_table(header, rows)
     if args.out:
         print(f"results written to {args.out}/ (sweep.parquet, one folder per point)")
     return 0

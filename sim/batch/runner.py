@@ -147,6 +147,17 @@ def _write_parts(folder: Path, out: RepOutput) -> None:
     store.write_atomic(store.part_path(folder, "kpis", out.rep), kp)  # last: marks rep complete
 
 
+LOG_STEPS = 10  # progress without a terminal: a line per tenth of the replications to run
+
+
+def _progress_line(name: str, done: int, total: int, elapsed: float) -> str:
+    left = elapsed / done * (total - done)
+    return (
+        f"{name}: {done}/{total} replications ({done / total:.0%}) in {elapsed:.1f} s, "
+        f"about {left:.0f} s left"
+    )
+
+
 def _check_memory(sc: Scenario, days: int, parallel: int, mode: str, quiet: bool) -> None:
     """Refuse a batch whose replications in flight need more memory than this machine has free;
     warn above half of it. (A remote Dask cluster's memory is its own: not checked.)"""
@@ -255,14 +266,24 @@ def run_on(
         )
     engine.peak = 0
     t0 = time.perf_counter()
+    # without a terminal (a log file, a pipe): one line per LOG_STEP of the batch instead of a bar
+    log = bar is None and progress is None and not quiet and len(todo) > 1
+    logged = 0
     try:
-        for res in engine.run((sc, seed, horizon, folder is not None), todo, on_result):
+        for done, res in enumerate(
+            engine.run((sc, seed, horizon, folder is not None), todo, on_result), start=1
+        ):
             if folder is not None:
                 _write_parts(folder, res)
             records[res.rep] = res.kpis
             task_s[res.rep] = res.task_s
             if bar is not None:
                 bar.update(1)
+            step = done * LOG_STEPS // len(todo)  # whole tenths done
+            if log and step > logged:
+                print(_progress_line(sc.name, done, len(todo), time.perf_counter() - t0),
+                      file=sys.stderr)  # fmt: skip
+                logged = step
     finally:
         if bar is not None:
             bar.close()

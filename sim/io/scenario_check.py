@@ -132,6 +132,10 @@ class _Checker:
 
     def run(self) -> Scenario:
         d = self.doc.data
+        if not d and not self.doc.measures and not self.doc.problems:
+            self.problems.append(
+                Problem(self.doc.file, "", "empty scenario: no name and no measures")
+            )
         for key in d:
             if key not in _TOP_KEYS:
                 self.top(key, "unknown key" + hint(key, _TOP_KEYS), key)
