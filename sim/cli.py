@@ -18,8 +18,9 @@ from sim.batch import LIMITS, BatchError, BatchResult, compare, parse_set, run_b
 from sim.engine.ledger import KINDS
 from sim.errors import SimError
 from sim.io.network import load_network
-from sim.io.paths import builtin_scenarios, confinement
+from sim.io.paths import NETWORK_DIR, builtin_scenarios, confinement
 from sim.io.scenario import load_scenario
+from sim.spec.network import Network
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -383,6 +384,59 @@ def _cmd_scenarios(args: argparse.Namespace) -> int:
     return 0
 
 
+_LISTS = ("crossings", "commodities", "lanes", "sites")
+
+
+def _num_or_blank(x: float | None, unit: str = "") -> str:
+    return "no limit" if x is None else f"{x:,.6g}{unit}"
+
+
+def network_listing(net: Network, what: str) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of ``borderflow network ... WHAT``."""
+    if what == "crossings":
+        return ["id", "kind", "name", "capacity/day sb", "nb", "booths"], [
+            [x.id, x.kind, x.name, _num_or_blank(x.capacity_sb), _num_or_blank(x.capacity_nb),
+             str(x.booths or "-")]
+            for x in net.crossings
+        ]  # fmt: skip
+    if what == "commodities":
+        return ["id", "name", "sector", "unit", "value/unit"], [
+            [c.id, c.name, c.sector, c.unit, _money(c.value_usd)] for c in net.commodities
+        ]
+    if what == "sites":
+        return ["id", "kind", "country", "sector", "makes", "name"], [
+            [s.id, s.kind, s.country, s.sector, s.commodity or "-", s.name] for s in net.sites
+        ]
+    direction = {"sb": "southbound CA->US", "nb": "northbound US->CA"}
+    rows = []
+    for ln in net.lanes:
+        a, b = net.site[ln.origin].country, net.site[ln.dest].country
+        where = direction.get(net.direction(ln)) or ("domestic" if a == b else f"{a}->{b}")
+        unit = net.commodity[ln.commodity].unit
+        rows.append([ln.id, f"{ln.origin} -> {ln.dest}", ln.commodity, ln.mode, where,
+                     ln.crossing or "-", f"{ln.base_flow:,.1f} {unit}/d"])  # fmt: skip
+    return ["id", "from -> to", "commodity", "mode", "direction", "crossing", "base flow"], rows
+
+
+def _cmd_network(args: argparse.Namespace) -> int:
+    items = list(args.items)
+    what = items.pop() if items else ""
+    if what not in _LISTS or len(items) > 1:
+        raise BatchError(
+            f"network [PATH] WHAT: WHAT must be one of {', '.join(_LISTS)} (got {what!r})"
+        )
+    where = items[0] if items else "north_america"
+    folder = where if os.path.isdir(where) else str(NETWORK_DIR / where)
+    if not os.path.isdir(folder):
+        known = ", ".join(sorted(p.name for p in NETWORK_DIR.iterdir() if p.is_dir()))
+        raise BatchError(f"{where}: no such network folder or built-in network (built-in: {known})")
+    net = load_network(folder)
+    header, rows = network_listing(net, what)
+    print(f"{len(rows)} {what} in network {net.name} ({folder})")
+    _print_table(header, rows)
+    return 0
+
+
 def _int_in(low: int, high: int) -> Callable[[str], int]:
     """An argparse type: an integer in ``low..high`` (the ranges are in ``sim.batch.LIMITS``)."""
 
@@ -475,6 +529,14 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--reps", type=_reps, default=10, help="replications per point (default 10)")
     _batch_options(w)
     w.set_defaults(func=_cmd_sweep)
+    n = sub.add_parser(
+        "network",
+        help="list a network's crossings, commodities, lanes or sites",
+        description="borderflow network [PATH] {crossings,commodities,lanes,sites}: PATH is a "
+        "network folder or built-in name (default north_america)",
+    )
+    n.add_argument("items", nargs="+", metavar="[PATH] WHAT")
+    n.set_defaults(func=_cmd_network)
     s = sub.add_parser("scenarios", help="list the built-in scenarios")
     s.set_defaults(func=_cmd_scenarios)
     return p
