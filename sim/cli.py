@@ -12,6 +12,7 @@ import traceback
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from sim import __version__
 from sim.analysis.result import Result
 from sim.analysis.statistics import main_kpis
 from sim.batch import LIMITS, BatchError, BatchResult, compare, parse_set, run_batch, sweep
@@ -24,8 +25,6 @@ from sim.spec.network import Network
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-
-
     problems: list[str] = []
     for path in args.paths:
         if not os.path.exists(path) and path not in builtin_scenarios():
@@ -35,7 +34,6 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             if os.path.isdir(path):
                 load_network(path)
             else:
-
                 load_scenario(path)
         except SimError as exc:
             probs = getattr(exc, "problems", None)
@@ -192,7 +190,6 @@ def _print_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
 
 
 def _print_batch_summary(batch: BatchResult) -> None:
-
     print(
         f"scenario {batch.scenario}  seed {batch.seed}  reps {batch.reps}  days {batch.days}  "
         f"({batch.mode}, {batch.workers} worker{'s' if batch.workers != 1 else ''})"
@@ -222,7 +219,6 @@ def _done_line(batch: BatchResult) -> str:
 
 
 def _check_run_args(args: argparse.Namespace) -> None:
-
     if getattr(args, "resume", False) and not args.out:
         raise BatchError("--resume needs --out DIR (the results folder to resume)")
     if getattr(args, "resume", False) and getattr(args, "overwrite", False):
@@ -230,7 +226,6 @@ def _check_run_args(args: argparse.Namespace) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-
     _check_run_args(args)
     sc = load_scenario(args.scenario)
     if args.reps == 1 and args.scheduler is None:
@@ -290,7 +285,6 @@ def _compare_row(r: Mapping[Any, Any]) -> list[str]:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-
     _check_run_args(args)
     table = compare(
         args.base,
@@ -350,7 +344,6 @@ def sweep_pivot(table: Any, keys: list[str]) -> tuple[list[str], list[str], list
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-
     _check_run_args(args)
     grid: dict[str, list[object]] = {}
     for text in args.set:
@@ -375,7 +368,6 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _cmd_scenarios(args: argparse.Namespace) -> int:
-
     for name in builtin_scenarios():
         sc = load_scenario(name)
         text = " ".join(sc.description.split())
@@ -502,6 +494,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="let a scenario's extends and network point outside its folder, the built-in "
         "folders and the paths on the command line",
     )
+    p.add_argument("--version", action="version", version=f"borderflow {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     v = sub.add_parser("validate", help="check network folders and scenario files")
     v.add_argument("paths", nargs="+", metavar="PATH")

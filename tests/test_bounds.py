@@ -209,7 +209,8 @@ def test_memory_estimate_matches_a_measured_run() -> None:
     sc = load_scenario("baseline")
     res = sim.simulate(sc, seed=1, days=60)
     held = sum(int(getattr(res, t).memory_usage(deep=True).sum()) for t in ("daily", "ledger"))
-    held += sum(v.nbytes for v in res.raw.values() if hasattr(v, "nbytes"))
+    arrays = (getattr(res.raw, f) for f in type(res.raw).__dataclass_fields__)
+    held += sum(a.nbytes for a in arrays if hasattr(a, "nbytes"))
     est = memory_estimate(network_for(sc), 60) - BASE_BYTES
     assert held < est < 4 * held
 

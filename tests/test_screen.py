@@ -154,12 +154,10 @@ def test_sweep_pivot_shows_point_zero_and_the_deltas_from_it() -> None:
 
 def _fake(backlog: list[float], lost: list[float], start: int | None) -> SimpleNamespace:
     return SimpleNamespace(
-        meta={
-            "point_value": [1.0],
-            "first_disruption": start,
-            "demanded_value": 1000.0 * len(lost),
-        },
-        raw={"backlog": np.array(backlog, dtype=float)[:, None], "lost_by_day": lost},
+        meta=SimpleNamespace(
+            point_value=[1.0], first_disruption=start, demanded_value=1000.0 * len(lost)
+        ),
+        raw=SimpleNamespace(backlog=np.array(backlog, dtype=float)[:, None], lost_by_day=lost),
     )
 
 
