@@ -42,14 +42,23 @@ from sim.spec.measures import (
 from sim.spec.network import SECTORS, Network
 from sim.spec.refs import check_refs, hint
 from sim.spec.scenario import (
-    ELASTICITY,
     PARTIES,
+    SECTOR_TABLES,
     Costs,
     FrozenMap,
     Market,
     Measure,
     Scenario,
 )
+
+_SECTOR_MAX = {"duty_absorption": 1.0}  # [market] sector tables bounded above
+
+
+def _range(lo: float, hi: float) -> str:
+    if hi == 0.0 and lo == -math.inf:
+        return "<= 0"
+    return f"in {lo:g}..{hi:g}" if math.isfinite(hi) else f">= {lo:g}"
+
 
 _TOP_KEYS = TOP_SCALARS + ("extends", "costs", "market", "measures")
 _ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*\Z")
@@ -173,10 +182,21 @@ class _Checker:
                         self.top(key, "shares must sum to 1", round(total, 9))
                     else:
                         kw[k] = FrozenMap({p: shares.get(p, 0.0) for p in PARTIES})
-            elif k == "elasticity":
-                el = self.share_table(key, v, SECTORS, "sector", -math.inf, 0.0)
-                if el is not None:
-                    kw[k] = FrozenMap({**ELASTICITY, **el})
+            elif k in SECTOR_TABLES:
+                lo, hi = (
+                    (-math.inf, 0.0) if k == "elasticity" else (0.0, _SECTOR_MAX.get(k, math.inf))
+                )
+                if isinstance(v, dict):
+                    el = self.share_table(key, v, SECTORS, "sector", lo, hi)
+                    if el is not None:
+                        kw[k] = FrozenMap({**SECTOR_TABLES[k], **el})
+                elif k == "elasticity" or not _is_number(v) or not math.isfinite(v):
+                    self.top(key, "must be a " + ("" if k == "elasticity" else "number or a ")
+                             + "table sector -> number", v)  # fmt: skip
+                elif not lo <= v <= hi:
+                    self.top(key, f"must be {_range(lo, hi)}", v)
+                else:
+                    kw[k] = float(v)
             elif not _is_number(v) or not math.isfinite(v):
                 self.top(key, "must be a number", v)
             elif v < 0:
@@ -201,7 +221,7 @@ class _Checker:
                 self.top(f"{key}.{name}", "must be a number", x)
                 ok = False
             elif not lo <= x <= hi:
-                rule = "must be in 0..1" if what == "party" else "elasticity must be <= 0"
+                rule = "elasticity must be <= 0" if lo == -math.inf else f"must be {_range(lo, hi)}"
                 self.top(f"{key}.{name}", rule, x)
                 ok = False
             else:

@@ -22,7 +22,7 @@ from typing import Any
 from sim.errors import Problem, ScenarioError
 from sim.io.paths import builtin_scenarios
 from sim.spec.measures import KEY_TYPES
-from sim.spec.scenario import PASS_THROUGH, Costs, Market
+from sim.spec.scenario import PASS_THROUGH, SECTOR_TABLES, Costs, Market
 
 # ---------------------------------------------------------------------------------------------
 # Key tables
@@ -31,7 +31,7 @@ from sim.spec.scenario import PASS_THROUGH, Costs, Market
 TOP_SCALARS = ("name", "description", "network", "start", "horizon_days")
 COST_KEYS = tuple(f.name for f in fields(Costs))
 MARKET_KEYS = tuple(f.name for f in fields(Market))
-MARKET_TABLES = ("pass_through", "elasticity")
+MARKET_TABLES = ("pass_through", *SECTOR_TABLES)
 
 # type of each measure key as written in TOML: from the measure kinds' declarations
 MEASURE_TYPES: dict[str, str] = KEY_TYPES
@@ -297,6 +297,8 @@ def _override_market_table(doc: Doc, parts: list[str], value: object) -> None:
     table = market.get(parts[1])
     if not isinstance(table, dict):
         default = PASS_THROUGH if parts[1] == "pass_through" else {}
+        if isinstance(table, (int, float)) and parts[1] in SECTOR_TABLES:  # a number: every sector
+            default = dict.fromkeys(SECTOR_TABLES[parts[1]], table)
         table = market[parts[1]] = dict(default)
     table[parts[2]] = value
     doc.src[f"market.{parts[1]}"] = doc.file
