@@ -125,6 +125,10 @@ class _Checker:
         if not isinstance(horizon, int) or isinstance(horizon, bool) or not 1 <= horizon <= 36500:
             self.top("horizon_days", "must be an integer in 1..36500", horizon)
             horizon = None
+        warmup = d.get("warmup_days", 0)
+        if not isinstance(warmup, int) or isinstance(warmup, bool) or not 0 <= warmup < (horizon or 36501):
+            self.top("warmup_days", "must be an integer in 0..horizon_days - 1", warmup)
+            warmup = 0
         costs = self.costs(d.get("costs", {}))
         market = self.market(d.get("market", {}))
         sc = Scenario(
@@ -133,6 +137,7 @@ class _Checker:
             network=network or "north_america",
             start=start or dt.date(2025, 1, 1),
             horizon_days=horizon or 730,
+            warmup_days=warmup,
             path=self.doc.file,
         )
         net = self.network(sc) if network else None

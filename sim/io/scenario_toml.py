@@ -28,7 +28,7 @@ from sim.spec.scenario import PASS_THROUGH, SECTOR_TABLES, Costs, Market
 # Key tables
 # ---------------------------------------------------------------------------------------------
 
-TOP_SCALARS = ("name", "description", "network", "start", "horizon_days")
+TOP_SCALARS = ("name", "description", "network", "start", "horizon_days", "warmup_days")
 COST_KEYS = tuple(f.name for f in fields(Costs))
 MARKET_KEYS = tuple(f.name for f in fields(Market))
 MARKET_TABLES = ("pass_through", *SECTOR_TABLES)
@@ -264,7 +264,7 @@ def apply_overrides(doc: Doc, overrides: Mapping[str, object]) -> None:
                 Problem(
                     doc.file,
                     f"override '{key}'",
-                    f"{_BAD} (use name, description, network, start, horizon_days, costs.<key>, "
+                    f"{_BAD} (use name, description, network, start, horizon_days, warmup_days, costs.<key>, "
                     "market.<key>, market.pass_through.<party>, market.elasticity.<sector> or "
                     "measures.<id>.<key>)",
                     value,

@@ -15,6 +15,7 @@ Top level (all optional)::
                            this file; default "north_america"
     start         date     day 0 of the simulation, e.g. 2025-01-01 (default 2025-01-01)
     horizon_days  integer  1..36500 (default 730)
+    warmup_days   integer  0..horizon_days - 1 (default 0): days at the start left out of the KPIs
     extends       string   parent scenario: a path relative to this file, or a built-in name
     [costs]       table    cost parameters (numbers >= 0; *_share and backlog_penalty_per_day <= 1)
         holding_rate_per_year (0.25)  truck_hour_usd (90.89)  backlog_penalty_per_day (0.002)
@@ -46,7 +47,7 @@ measure whose id the parent has replaces the given keys of the parent's measure;
 
 Overrides (sweeps): ``load_scenario(path, overrides={"measures.us_tariff.rate": 0.35})`` sets
 dotted keys on the merged data before validation: ``name``, ``description``, ``network``,
-``start``, ``horizon_days``, ``costs.<field>``, ``market.<field>``,
+``start``, ``horizon_days``, ``warmup_days``, ``costs.<field>``, ``market.<field>``,
 ``market.pass_through.<party>``, ``market.elasticity.<sector>``, ``measures.<id>.<key>``
 (``measures.<id>.drop = true`` removes a measure). :func:`parse_override` parses the command-line
 form ``KEY=V1,V2,...``.
@@ -224,6 +225,7 @@ class Scenario:
     network: str = "north_america"
     start: dt.date = dt.date(2025, 1, 1)
     horizon_days: int = 730
+    warmup_days: int = 0  # KPIs count days >= warmup_days (the start-up transient left out)
     costs: Costs = field(default_factory=Costs)
     market: Market = field(default_factory=Market)
     measures: tuple[Measure, ...] = ()
