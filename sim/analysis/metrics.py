@@ -39,10 +39,7 @@ def kpis(meta: RunRecord, raw: RunArrays) -> dict[str, Any]:
     dem = meta.demanded_value
     out["fill_rate"] = meta.filled_value / dem if dem > 0 else 1.0
     cats = meta.cost_cats
-    by_cat = np.zeros(len(cats))
-    for day, c, usd in raw.ledger:
-        if day >= w:
-            by_cat[c] += usd
+    by_cat = _by_category(len(cats), raw, w)
     party = np.array([c[0] for c in cats])
     country = np.array([c[1] for c in cats])
     kind = np.array([c[3] for c in cats])
@@ -102,6 +99,15 @@ def kpis(meta: RunRecord, raw: RunArrays) -> dict[str, Any]:
     out["events"] = meta.events
     out["wall_s"] = meta.wall_s
     return out
+
+
+def _by_category(n: int, raw: RunArrays, first_day: int) -> np.ndarray:
+    """US$ booked per cost category on days >= ``first_day``."""
+    by_cat = np.zeros(n)
+    for day, c, usd in raw.ledger:
+        if day >= first_day:
+            by_cat[c] += usd
+    return by_cat
 
 
 def _tts(meta: RunRecord, raw: RunArrays, backlog_usd: np.ndarray) -> float:
