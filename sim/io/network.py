@@ -204,8 +204,8 @@ def _csv_rows(folder: Path, fname: str, rep: _Report) -> list[list[str]] | None:
         with open(folder / fname, encoding="utf-8-sig", newline="") as f:
             return list(csv.reader(f))
     except FileNotFoundError:
-        if fname in _OPTIONAL_FILES:
-            return []
+        if fname in _OPTIONAL_FILES:  # absent: a header and no rows
+            return [[c.name for c in _SPECS[fname][1] if not c.optional]]
         rep.add(fname, 0, "", "required file is missing")
     except UnicodeDecodeError as exc:
         rep.add(fname, 0, "", "file must be UTF-8 text (save the sheet as CSV UTF-8)", str(exc))
