@@ -98,6 +98,7 @@ class MeasureFactors:
         self.prior: list[float] = list(lay.l_base)
         self.raw: list[list[float]] = [list(w) for w in lay.weights0]  # before capacity caps
         self.multi = [p for p, ins in enumerate(lay.in_lanes) if len(ins) > 1]
+        self.moved: set[int] = set()
         self.in_base = [sum(lay.l_base[i] for i in ins) for ins in lay.in_lanes]
         # a lane out of a producer's output point: the producer's spare capacity bounds its gains
         self.l_site = [-1] * len(lay.lanes)
@@ -349,6 +350,11 @@ class MeasureFactors:
         w = [x / tot for x in raw] if tot > 0 else [0.0] * len(ins)
         self.raw[p] = w
         self.today.weights[p] = w
+        if len(ins) > 1:  # the points whose shares left their base shares (capacity caps apply)
+            if any(abs(a - b) > 1e-12 for a, b in zip(w, self.lay.weights0[p], strict=True)):
+                self.moved.add(p)
+            else:
+                self.moved.discard(p)
 
     def _cap_weights(self) -> None:
         """Bound what the gaining suppliers take by their spare capacity, then diversify.
@@ -361,44 +367,70 @@ class MeasureFactors:
         losses.
         """
         lay, fx = self.lay, self.today
-        want: dict[int, float] = {}
-        by_site: dict[int, float] = {}
-        for p in self.multi:
-            r = self.in_base[p]
-            w0 = lay.weights0[p]
-            for j, i in enumerate(lay.in_lanes[p]):
-                d = (self.raw[p][j] - w0[j]) * r
-                if d > 1e-9 * r:
-                    d = min(d, max(0.0, fx.lane_cap[i] * fx.lane_factor[i] - lay.l_base[i]))
-                    want[i] = d
-                    si = self.l_site[i]
-                    if si >= 0:
-                        by_site[si] = by_site.get(si, 0.0) + d
+        moved = sorted(self.moved)
+        want, by_site, capped = self._wanted(moved)
         scale: dict[int, float] = {}
         for si, d in by_site.items():
             cap, out = self.site_spare0[si]
             spare = max(0.0, cap * fx.site_factor[si] - out)
-            scale[si] = 1.0 if d <= spare else spare / d
-        for p in self.multi:
-            w, w0, r = self.raw[p], lay.weights0[p], self.in_base[p]
-            if r <= 0 or not any(i in want for i in lay.in_lanes[p]):
-                continue
-            new = list(w)
-            freed = lost = 0.0
-            for j, i in enumerate(lay.in_lanes[p]):
-                if i in want:
-                    new[j] = w0[j] + want[i] * scale.get(self.l_site[i], 1.0) / r
-                    freed += w[j] - new[j]
-                elif w[j] < w0[j]:
-                    lost += w0[j] - w[j]
-            if freed > 0 and lost > 0:
-                back = min(1.0, freed / lost)
-                for j, i in enumerate(lay.in_lanes[p]):
-                    if i not in want and w[j] < w0[j]:
-                        new[j] = w[j] + back * (w0[j] - w[j])
-            tot = sum(new)
-            fx.weights[p] = [x / tot for x in new] if tot > 0 else new
+            if d > spare:
+                scale[si] = spare / d
+        if scale:
+            capped.update(
+                p
+                for p in moved
+                if any(self.l_site[i] in scale for i in lay.in_lanes[p] if i in want)
+            )
+        for p in moved:
+            fx.weights[p] = self._capped(p, want, scale) if p in capped else self.raw[p]
         self._diversify()
+
+    def _wanted(self, moved: list[int]) -> tuple[dict[int, float], dict[int, float], set[int]]:
+        """Per gaining lane the extra flow it would take within its own room; per producer the sum;
+        the points where some lane's room binds."""
+        lay, fx = self.lay, self.today
+        want: dict[int, float] = {}
+        by_site: dict[int, float] = {}
+        capped: set[int] = set()
+        raw, l_site, lane_cap, lane_factor, base = (
+            self.raw, self.l_site, fx.lane_cap, fx.lane_factor, lay.l_base
+        )
+        for p in moved:
+            r = self.in_base[p]
+            w0, w = lay.weights0[p], raw[p]
+            for j, i in enumerate(lay.in_lanes[p]):
+                d = (w[j] - w0[j]) * r
+                if d > 1e-9 * r:
+                    room = lane_cap[i] * lane_factor[i] - base[i]
+                    if d > room:
+                        d = max(0.0, room)
+                        capped.add(p)
+                    want[i] = d
+                    si = l_site[i]
+                    if si >= 0:
+                        by_site[si] = by_site.get(si, 0.0) + d
+        return want, by_site, capped
+
+    def _capped(self, p: int, want: dict[int, float], scale: dict[int, float]) -> list[float]:
+        """Point ``p``'s shares with its gaining lanes held to what they may take; the rest goes
+        back to the lanes that lost share, in proportion to their losses."""
+        lay = self.lay
+        w, w0, r = self.raw[p], lay.weights0[p], self.in_base[p]
+        new = list(w)
+        freed = lost = 0.0
+        for j, i in enumerate(lay.in_lanes[p]):
+            if i in want:
+                new[j] = w0[j] + want[i] * scale.get(self.l_site[i], 1.0) / r
+                freed += w[j] - new[j]
+            elif w[j] < w0[j]:
+                lost += w0[j] - w[j]
+        if freed > 0 and lost > 0:
+            back = min(1.0, freed / lost)
+            for j, i in enumerate(lay.in_lanes[p]):
+                if i not in want and w[j] < w0[j]:
+                    new[j] = w[j] + back * (w0[j] - w[j])
+        tot = sum(new)
+        return [x / tot for x in new] if tot > 0 else new
 
     def _diversify(self) -> None:
         """Endogenous diversification: the share Canada->US lanes of a commodity lost (below their
