@@ -453,3 +453,19 @@ def test_readme_measure_key_table_is_generated_from_the_kind_declarations() -> N
     start, end = "<!-- measure-keys:start -->\n", "<!-- measure-keys:end -->"
     table = readme[readme.index(start) + len(start) : readme.index(end)]
     assert table == key_table(), "README measure table is stale: python -m sim.spec.measures"
+
+
+def test_switching_parameters_by_sector_from_numbers_tables_and_overrides() -> None:
+    sc = load_scenario("baseline")
+    assert dict(sc.market.switch_logit) == {"auto": 3.0, "farm": 5.0, "energy": 1.5, "multi": 4.0}
+    assert sc.market.duty_absorption["auto"] == 0.55
+    sc = load_scenario(
+        "baseline",
+        overrides={"market.qualification_days.auto": 60, "market.duty_absorption": 0.2},
+    )
+    assert dict(sc.market.qualification_days) == {
+        "auto": 60.0, "farm": 30.0, "energy": 90.0, "multi": 60.0
+    }  # fmt: skip
+    assert dict(sc.market.duty_absorption) == dict.fromkeys(SECTORS, 0.2)
+    sc = load_scenario("baseline", overrides={"market.switch_logit": 2, "market.switch_logit.farm": 9})
+    assert dict(sc.market.switch_logit) == {"auto": 2.0, "farm": 9.0, "energy": 2.0, "multi": 2.0}

@@ -26,7 +26,11 @@ MK = Market(
 F = math.exp(-BETA * 0.25)  # switching factor of a lane whose landed cost is 25 % higher
 
 
-def net(us_capacity: float = 1000.0, asia: tuple[float, float] | None = None) -> Network:
+def net(
+    us_capacity: float = 1000.0,
+    asia: tuple[float, float] | None = None,
+    dom_capacity: float | None = None,
+) -> Network:
     """A Canadian and a US source, 50/day each, into a US market of 100/day; optionally a lane
     from the Canadian source to an overseas market with (base flow, capacity)."""
     sites = [
@@ -36,7 +40,8 @@ def net(us_capacity: float = 1000.0, asia: tuple[float, float] | None = None) ->
     ]
     lanes = [
         Lane("IMP", "CA", "US", "w", "ship", "S", transit_days=1.0, base_flow=50.0),
-        Lane("DOM", "US_SRC", "US", "w", "truck", transit_days=1.0, base_flow=50.0),
+        Lane("DOM", "US_SRC", "US", "w", "truck", transit_days=1.0, base_flow=50.0,
+             capacity=dom_capacity),  # fmt: skip
     ]
     demand = [Demand("US", "w", 100.0, 0.0)]
     if asia is not None:
@@ -88,6 +93,11 @@ def test_receiving_plant_takes_no_more_than_its_spare_capacity() -> None:
     imp, dom = res.raw.shipped[-1]
     assert dom == pytest.approx(60.0)  # at capacity
     assert imp == pytest.approx(40.0)  # the rest stays with the Canadian supplier
+
+
+def test_gaining_lane_takes_no_more_than_its_own_spare_capacity() -> None:
+    _, w = weights_by_day(net(dom_capacity=55.0), MK, (tariff(),), 80)
+    assert w[45] == pytest.approx([0.45, 0.55])  # 5/day of room on the domestic lane
 
 
 def test_plant_at_capacity_takes_nothing_more() -> None:
