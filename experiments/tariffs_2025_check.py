@@ -6,7 +6,7 @@ measures Canada->US vehicle exports and US-built vehicle imports into Canada by 
 beside the observations of notes/replays_observations.md §4 (Statistics Canada, Finance Canada, RBC,
 Financial Post) with a verdict each.
 
-    python experiments/tariffs_2025_check.py [--reps N] [--seed S] [--workers W]
+    python experiments/tariffs_2025_check.py [--reps N] [--seed S] [--workers W] [--days D]
 """
 
 from __future__ import annotations
@@ -31,11 +31,11 @@ def quarter(sc: Any, day: int) -> str:
     return f"{d.year}Q{(d.month - 1) // 3 + 1}"
 
 
-def measure(name: str, seed: int, rep: int) -> dict[str, Any]:
+def measure(name: str, seed: int, rep: int, days: int | None = None) -> dict[str, Any]:
     """The aggregates of one replication: per quarter, per year, per sector."""
     sc = load_scenario(name)
     net = network_for(sc)
-    res = simulate(sc, seed=seed, rep=rep)
+    res = simulate(sc, seed=seed, rep=rep, days=days)
     meta, shipped = res.meta, res.raw.shipped
     sector = [net.commodity[c].sector for c in meta.lane_commodity]
     veh = np.asarray([c == "vehicles" for c in meta.lane_commodity])
@@ -55,8 +55,11 @@ def measure(name: str, seed: int, rep: int) -> dict[str, Any]:
         for s in ("auto", "farm", "energy", "multi"):
             sel = to_os & np.asarray([x == s for x in sector])
             out["os"][(year, s)] += float((shipped[day, sel] * value[sel]).sum())
+    sep1 = sc.day("2025-09-01")  # Canada dropped most counter-tariffs
     for day, country, usd in res.raw.duty_by_day:
         out["duty"][(sc.date(day).year, country)] += usd
+        if country == "CA" and day < sep1:
+            out["duty"][("to 2025-09-01", country)] += usd
     return out
 
 
@@ -74,9 +77,12 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=N_REPS)
     ap.add_argument("--seed", type=int, default=SEED)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--days", type=int, default=None, help="horizon (default: the scenario's)")
     args = ap.parse_args()
     t0 = time.perf_counter()
-    jobs = [(n, args.seed, r) for n in ("baseline", "tariffs_2025") for r in range(args.reps)]
+    jobs = [
+        (n, args.seed, r, args.days) for n in ("baseline", "tariffs_2025") for r in range(args.reps)
+    ]
     with ProcessPoolExecutor(args.workers) as pool:
         outs = list(pool.map(measure, *zip(*jobs, strict=True)))
     base, tar = outs[: args.reps], outs[args.reps :]
@@ -95,9 +101,9 @@ def main() -> None:
 
     duty = mean_of(tar, "duty")
     print("\nduty collected (tariffs_2025; baseline collects none)")
-    print("year  government   US$ bn   C$ bn")
-    for (year, country), usd in sorted(duty.items()):
-        print(f"{year}  {country:10s} {usd / 1e9:8.2f} {usd * CAD_PER_USD / 1e9:7.2f}")
+    print("period        government   US$ bn   C$ bn")
+    for (year, country), usd in sorted(duty.items(), key=lambda kv: str(kv[0])):
+        print(f"{year!s:13s} {country:10s} {usd / 1e9:8.2f} {usd * CAD_PER_USD / 1e9:7.2f}")
 
     b_os, t_os = mean_of(base, "os"), mean_of(tar, "os")
     print("\noverseas exports (US$ bn)")
@@ -109,10 +115,11 @@ def main() -> None:
     tot_b = sum(v for (y, _), v in b_os.items() if y == 2025)
     tot_t = sum(v for (y, _), v in t_os.items() if y == 2025)
 
-    ex25 = [pct(t_ex[q], b_ex[q]) for q in ("2025Q1", "2025Q2", "2025Q3", "2025Q4")]
-    im25 = [pct(t_im[q], b_im[q]) for q in ("2025Q1", "2025Q2", "2025Q3", "2025Q4")]
+    q25 = ("2025Q1", "2025Q2", "2025Q3", "2025Q4")
+    ex25 = [pct(t_ex.get(q, 0.0), b_ex.get(q, 0.0)) for q in q25]
+    im25 = [pct(t_im.get(q, 0.0), b_im.get(q, 0.0)) for q in q25]
     us25 = duty.get((2025, "US"), 0.0)
-    ca25 = duty.get((2025, "CA"), 0.0) * CAD_PER_USD
+    ca25 = duty.get(("to 2025-09-01", "CA"), 0.0) * CAD_PER_USD
     print(f"""
 Against what happened (notes/replays_observations.md §4):
 * Canada->US vehicle exports 2025 by quarter {', '.join(ex25)} against the baseline. Observed: car
@@ -125,9 +132,10 @@ Against what happened (notes/replays_observations.md §4):
   US$ 14-19 bn for the calendar year (5.6 % effective x US$ 380-400 bn), of which the model's goods
   (autos, farm, energy; no steel, aluminium, lumber, machinery) are about 60 % (autos and parts 57 % of
   tariffed value, RBC).
-* Canada's counter-tariff revenue 2025: C$ {ca25 / 1e9:.2f} bn modelled. Observed: just over C$ 3 bn
-  collected before most counter-tariffs were dropped on 2025-09-01, most of it on steel, aluminium and
-  the C$ 29.8 bn list the model does not carry, plus the auto surtax after remission.
+* Canada's counter-tariff revenue to 2025-09-01: C$ {ca25 / 1e9:.2f} bn modelled (the consumer list
+  and the auto surtax after remission). Observed: just over C$ 3 bn collected before most counter-tariffs
+  were dropped on 2025-09-01, which also covers steel, aluminium and the C$ 29.8 bn list of 2025-03-13
+  that the model does not carry.
 * Overseas exports 2025: {pct(tot_t, tot_b)} against the baseline. Observed: non-US exports +17.2 %
   in 2025, most of it unwrought gold, silver and platinum-group metals (+41.7 %, not in the model);
   excluding them total exports fell 3 %; crude to Asia via TMX rose (a capacity opened in May 2024, not a
