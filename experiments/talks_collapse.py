@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim import burden, load_reporting_regions, simulate, ttr_days
+from sim import burden, load_reporting_regions, simulate, ttr_days, tts_days
 
 SEED = 2025
 N_REPS = 4
@@ -52,6 +52,7 @@ def main() -> None:
             )
             k = dict(res.kpis)
             k["ttr_days"] = ttr_days(res, base)
+            k["tts_days"] = tts_days(res, base)  # only shortfalls the baseline does not have
             # who pays, paired against the baseline run of the same replication (sim.burden)
             bd = burden(res, base, reporting)
             k.update(bd.headline())

@@ -3,7 +3,7 @@
 from importlib import metadata as _metadata
 
 from sim.analysis.burden import Burden, BurdenSummary, burden, burden_batch, cost_account
-from sim.analysis.metrics import ttr_days
+from sim.analysis.metrics import ttr_days, tts_days
 from sim.analysis.result import Result
 from sim.batch import BatchResult, compare, run_batch, sweep
 from sim.batch.sensitivity import Sensitivity, sensitivity
@@ -52,6 +52,7 @@ __all__ = [
     "simulate",
     "sweep",
     "ttr_days",
+    "tts_days",
     "who_pays",
 ]
 

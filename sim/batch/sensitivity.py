@@ -54,10 +54,9 @@ def _points(
     params: tuple[Uncertain, ...],
     unit: np.ndarray,
     method: str,
-    defaults: dict[str, float],
     scan: int,
 ) -> tuple[list[dict[str, float]], list[str], list[tuple[str, float]]]:
-    """The design's points, then each parameter's scan points (the others at their defaults)."""
+    """The design's points, then each parameter's scan points (the others at the files' values)."""
     points = sa.to_values(params, unit)
     design = [method] * len(points)
     scan_of: list[tuple[str, float]] = []
@@ -65,7 +64,7 @@ def _points(
         lo, hi = p.support
         grid = sorted(set(p.values)) if p.dist == "choice" else np.linspace(lo, hi, scan).tolist()
         for x in grid:
-            points.append({**defaults, p.key: float(x)})
+            points.append({p.key: float(x)})  # the others keep the files' values
             design.append("scan")
             scan_of.append((p.key, float(x)))
     return points, design, scan_of
@@ -150,7 +149,7 @@ def sensitivity(
         raise BatchError(f"scenario {alt.name} declares no [uncertain] parameters")
     unit = sa.unit_sample(params, samples, method, seed)
     defaults = {p.key: current_value(alt, p.key) for p in params}
-    points, design, scan_of = _points(params, unit, method, defaults, scan)
+    points, design, scan_of = _points(params, unit, method, scan)
     table = dict(enumerate(points))
     fixed_alt = dataclasses.replace(alt, uncertain=())
     fixed_base = dataclasses.replace(base, uncertain=())

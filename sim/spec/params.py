@@ -21,6 +21,7 @@ import numpy as np
 from sim.spec.scenario import (
     DIRECTIONS,
     PARTIES,
+    SECTOR_TABLES,
     Costs,
     FrozenMap,
     Market,
@@ -52,7 +53,7 @@ def key_problem(key: str, sc: Scenario) -> str | None:
         return None if parts[1] in _COSTS else f"unknown cost parameter '{parts[1]}'"
     if head == "market" and len(parts) == 2:
         return None if parts[1] in _MARKET else f"'{parts[1]}' is not a numeric market parameter"
-    if head == "market" and parts[1] == "elasticity" and len(parts) == 3:
+    if head == "market" and len(parts) == 3 and parts[1] in SECTOR_TABLES:
         return None
     if head == "market" and parts[1] == "pass_through" and 3 <= len(parts) <= 5:
         if parts[-1] not in PARTIES:
@@ -69,7 +70,7 @@ def key_problem(key: str, sc: Scenario) -> str | None:
             return f"'{parts[2]}' is not a numeric key of measure '{parts[1]}'"
         return None
     return (
-        "not a numeric parameter key (costs.<key>, market.<key>, market.elasticity.<sector>, "
+        "not a numeric parameter key (costs.<key>, market.<key>, market.<table>.<sector>, "
         "market.pass_through[.<sector>[.<direction>]].<party>, measures.<id>.<key>)"
     )
 
@@ -97,10 +98,9 @@ def with_values(sc: Scenario, values: Mapping[str, float]) -> Scenario:
             ]
         elif len(parts) == 2:
             market = dataclasses.replace(market, **{parts[1]: v})  # type: ignore[arg-type]
-        elif parts[1] == "elasticity":
-            market = dataclasses.replace(
-                market, elasticity=FrozenMap({**market.elasticity, parts[2]: v})
-            )
+        elif parts[1] in SECTOR_TABLES:  # elasticity, switching and absorption by sector
+            table = FrozenMap({**getattr(market, parts[1]), parts[2]: v})
+            market = dataclasses.replace(market, **{parts[1]: table})  # type: ignore[arg-type]
         elif len(parts) == 3:
             market = dataclasses.replace(
                 market, pass_through=FrozenMap(rescale_shares(market.pass_through, parts[2], v))
@@ -135,9 +135,12 @@ def current_value(sc: Scenario, key: str) -> float:
     if parts[0] == "measures":
         return float(getattr(sc.measure(parts[1]), parts[2]))
     if len(parts) == 2:
-        return float(getattr(sc.market, parts[1]))
-    if parts[1] == "elasticity":
-        return float(sc.market.elasticity[parts[2]])
+        value = getattr(sc.market, parts[1])
+        if isinstance(value, Mapping):  # a sector table set as one number: its mean over sectors
+            return float(sum(value.values()) / max(len(value), 1))
+        return float(value)
+    if parts[1] in SECTOR_TABLES:
+        return float(getattr(sc.market, parts[1])[parts[2]])
     if len(parts) == 3:
         return float(sc.market.pass_through.get(parts[2], 0.0))
     direction = parts[3] if len(parts) == 5 else ""
