@@ -125,7 +125,7 @@ BAD = [
     ('"market.switch_logit" = { dist = "uniform", low = 2 }', "key 'uncertain.market.switch_logit.high': required for dist 'uniform'"),
     ('"market.switch_logit" = { dist = "uniform", low = 2, high = 1 }', "must be greater than low"),
     ('"market.switch_logit" = { dist = "triangular", low = 1, mode = 9, high = 3 }', "key 'uncertain.market.switch_logit.mode': must lie in low..high"),
-    ('"market.switch_logit" = { dist = "uniform", low = -1, high = 3 }', "key 'uncertain.market.switch_logit.low': value not allowed for market.switch_logit: must be >= 0 (got -1"),
+    ('"market.switch_logit" = { dist = "uniform", low = -1, high = 3 }', "key 'uncertain.market.switch_logit.low': value not allowed for market.switch_logit: must be in 0..1000 (got -1"),
     ('"market.pass_through.exporter" = { dist = "uniform", low = 0.5, high = 1.5 }', "key 'uncertain.market.pass_through.exporter.high': value not allowed"),
     ('"market.elasticity.auto" = { dist = "choice", values = [-1, 0.5] }', "key 'uncertain.market.elasticity.auto.values[1]': value not allowed"),
     ('"measures.nope.rate" = { dist = "uniform", low = 0, high = 1 }', "no measure with id 'nope'"),
