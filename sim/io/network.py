@@ -30,6 +30,7 @@ from sim.spec.network import (
     SECTORS,
     SITE_KINDS,
     UNMET,
+    Alternative,
     BomLine,
     Commodity,
     Crossing,
@@ -147,7 +148,9 @@ _SPECS: dict[str, tuple[type, tuple[_Col, ...]]] = {
         _Col("id"), _Col("kind", _enum(*CROSSING_KINDS)), _NAME, _LAT, _LON,
         *(_Col(c, _GE0, blank=None) for c in ("capacity_sb", "capacity_nb", "obs_sb", "obs_nb")),
         _Col("booths", _positive_int, blank=None),
-        _Col("wait_median_min", _GT0, blank=None), _Col("wait_p95_min", _GT0, blank=None), _BASIS,
+        _Col("wait_median_min", _GT0, blank=None), _Col("wait_p95_min", _GT0, blank=None),
+        *(_Col(c, _GE0, blank=None, optional=True) for c in ("trade_sb_usd", "trade_nb_usd")),
+        _BASIS,
     )),
     "lanes.csv": (Lane, _cols(
         _Col("id"), _Col("from", field="origin"), _Col("to", field="dest"), _Col("commodity"),
@@ -162,9 +165,14 @@ _SPECS: dict[str, tuple[type, tuple[_Col, ...]]] = {
         _Col("site"), _Col("commodity"), _Col("mean_per_day", _GE0), _Col("cv", _GE0),
         _Col("unmet", _enum(*UNMET)), _BASIS,
     )),
+    "corridors.csv": (Alternative, _cols(
+        _Col("crossing"), _Col("alternative"), _Col("detour_hours", _GE0),
+        _Col("toll_usd", _num(), blank=0.0), _BASIS,
+    )),
 }  # fmt: skip
 _FILES = tuple(_SPECS)
-_MAY_BE_EMPTY = ("boms.csv",)
+_MAY_BE_EMPTY = ("boms.csv", "corridors.csv")
+_OPTIONAL_FILES = ("corridors.csv",)  # absent: no alternatives
 
 
 class _Report:
@@ -196,6 +204,8 @@ def _read(folder: Path, fname: str, rep: _Report) -> _Rows | None:
         with open(folder / fname, encoding="utf-8-sig", newline="") as f:
             rows = list(csv.reader(f))
     except FileNotFoundError:
+        if fname in _OPTIONAL_FILES:
+            return []
         rep.add(fname, 0, "", "required file is missing")
         return None
     except UnicodeDecodeError as exc:
@@ -285,6 +295,7 @@ class _Checker:
             ("lanes.csv", lambda ln: ln.id, "id", {}),
             ("boms.csv", lambda b: (b.plant, b.input), "input", {}),
             ("demand.csv", lambda d: (d.site, d.commodity), "commodity", {}),
+            ("corridors.csv", lambda a: (a.crossing, a.alternative), "alternative", {}),
         ):
             self.duplicates(f, key, col, seen)
         for f, check in (
@@ -293,6 +304,7 @@ class _Checker:
             ("lanes.csv", self.check_lane),
             ("boms.csv", self.check_bom),
             ("demand.csv", self.check_demand),
+            ("corridors.csv", self.check_alternative),
         ):
             for n, obj in self.t[f]:
                 check(partial(self.rep.add, f, n), obj)
@@ -417,6 +429,18 @@ class _Checker:
         if m is not None and c is not None and m.id not in self.reachable(c.id):
             add("commodity", f"no source or plant of this commodity reaches '{m.id}'", c.id)
 
+    def check_alternative(self, add: _Add, a: Alternative) -> None:
+        x = self.crossing_of(add, "crossing", a.crossing)
+        y = self.crossing_of(add, "alternative", a.alternative)
+        if a.crossing is not None and a.crossing == a.alternative:
+            add("alternative", "a crossing cannot be its own alternative", a.alternative)
+            return
+        if x is not None and x.kind not in ("road", "rail"):
+            add("crossing", "only road and rail crossings have alternatives", f"{x.id} ({x.kind})")
+        elif x is not None and y is not None and y.kind != x.kind:
+            rule = f"must be a {x.kind} crossing like '{x.id}', not a {y.kind} one"
+            add("alternative", rule, y.id)
+
     def reachable(self, commodity: str) -> set[str]:
         """Sites reachable from a producer of ``commodity`` by lanes of that commodity."""
         if commodity not in self.reach:
@@ -443,7 +467,8 @@ def load_network(path: str | os.PathLike[str]) -> Network:
     ----------
     path
         A folder holding ``commodities.csv``, ``sites.csv``, ``crossings.csv``, ``lanes.csv``,
-        ``boms.csv`` and ``demand.csv``.
+        ``boms.csv`` and ``demand.csv``, and optionally ``corridors.csv`` (absent: no
+        alternative crossings).
 
     Returns
     -------
@@ -481,6 +506,7 @@ def load_network(path: str | os.PathLike[str]) -> Network:
         boms=objs("boms.csv"),
         demand=objs("demand.csv"),
         path=str(path),
+        alternatives=objs("corridors.csv"),
     )
 
 

@@ -28,7 +28,8 @@ Top level (all optional)::
                        energy, multi; sectors not listed keep their defaults
                        (default auto -1.0, farm -0.6, energy -0.2, multi -0.5)
         switch_logit (8.0)  qualification_days (60)  switch_ramp_days (90)
-        prestock_max_days (21): numbers >= 0
+        prestock_max_days (21)  route_logit (1.0, per hour)  route_inertia_days (1)
+        route_forgo_hours (8)  bkg_patience_days (1): numbers >= 0
     [[measures]]  array of tables, one per timed measure (below)
 
 Measure tables: one per timed measure; each kind's keys, their types, ranges and defaults are
@@ -119,6 +120,11 @@ class Market:
     qualification_days: float = 60.0  # before orders may move to another supplier
     switch_ramp_days: float = 90.0  # then shares move linearly over this many days
     prestock_max_days: float = 21.0  # an announced tariff: importers stock up to this many days
+    # route choice at the border (EST, see the README): a logit on generalised cost in hours
+    route_logit: float = 1.0  # per hour: sensitivity of the choice among crossings
+    route_inertia_days: float = 1.0  # each day shares close 1 / (1 + this) of the gap to target
+    route_forgo_hours: float = 8.0  # background: cost of not crossing today (trip lost)
+    bkg_patience_days: float = 1.0  # background still queued after this many days leaves
 
     def __post_init__(self) -> None:
         for name in ("pass_through", "elasticity"):
