@@ -47,6 +47,7 @@ _Bkg = tuple[float, float, int]
 GroupDay = tuple[float, float, float, float, float, float, float, float, float, float]
 _IDLE: GroupDay = (0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 BKG = -1  # lane index of a background entry in a queue
+ROUTE_ITERATIONS = 8  # damped iterations of the day's route choice (method of successive averages)
 
 
 class Crossed(NamedTuple):
@@ -198,10 +199,10 @@ class Border:
                 for i in lanes:
                     want[i] *= s
 
-    def expected_wait_hours(self, g: int, fx: DayFactors) -> float:
-        """The wait a vehicle expects today at group ``g`` (hours; ``inf`` when closed): its
-        carried-over queue at today's capacity, the mean in-day wait at yesterday's load, and
-        secondary inspection."""
+    def expected_wait_hours(self, g: int, fx: DayFactors, load: float) -> float:
+        """The mean wait (hours; ``inf`` when closed) of a vehicle arriving at group ``g`` today
+        with ``load`` vehicles: the carried-over queue ahead of it and half the day's excess over
+        capacity, at today's capacity, plus the in-day wait at that load and secondary inspection."""
         q = self.queues[g]
         cap_f, insp_f = fx.cap_factor[g], fx.insp_factor[g]
         cap = q.daily_capacity(cap_f, insp_f)
@@ -210,7 +211,8 @@ class Border:
         ahead = 0.0
         for e in self.queued[g]:
             ahead += e[0]
-        in_day = q.wait_mean_min(q.scale(self.load_prev[g], cap_f, insp_f)) / 60.0
+        ahead += 0.5 * max(0.0, load - max(0.0, cap - ahead))
+        in_day = q.wait_mean_min(q.scale(load, cap_f, insp_f)) / 60.0
         return 24.0 * (ahead / cap + fx.sec_days[g]) + in_day
 
     def cross(
@@ -254,39 +256,61 @@ class Border:
         moved_out: list[float],
     ) -> None:
         """Split each home group's lots and background over its options by today's shares."""
+        ch = self.choice
+        upv = self.upv
+        own_lot_v = {h: sum(lot[1] / upv[lot[0]] for lot in routed[h]) for h in ch.options}
+        own_bkg_v = {h: sum(b[0] for b in back[h]) for h in ch.options}
+        fixed = [0.0] * len(self.queues)  # traffic that stays where it is (no choice)
+        for g in self.watched:
+            if g not in ch.options:
+                fixed[g] = sum(lot[1] / upv[lot[0]] for lot in routed[g]) + sum(
+                    b[0] for b in back[g]
+                )
+        # drivers see today's waits (published live): the shares are the fixed point of
+        # "waits at the loads the shares imply", found by damped iteration from yesterday's loads
         wait = [0.0] * len(self.queues)
         for g in self.watched:
-            wait[g] = self.expected_wait_hours(g, fx)
-        ch = self.choice
-        ch.update(wait)
-        upv = self.upv
+            wait[g] = self.expected_wait_hours(g, fx, self.load_prev[g])
+        lot_s, bkg_s = ch.propose(wait)
+        for it in range(1, ROUTE_ITERATIONS):
+            load = list(fixed)
+            for h, opts in ch.options.items():
+                for k, o in enumerate(opts):
+                    load[o.group] += own_lot_v[h] * lot_s[h][k] + own_bkg_v[h] * bkg_s[h][k]
+            for g in self.watched:
+                wait[g] = self.expected_wait_hours(g, fx, load[g])
+            new_lot, new_bkg = ch.propose(wait)
+            w = 1.0 / (it + 1)  # method of successive averages
+            for h in ch.options:
+                lot_s[h] = [a + w * (b - a) for a, b in zip(lot_s[h], new_lot[h], strict=True)]
+                bkg_s[h] = [a + w * (b - a) for a, b in zip(bkg_s[h], new_bkg[h], strict=True)]
+        ch.lot, ch.bkg = lot_s, bkg_s
+        # each home group's own traffic is split once (what arrives from elsewhere stays put)
+        own_lots = {h: routed[h] for h in ch.options}
+        own_bkg = {h: back[h] for h in ch.options}
+        for h in ch.options:
+            routed[h], back[h] = [], []
         for h, opts in ch.options.items():
             s_lot, s_bkg = ch.lot[h], ch.bkg[h]
-            home_lots = routed[h]
-            if s_lot[0] < 1.0 and home_lots:
-                keep: list[_Routed] = []
+            for k, o in enumerate(opts):
+                s = s_lot[k]
+                if s <= 0:
+                    continue
+                dest = routed[o.group]
+                for i, x, tau, born, dday, duty, _, _ in own_lots[h]:
+                    dest.append((i, x * s, tau, born, dday, duty, o.detour_hours, o.toll_usd))
+                    if k:
+                        v = x * s / upv[i]
+                        moved_out[h] += v
+                        moved_in[o.group] += v
+            for b, value, _ in own_bkg[h]:
                 for k, o in enumerate(opts):
-                    s = s_lot[k]
-                    if s <= 0:
-                        continue
-                    dest = keep if k == 0 else routed[o.group]
-                    for i, x, tau, born, dday, duty, _, _ in home_lots:
-                        dest.append((i, x * s, tau, born, dday, duty, o.detour_hours, o.toll_usd))
-                        if k:
-                            v = x * s / upv[i]
-                            moved_out[h] += v
-                            moved_in[o.group] += v
-                routed[h] = keep
-            if s_bkg[0] < 1.0 and back[h]:
-                b, value, _ = back[h][0]
-                back[h] = [(b * s_bkg[0], value, h)] if s_bkg[0] > 0 else []
-                for k in range(1, len(opts)):
                     x = b * s_bkg[k]
                     if x > 0:
-                        g = opts[k].group
-                        back[g].append((x, value, h))
-                        moved_out[h] += x
-                        moved_in[g] += x
+                        back[o.group].append((x, value, h))
+                        if k:
+                            moved_out[h] += x
+                            moved_in[o.group] += x
                 forgone[h] += b * s_bkg[-1]
 
     def _serve(

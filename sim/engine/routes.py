@@ -102,11 +102,20 @@ class RouteChoice:
 
     def update(self, wait_hours: list[float]) -> None:
         """Move every home group's shares one day toward today's targets."""
+        self.lot, self.bkg = self.propose(wait_hours)
+
+    def propose(
+        self, wait_hours: list[float]
+    ) -> tuple[dict[int, list[float]], dict[int, list[float]]]:
+        """Today's shares (lots, background) if the waits were ``wait_hours``; nothing is kept."""
+        lot: dict[int, list[float]] = {}
+        bkg: dict[int, list[float]] = {}
         for h, opts in self.options.items():
             c = self.costs(opts, wait_hours)
-            self.lot[h] = self._step(self.lot[h], logit(c, self.beta), self.p0_lot[h], c, False)
+            lot[h] = self._step(self.lot[h], logit(c, self.beta), self.p0_lot[h], c, False)
             cb = [*c, self.forgo]
-            self.bkg[h] = self._step(self.bkg[h], logit(cb, self.beta), self.p0_bkg[h], cb, True)
+            bkg[h] = self._step(self.bkg[h], logit(cb, self.beta), self.p0_bkg[h], cb, True)
+        return lot, bkg
 
     def _step(
         self, s: list[float], p: list[float], p0: list[float], c: list[float], forgo: bool
