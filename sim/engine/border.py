@@ -225,7 +225,9 @@ class Border:
         routed: list[list[_Routed]] = [
             [(*lot, 0.0, 0.0) for lot in lots[g]] for g in range(ng)
         ]
-        back: list[list[_Bkg]] = [[(bkg[g], self.bkg_value[g], g)] if bkg[g] > 0 else [] for g in range(ng)]
+        back: list[list[_Bkg]] = [
+            [(bkg[g], self.bkg_value[g], g)] if bkg[g] > 0 else [] for g in range(ng)
+        ]
         forgone = [0.0] * ng
         moved_in = [0.0] * ng
         moved_out = [0.0] * ng
@@ -326,7 +328,7 @@ class Border:
         queued = self.queued[g]
         lost = lost_usd = delayed = 0.0
         if queued and self.patience < math.inf:  # background that has waited too long leaves
-            keep = deque()
+            keep: deque[list[Any]] = deque()
             for e in queued:
                 if e[1] == BKG and t - e[5] > self.patience:
                     lost += e[0]
@@ -343,8 +345,8 @@ class Border:
         for lot in arriving:
             a_mod += lot[1] / upv[lot[0]]
         a_bkg = 0.0
-        for b in back:
-            a_bkg += b[0]
+        for entry in back:
+            a_bkg += entry[0]
         a = a_mod + a_bkg
         road = self.road[g]
         # in-day wait (queue formula at today's load) plus secondary inspection, in days; a
@@ -385,16 +387,15 @@ class Border:
             sent = x * frac
             if sent > 0:
                 hours = (sent / upv[i]) * wait_days * 24.0 if road else None
-                out.append(
-                    Crossed(i, sent, wait_days, tau + det_h / 24.0, born, dday, duty, hours, det_h, toll)
-                )
+                tau_d = tau + det_h / 24.0
+                out.append(Crossed(i, sent, wait_days, tau_d, born, dday, duty, hours, det_h, toll))
             rest = x - sent
             if rest > 1e-12:
                 queued.append([rest / upv[i], i, rest, tau, born, dday, duty, det_h, toll])
-        for b, value, home in back:
+        for veh, value, home in back:
             if home != g:  # crossed (or will) at an alternative: delayed by the detour
-                delayed += b * frac * value
-            rest = b * (1.0 - frac)
+                delayed += veh * frac * value
+            rest = veh * (1.0 - frac)
             if rest > 1e-12:
                 queued.append([rest, BKG, rest, 0.0, 0.0, t, value, 0.0, 0.0])
         # a day in the queue costs 24 truck-hours per modelled truck still waiting
