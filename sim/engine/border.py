@@ -48,6 +48,7 @@ GroupDay = tuple[float, float, float, float, float, float, float, float, float, 
 _IDLE: GroupDay = (0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 BKG = -1  # lane index of a background entry in a queue
 ROUTE_ITERATIONS = 8  # damped iterations of the day's route choice (method of successive averages)
+ROUTE_TOL = 2e-3  # ... stopped once no share moves by more than this
 
 
 class Crossed(NamedTuple):
@@ -138,8 +139,6 @@ class Border:
             truck_hour_usd,
         )
         self.watched = sorted({o.group for opts in options.values() for o in opts})
-        # yesterday's arrivals per group (the expected in-day wait uses them): 2024 load at first
-        self.load_prev = [q.load0_per_day for q in self.queues]
 
     def _group(self, key: tuple[str, str]) -> int:
         if key not in self._gidx:
@@ -245,7 +244,6 @@ class Border:
             self.day[g] = (
                 a, served, queue, scale, extra, moved_in[g], moved_out[g], lost, delayed, lost_usd
             )  # fmt: skip
-            self.load_prev[g] = a
         return out
 
     def _choose(
@@ -268,24 +266,36 @@ class Border:
                 fixed[g] = sum(lot[1] / upv[lot[0]] for lot in routed[g]) + sum(
                     b[0] for b in back[g]
                 )
-        # drivers see today's waits (published live): the shares are the fixed point of
-        # "waits at the loads the shares imply", found by damped iteration from yesterday's loads
+        # drivers see today's waits (published live): the shares are the fixed point of "waits at
+        # the loads the shares imply", found by iteration from yesterday's shares (one step, then
+        # the method of successive averages); a quiet day stops after the first step
         wait = [0.0] * len(self.queues)
-        for g in self.watched:
-            wait[g] = self.expected_wait_hours(g, fx, self.load_prev[g])
-        lot_s, bkg_s = ch.propose(wait)
-        for it in range(1, ROUTE_ITERATIONS):
+        lot_s, bkg_s = ch.lot, ch.bkg
+        for it in range(ROUTE_ITERATIONS):
             load = list(fixed)
             for h, opts in ch.options.items():
+                lh, bh, lv, bv = lot_s[h], bkg_s[h], own_lot_v[h], own_bkg_v[h]
                 for k, o in enumerate(opts):
-                    load[o.group] += own_lot_v[h] * lot_s[h][k] + own_bkg_v[h] * bkg_s[h][k]
+                    load[o.group] += lv * lh[k] + bv * bh[k]
             for g in self.watched:
                 wait[g] = self.expected_wait_hours(g, fx, load[g])
             new_lot, new_bkg = ch.propose(wait)
-            w = 1.0 / (it + 1)  # method of successive averages
+            gap = 0.0
             for h in ch.options:
-                lot_s[h] = [a + w * (b - a) for a, b in zip(lot_s[h], new_lot[h], strict=True)]
-                bkg_s[h] = [a + w * (b - a) for a, b in zip(bkg_s[h], new_bkg[h], strict=True)]
+                for x, y in zip(lot_s[h], new_lot[h], strict=True):
+                    gap = max(gap, abs(x - y))
+                for x, y in zip(bkg_s[h], new_bkg[h], strict=True):
+                    gap = max(gap, abs(x - y))
+            if it == 0 or gap < ROUTE_TOL:
+                lot_s, bkg_s = new_lot, new_bkg
+            else:
+                w = 1.0 / (it + 1)  # method of successive averages
+                lot_s = {h: [x + w * (y - x) for x, y in zip(lot_s[h], new_lot[h], strict=True)]
+                         for h in ch.options}  # fmt: skip
+                bkg_s = {h: [x + w * (y - x) for x, y in zip(bkg_s[h], new_bkg[h], strict=True)]
+                         for h in ch.options}  # fmt: skip
+            if gap < ROUTE_TOL:
+                break
         ch.lot, ch.bkg = lot_s, bkg_s
         # each home group's own traffic is split once (what arrives from elsewhere stays put)
         own_lots = {h: routed[h] for h in ch.options}

@@ -15,8 +15,9 @@ capacity, the mean in-day wait at yesterday's load and today's capacity, seconda
 infinite when it is closed. A logit ``P_k = exp(-beta c_k) / sum exp(-beta c)`` gives the shares
 at today's costs. The 2024 counts already hold the traffic that chose each crossing at 2024 costs,
 so only the rise of an option's share above its 2024 value ``P_k(c0)`` moves traffic: the target
-share of an alternative (or of forgoing) is ``max(0, P_k(c) - P_k(c0))`` and the home crossing
-keeps the rest; at 2024 costs nothing moves. Shares then close ``1 / (1 + route_inertia_days)`` of
+share of an alternative (or of forgoing) is ``max(0, P_k(c) - P_k(c0) - MIN_SHARE)`` (a
+rise smaller than :data:`MIN_SHARE` is day-to-day noise) and the home crossing keeps the rest; at
+2024 costs nothing moves. Shares then close ``1 / (1 + route_inertia_days)`` of
 the gap to the target each day (partial adjustment, so choice does not flip-flop); a closed
 crossing is known at once and gets no traffic (its share is spread over the open options in
 proportion). Lots that find every option closed wait at home; background forgoes.
@@ -31,6 +32,7 @@ import math
 from dataclasses import dataclass
 
 INF = math.inf
+MIN_SHARE = 1e-3  # a rise of a share by less than this moves nothing (day-to-day noise)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +122,9 @@ class RouteChoice:
     def _step(
         self, s: list[float], p: list[float], p0: list[float], c: list[float], forgo: bool
     ) -> list[float]:
-        target = [0.0] + [max(0.0, a - b) for a, b in zip(p[1:], p0[1:], strict=True)]
+        target = [0.0] + [
+            d if (d := a - b - MIN_SHARE) > 0.0 else 0.0 for a, b in zip(p[1:], p0[1:], strict=True)
+        ]
         target[0] = max(0.0, 1.0 - sum(target))
         lam = self.adjust
         new = [x + lam * (y - x) for x, y in zip(s, target, strict=True)]

@@ -15,8 +15,10 @@ process per lot. Within day ``t`` the order is fixed and does not depend on SimP
    their safety stock, within capacity and, for plants, within the inputs on hand;
 7. every lane dispatches what its origin can ship (pro rata when short), within lane capacity and
    pipeline/wire crossing capacity (curtailed pro rata, :meth:`sim.engine.border.Border.limit_pipes`);
-8. road and rail crossings serve the day's vehicles (modelled lots plus background traffic) FIFO up
-   to their daily capacity; the rest queue to the next day (:meth:`sim.engine.border.Border.cross`);
+8. the day's vehicles (modelled lots plus background traffic) choose among each crossing and its
+   alternatives (:mod:`sim.engine.routes`); road and rail crossings serve them FIFO up to their
+   daily capacity; the rest queue to the next day (:meth:`sim.engine.border.Border.cross`); the
+   run books duty, waiting and a diverted lot's detour and toll;
 9. stock of non-storable commodities (electricity) that is left is curtailed;
 10. costs are booked (:meth:`sim.engine.ledger.Ledger.close_day`) and the day is recorded.
 
