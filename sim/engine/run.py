@@ -32,15 +32,14 @@ reads the factors and books what the border returns. None of them calls the run.
 from __future__ import annotations
 
 import gc
+import itertools
 import math
 import time
 from collections import deque
-from functools import partial
 from typing import Any
 
 import numpy as np
 import simpy
-from simpy.events import Timeout
 
 from sim.engine.border import Border, Crossed, Lot
 from sim.engine.factors import DayFactors, MeasureFactors
@@ -113,6 +112,8 @@ class Run:
         self.lost_value = 0.0
         self.lost_by_day = [0.0] * self.days
         self.rec = Recorder()
+        self.buckets: dict[int, list[tuple[float, int, int, float, float, float]]] = {}
+        self._seq = itertools.count()
         self.events = 0
         self.wall_s = 0.0
         self.mass_balance_error = 0.0
@@ -184,21 +185,44 @@ class Run:
         return born
 
     # ------------------------------------------------------------------ arrivals
-    def _arrive(self, l: int, qty: float, born: float, duty: float, _ev: object) -> None:
+    def _arrive(self, at: float, l: int, qty: float, born: float, duty: float) -> None:
         self.in_transit[l] -= qty
         lay = self.lay
         p = lay.l_dp[l]
         shelf = lay.p_shelf[p]
-        if shelf is not None and self.env.now - born > shelf:
+        if shelf is not None and at - born > shelf:
             self.spoiled[lay.p_com_i[p]] += qty
             self.ledger.today[self.ledger.l_spoil_cat[l]] += qty * lay.p_value[p]
             return
         self._add(p, qty, born, duty)
 
     def schedule(self, l: int, qty: float, delay: float, born: float, duty: float = 0.0) -> None:
-        """Put ``qty`` units on lane ``l``'s way, to arrive ``delay`` days from now."""
-        ev = Timeout(self.env, delay)
-        ev.callbacks.append(partial(self._arrive, l, qty, born, duty))
+        """Put ``qty`` units on lane ``l``'s way, to arrive ``delay`` days from now.
+
+        Arrivals wait in per-day buckets (a calendar queue), not as one SimPy event each: a lot
+        due at time ``at`` joins bucket ``ceil(at)`` and is in stock before that day's tick, as a
+        SimPy timeout due at ``at`` would be (every transit time is > 0).
+        """
+        at = self.env.now + delay
+        day = math.ceil(at)
+        bucket = self.buckets.get(day)
+        if bucket is None:
+            bucket = self.buckets[day] = []
+        bucket.append((at, next(self._seq), l, qty, born, duty))
+
+    def _receive(self, day: int, before: float = math.inf) -> None:
+        """Unload bucket ``day`` in order of arrival time, then of scheduling (SimPy's order);
+        with ``before``, only the lots due strictly before it."""
+        bucket = self.buckets.pop(day, None)
+        if not bucket:
+            return
+        bucket.sort()
+        arrive = self._arrive
+        for k, (at, _, l, qty, born, duty) in enumerate(bucket):
+            if at >= before:
+                self.buckets[day] = bucket[k:]
+                return
+            arrive(at, l, qty, born, duty)
 
     def assess(self, l: int, qty: float, t: int, dispatched: int) -> float:
         """Book the duty (and levy) on ``qty`` units of lane ``l`` crossing on day ``t``; return US$/unit."""
@@ -240,6 +264,7 @@ class Run:
         while True:
             t = int(env.now)
             self.now = float(t)
+            self._receive(t)
             if measured:
                 self.measures.apply(t)
             for h in self.hooks:
@@ -480,6 +505,7 @@ class Run:
         try:
             self.env.process(self.tick())
             self.env.run(until=self.days)
+            self._receive(self.days, before=float(self.days))  # due before the horizon ends
         finally:
             if gc_was:
                 gc.enable()
