@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from sim import NetworkError, load_network, simulate
 from sim.engine.queueing import CrossingQueue
-from sim.engine.routes import Option, RouteChoice, logit
+from sim.engine.routes import MIN_SHARE, Option, RouteChoice, logit
 from sim.spec.network import (
     Alternative,
     Commodity,
@@ -155,15 +155,15 @@ def test_shares_follow_the_logit_rise_above_2024() -> None:
     ch.update([3.0, 0.5])  # home's wait rises to 3 h; the alternative costs 2.5 h
     p = logit([3.0, 2.5], 1.0)
     p0 = logit([0.25, 2.5], 1.0)
-    assert ch.lot[0][1] == pytest.approx(p[1] - p0[1], rel=1e-12)
-    assert ch.lot[0][0] == pytest.approx(1.0 - (p[1] - p0[1]), rel=1e-12)
+    assert ch.lot[0][1] == pytest.approx(p[1] - p0[1] - MIN_SHARE, rel=1e-12)
+    assert ch.lot[0][0] == pytest.approx(1.0 - (p[1] - p0[1] - MIN_SHARE), rel=1e-12)
     pb, pb0 = logit([3.0, 2.5, 8.0], 1.0), logit([0.25, 2.5, 8.0], 1.0)
-    assert ch.bkg[0][2] == pytest.approx(pb[2] - pb0[2], rel=1e-12)
+    assert ch.bkg[0][2] == pytest.approx(pb[2] - pb0[2] - MIN_SHARE, rel=1e-12)
 
 
 def test_inertia_closes_a_fixed_share_of_the_gap_each_day() -> None:
     ch = choice(inertia=1.0)  # half the gap a day
-    target = logit([3.0, 2.5], 1.0)[1] - logit([0.25, 2.5], 1.0)[1]
+    target = logit([3.0, 2.5], 1.0)[1] - logit([0.25, 2.5], 1.0)[1] - MIN_SHARE
     for day in range(1, 5):
         ch.update([3.0, 0.5])
         assert ch.lot[0][1] == pytest.approx(target * (1 - 0.5**day), rel=1e-12)

@@ -203,8 +203,6 @@ def _csv_rows(folder: Path, fname: str, rep: _Report) -> list[list[str]] | None:
         with open(folder / fname, encoding="utf-8-sig", newline="") as f:
             return list(csv.reader(f))
     except FileNotFoundError:
-        if fname in _OPTIONAL_FILES:
-            return []
         rep.add(fname, 0, "", "required file is missing")
     except UnicodeDecodeError as exc:
         rep.add(fname, 0, "", "file must be UTF-8 text (save the sheet as CSV UTF-8)", str(exc))
@@ -259,6 +257,8 @@ def _parse_row(
 def _read(folder: Path, fname: str, rep: _Report) -> _Rows | None:
     """Parse one CSV file into spec objects; None when the file or its columns are unusable."""
     cls, cols = _SPECS[fname]
+    if fname in _OPTIONAL_FILES and not (folder / fname).exists():
+        return []
     rows = _csv_rows(folder, fname, rep)
     if rows is None:
         return None
