@@ -91,14 +91,21 @@ def kpis(meta: RunRecord, raw: RunArrays) -> dict[str, Any]:
     out["tts_days"] = _tts(meta, raw, total)
     out["lost_sales_usd"] = meta.lost_value
     out["downtime_hours"] = meta.downtime_hours
-    out["trade_delayed_usd"] = float(raw.cross_trade_delayed.sum())
-    out["trade_lost_usd"] = float(raw.cross_trade_lost.sum())
-    out["vehicles_diverted"] = float(raw.cross_div_out.sum())
-    out["background_lost"] = float(raw.cross_bkg_lost.sum())
+    out.update(_border_kpis(raw))
     out["mass_balance_error"] = meta.mass_balance_error
     out["events"] = meta.events
     out["wall_s"] = meta.wall_s
     return out
+
+
+def _border_kpis(raw: RunArrays) -> dict[str, float]:
+    """Trade value of background traffic delayed and lost, vehicles diverted and lost."""
+    return {
+        "trade_delayed_usd": float(raw.cross_trade_delayed.sum()),
+        "trade_lost_usd": float(raw.cross_trade_lost.sum()),
+        "vehicles_diverted": float(raw.cross_div_out.sum()),
+        "background_lost": float(raw.cross_bkg_lost.sum()),
+    }
 
 
 def _tts(meta: RunRecord, raw: RunArrays, backlog_usd: np.ndarray) -> float:

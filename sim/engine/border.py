@@ -48,7 +48,7 @@ GroupDay = tuple[float, float, float, float, float, float, float, float, float, 
 _IDLE: GroupDay = (0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 BKG = -1  # lane index of a background entry in a queue
 ROUTE_ITERATIONS = 8  # damped iterations of the day's route choice (method of successive averages)
-ROUTE_TOL = 2e-3  # ... stopped once no share moves by more than this
+ROUTE_TOL = 5.0  # ... stopped once no crossing's load moves by this many vehicles a day
 
 
 class Crossed(NamedTuple):
@@ -257,46 +257,8 @@ class Border:
     ) -> None:
         """Split each home group's lots and background over its options by today's shares."""
         ch = self.choice
+        ch.commit(*self._shares(fx, routed, back))
         upv = self.upv
-        own_lot_v = {h: sum(lot[1] / upv[lot[0]] for lot in routed[h]) for h in ch.options}
-        own_bkg_v = {h: sum(b[0] for b in back[h]) for h in ch.options}
-        fixed = [0.0] * len(self.queues)  # traffic that stays where it is (no choice)
-        for g in self.watched:
-            if g not in ch.options:
-                fixed[g] = sum(lot[1] / upv[lot[0]] for lot in routed[g]) + sum(
-                    b[0] for b in back[g]
-                )
-        # drivers see today's waits (published live): the shares are the fixed point of "waits at
-        # the loads the shares imply", found by iteration from yesterday's shares (one step, then
-        # the method of successive averages); a quiet day stops after the first step
-        wait = [0.0] * len(self.queues)
-        lot_s, bkg_s = ch.lot, ch.bkg
-        for it in range(ROUTE_ITERATIONS):
-            load = list(fixed)
-            for h, opts in ch.options.items():
-                lh, bh, lv, bv = lot_s[h], bkg_s[h], own_lot_v[h], own_bkg_v[h]
-                for k, o in enumerate(opts):
-                    load[o.group] += lv * lh[k] + bv * bh[k]
-            for g in self.watched:
-                wait[g] = self.expected_wait_hours(g, fx, load[g])
-            new_lot, new_bkg = ch.propose(wait)
-            gap = 0.0
-            for h in ch.options:
-                for x, y in zip(lot_s[h], new_lot[h], strict=True):
-                    gap = max(gap, abs(x - y))
-                for x, y in zip(bkg_s[h], new_bkg[h], strict=True):
-                    gap = max(gap, abs(x - y))
-            if it == 0 or gap < ROUTE_TOL:
-                lot_s, bkg_s = new_lot, new_bkg
-            else:
-                w = 1.0 / (it + 1)  # method of successive averages
-                lot_s = {h: [x + w * (y - x) for x, y in zip(lot_s[h], new_lot[h], strict=True)]
-                         for h in ch.options}  # fmt: skip
-                bkg_s = {h: [x + w * (y - x) for x, y in zip(bkg_s[h], new_bkg[h], strict=True)]
-                         for h in ch.options}  # fmt: skip
-            if gap < ROUTE_TOL:
-                break
-        ch.lot, ch.bkg = lot_s, bkg_s
         # each home group's own traffic is split once (what arrives from elsewhere stays put)
         own_lots = {h: routed[h] for h in ch.options}
         own_bkg = {h: back[h] for h in ch.options}
@@ -325,49 +287,84 @@ class Border:
                             moved_in[o.group] += x
                 forgone[h] += b * s_bkg[-1]
 
-    def _serve(
+    def _shares(
+        self, fx: DayFactors, routed: list[list[_Routed]], back: list[list[_Bkg]]
+    ) -> tuple[dict[int, list[float]], dict[int, list[float]]]:
+        """Today's shares. Drivers see today's waits (published live): the shares are the fixed
+        point of "waits at the loads the shares imply", found by iteration from yesterday's
+        shares (one step, then the method of successive averages), stopped once no load moves
+        by :data:`ROUTE_TOL` vehicles."""
+        ch, upv = self.choice, self.upv
+        own_lot_v = {h: sum(lot[1] / upv[lot[0]] for lot in routed[h]) for h in ch.options}
+        own_bkg_v = {h: sum(b[0] for b in back[h]) for h in ch.options}
+        fixed = [0.0] * len(self.queues)  # traffic that stays where it is (no choice)
+        for g in self.watched:
+            if g not in ch.options:
+                fixed[g] = sum(lot[1] / upv[lot[0]] for lot in routed[g])
+                fixed[g] += sum(b[0] for b in back[g])
+        wait = [0.0] * len(self.queues)
+        lot_s, bkg_s = ch.lot, ch.bkg
+        load = self._loads(fixed, own_lot_v, own_bkg_v, lot_s, bkg_s)
+        for it in range(ROUTE_ITERATIONS):
+            for g in self.watched:
+                wait[g] = self.expected_wait_hours(g, fx, load[g])
+            new_lot, new_bkg = ch.propose(wait)
+            new_load = self._loads(fixed, own_lot_v, own_bkg_v, new_lot, new_bkg)
+            moved = max(abs(new_load[g] - load[g]) for g in self.watched)
+            if it == 0 or moved < ROUTE_TOL:
+                lot_s, bkg_s, load = new_lot, new_bkg, new_load
+            else:
+                w = 1.0 / (it + 1)  # method of successive averages
+                lot_s = {h: [x + w * (y - x) for x, y in zip(lot_s[h], new_lot[h], strict=True)]
+                         for h in ch.options}  # fmt: skip
+                bkg_s = {h: [x + w * (y - x) for x, y in zip(bkg_s[h], new_bkg[h], strict=True)]
+                         for h in ch.options}  # fmt: skip
+                load = self._loads(fixed, own_lot_v, own_bkg_v, lot_s, bkg_s)
+            if moved < ROUTE_TOL:
+                break
+        return lot_s, bkg_s
+
+    def _loads(
         self,
-        t: int,
-        g: int,
-        q: CrossingQueue,
-        arriving: list[_Routed],
-        back: list[_Bkg],
-        fx: DayFactors,
-        out: list[Crossed | Waiting],
-    ) -> None:
+        fixed: list[float],
+        own_lot_v: dict[int, float],
+        own_bkg_v: dict[int, float],
+        lot_s: dict[int, list[float]],
+        bkg_s: dict[int, list[float]],
+    ) -> list[float]:
+        """Vehicles arriving at each group if the homes split their traffic by these shares."""
+        load = list(fixed)
+        for h, opts in self.choice.options.items():
+            lh, bh, lv, bv = lot_s[h], bkg_s[h], own_lot_v[h], own_bkg_v[h]
+            for k, o in enumerate(opts):
+                load[o.group] += lv * lh[k] + bv * bh[k]
+        return load
+
+    def _leave(self, t: int, g: int) -> tuple[float, float]:
+        """Background queued at group ``g`` for more than the patience leaves; (vehicles, US$)."""
         queued = self.queued[g]
-        lost = lost_usd = delayed = 0.0
-        if queued and self.patience < math.inf:  # background that has waited too long leaves
-            keep: deque[list[Any]] = deque()
-            for e in queued:
-                if e[1] == BKG and t - e[5] > self.patience:
-                    lost += e[0]
-                    lost_usd += e[0] * e[6]
-                else:
-                    keep.append(e)
-            if len(keep) < len(queued):
-                self.queued[g] = queued = keep
-                self.lost[g] += lost
-        cap_f, insp_f = fx.cap_factor[g], fx.insp_factor[g]
-        cap = q.daily_capacity(cap_f, insp_f)
-        upv = self.upv
-        a_mod = 0.0
-        for lot in arriving:
-            a_mod += lot[1] / upv[lot[0]]
-        a_bkg = 0.0
-        for entry in back:
-            a_bkg += entry[0]
-        a = a_mod + a_bkg
-        road = self.road[g]
-        # in-day wait (queue formula at today's load) plus secondary inspection, in days; a
-        # vehicle also waits for the vehicles served before it today: (served so far) / capacity
-        if cap > 0:
-            scale = q.scale(a, cap_f, insp_f)
-            base_wait = q.wait_mean_min(scale) / 1440.0 + fx.sec_days[g]
-        else:
-            scale = base_wait = math.inf
-        # serve the carry-over queue first (the days it has queued are already behind it)
-        room = cap
+        lost = lost_usd = 0.0
+        if not queued or self.patience == math.inf:
+            return lost, lost_usd
+        keep: deque[list[Any]] = deque()
+        for e in queued:
+            if e[1] == BKG and t - e[5] > self.patience:
+                lost += e[0]
+                lost_usd += e[0] * e[6]
+            else:
+                keep.append(e)
+        if len(keep) < len(queued):
+            self.queued[g] = keep
+            self.lost[g] += lost
+        return lost, lost_usd
+
+    def _serve_queue(
+        self, g: int, cap: float, base_wait: float, out: list[Crossed | Waiting]
+    ) -> tuple[float, float]:
+        """Serve group ``g``'s carry-over queue first (the days it queued are behind it); return
+        the capacity left and the value of background served late (US$)."""
+        queued, upv, road = self.queued[g], self.upv, self.road[g]
+        room, delayed = cap, 0.0
         while queued and room > 0:
             e = queued[0]
             v = e[0]
@@ -390,9 +387,41 @@ class Border:
             hours = (sent / upv[i]) * wait_days * 24.0 if road else None
             det = e[7] / 24.0
             out.append(Crossed(i, sent, wait_days, e[3] + det, e[4], e[5], e[6], hours, e[7], e[8]))
-        extra = (cap - room) / cap if cap > 0 else math.inf
+        return room, delayed
+
+    def _serve(
+        self,
+        t: int,
+        g: int,
+        q: CrossingQueue,
+        arriving: list[_Routed],
+        back: list[_Bkg],
+        fx: DayFactors,
+        out: list[Crossed | Waiting],
+    ) -> None:
+        lost, lost_usd = self._leave(t, g)
+        cap_f, insp_f = fx.cap_factor[g], fx.insp_factor[g]
+        cap = q.daily_capacity(cap_f, insp_f)
+        upv = self.upv
+        a = 0.0
+        for lot in arriving:
+            a += lot[1] / upv[lot[0]]
+        for entry in back:
+            a += entry[0]
+        road = self.road[g]
+        # in-day wait (queue formula at today's load) plus secondary inspection, in days; a
+        # vehicle also waits for the vehicles served before it today: (served so far) / capacity
+        if cap > 0:
+            scale = q.scale(a, cap_f, insp_f)
+            base_wait = q.wait_mean_min(scale) / 1440.0 + fx.sec_days[g]
+            room, delayed = self._serve_queue(g, cap, base_wait, out)
+            extra = (cap - room) / cap
+        else:
+            scale = base_wait = extra = math.inf
+            room = delayed = 0.0
         wait_days = base_wait + extra
         frac = 1.0 if a <= room else (room / a if a > 0 else 0.0)
+        queued = self.queued[g]
         for i, x, tau, born, dday, duty, det_h, toll in arriving:
             sent = x * frac
             if sent > 0:

@@ -33,6 +33,8 @@ from dataclasses import dataclass
 
 INF = math.inf
 MIN_SHARE = 1e-3  # a rise of a share by less than this moves nothing (day-to-day noise)
+COST_TOL = 5.0 / 60.0  # hours: settled shares stay while no option's cost moves by 5 minutes
+SETTLED = 1e-4  # shares this close to their target have settled
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +94,9 @@ class RouteChoice:
             self.p0_bkg[h] = logit([*c0, forgo_hours], beta)
             self.lot[h] = [1.0] + [0.0] * (len(opts) - 1)
             self.bkg[h] = [1.0] + [0.0] * len(opts)
+        self.seen: dict[int, list[float]] = {}  # costs the settled shares of a home answer
+        self._seen_next: dict[int, list[float]] = {}
+        self._last: tuple[dict[int, list[float]], dict[int, list[float]]] = ({}, {})
 
     def costs(self, opts: list[Option], wait_hours: list[float]) -> list[float]:
         """Generalised cost (hours) of each option, given each group's expected wait."""
@@ -104,24 +109,51 @@ class RouteChoice:
 
     def update(self, wait_hours: list[float]) -> None:
         """Move every home group's shares one day toward today's targets."""
-        self.lot, self.bkg = self.propose(wait_hours)
+        self.commit(*self.propose(wait_hours))
+
+    def commit(self, lot: dict[int, list[float]], bkg: dict[int, list[float]]) -> None:
+        """Keep the shares of the last :meth:`propose` (the day's choice)."""
+        self.lot, self.bkg = lot, bkg
+        # only shares that are exactly the last proposal's answer those costs
+        last_l, last_b = self._last
+        self.seen = {
+            h: c for h, c in self._seen_next.items()
+            if lot[h] is last_l[h] and bkg[h] is last_b[h]
+        }  # fmt: skip
 
     def propose(
         self, wait_hours: list[float]
     ) -> tuple[dict[int, list[float]], dict[int, list[float]]]:
-        """Today's shares (lots, background) if the waits were ``wait_hours``; nothing is kept."""
+        """Today's shares (lots, background) if the waits were ``wait_hours``; nothing is kept
+        until :meth:`commit`. A home whose shares have settled on their target keeps them while
+        no option's cost has moved by :data:`COST_TOL` since (no logit is computed)."""
         lot: dict[int, list[float]] = {}
         bkg: dict[int, list[float]] = {}
+        seen: dict[int, list[float]] = {}
         for h, opts in self.options.items():
             c = self.costs(opts, wait_hours)
-            lot[h] = self._step(self.lot[h], logit(c, self.beta), self.p0_lot[h], c, False)
+            old = self.seen.get(h)
+            if old is not None and all(
+                abs(x - y) < COST_TOL if x < INF and y < INF else x == y
+                for x, y in zip(c, old, strict=True)
+            ):
+                lot[h], bkg[h], seen[h] = self.lot[h], self.bkg[h], old
+                continue
+            lot[h], still_l = self._step(self.lot[h], logit(c, self.beta), self.p0_lot[h], c, False)
             cb = [*c, self.forgo]
-            bkg[h] = self._step(self.bkg[h], logit(cb, self.beta), self.p0_bkg[h], cb, True)
+            bkg[h], still_b = self._step(
+                self.bkg[h], logit(cb, self.beta), self.p0_bkg[h], cb, True
+            )
+            if still_l and still_b:
+                seen[h] = c
+        self._seen_next = seen
+        self._last = (lot, bkg)
         return lot, bkg
 
     def _step(
         self, s: list[float], p: list[float], p0: list[float], c: list[float], forgo: bool
-    ) -> list[float]:
+    ) -> tuple[list[float], bool]:
+        """The shares one day on from ``s``, and whether they have reached their target."""
         target = [0.0] + [
             d if (d := a - b - MIN_SHARE) > 0.0 else 0.0 for a, b in zip(p[1:], p0[1:], strict=True)
         ]
@@ -131,11 +163,12 @@ class RouteChoice:
         new = [x if ck < INF else 0.0 for x, ck in zip(new, c, strict=True)]
         tot = sum(new)
         if tot > 0:
-            return [x / tot for x in new]
+            new = [x / tot for x in new]
+            return new, all(abs(x - y) < SETTLED for x, y in zip(new, target, strict=True))
         # every option is closed (or every open one had no share): spread over the open ones by
         # today's logit; lots with nothing open wait at home, background forgoes
         if any(ck < INF for ck in c):
-            return p
+            return p, False
         out = [0.0] * len(c)
         out[-1 if forgo else 0] = 1.0
-        return out
+        return out, False
