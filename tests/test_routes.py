@@ -221,3 +221,23 @@ def test_the_default_network_has_alternatives() -> None:
     net = load_network(Path(__file__).resolve().parent.parent / "networks" / "north_america")
     pairs = {(a.crossing, a.alternative) for a in net.alternatives}
     assert {("X_AMB", "X_BWB"), ("X_COU", "X_CARWAY"), ("X_COU", "X_DELB")} <= pairs
+
+
+# ---------------------------------------------------------------- per-plant outputs
+def test_plant_table_accounts_for_output_shortfall_and_downtime(tiny: Path) -> None:
+    from sim import load_scenario
+
+    sc = load_scenario(tiny)
+    shut = Measure(id="shut", kind="closure", start=5, end=25, crossings=("ambassador",),
+                   direction="sb")  # fmt: skip
+    res = simulate(Scenario("c", measures=(shut,), network=sc.network, path=sc.path), seed=1,
+                   days=40)  # fmt: skip
+    pl = res.plants
+    plant = pl[pl.plant == "us_assembly"].set_index("day")
+    # the parts stop crossing: the plant runs short, and each hour lost is 24 x short / capacity
+    assert (plant.shortfall > 0).any()
+    np.testing.assert_allclose(plant.downtime_hours, 24.0 * plant.shortfall / 100.0, rtol=1e-12)
+    assert pl.downtime_hours.sum() == pytest.approx(res.kpis["downtime_hours"], rel=1e-12)
+    # every vehicle made is in the table (the idle plant makes none)
+    assert pl.produced.sum() == pytest.approx(res.meta.balance["vehicles"]["produced"], rel=1e-12)
+    assert plant.produced.iloc[:5].min() > 0 and plant.produced.min() < plant.produced.iloc[0]
