@@ -20,6 +20,7 @@ from sim.engine.queueing import CrossingQueue
 from sim.engine.routes import MIN_SHARE, Option, RouteChoice, logit
 from sim.spec.network import (
     Alternative,
+    BomLine,
     Commodity,
     Crossing,
     Demand,
@@ -213,7 +214,7 @@ def test_corridors_file_rules_are_reported_with_file_row_column(tmp_path: Path) 
     assert "corridors.csv" in text
     assert "row 2, column 'alternative'" in text and "unknown crossing" in text
     assert "a crossing cannot be its own alternative" in text
-    assert "row 4, column 'detour_hours'" in text and "must be >= 0" in text
+    assert "row 4, column 'detour_hours': detour_hours must be a number >= 0" in text
     assert "row 4, column 'toll_usd'" in text
 
 
@@ -224,20 +225,30 @@ def test_the_default_network_has_alternatives() -> None:
 
 
 # ---------------------------------------------------------------- per-plant outputs
-def test_plant_table_accounts_for_output_shortfall_and_downtime(tiny: Path) -> None:
-    from sim import load_scenario
-
-    sc = load_scenario(tiny)
-    shut = Measure(id="shut", kind="closure", start=5, end=25, crossings=("ambassador",),
-                   direction="sb")  # fmt: skip
-    res = simulate(Scenario("c", measures=(shut,), network=sc.network, path=sc.path), seed=1,
-                   days=40)  # fmt: skip
-    pl = res.plants
-    plant = pl[pl.plant == "us_assembly"].set_index("day")
+def test_plant_table_accounts_for_output_shortfall_and_downtime() -> None:
+    parts = Commodity("parts", "Parts", "auto", "load", 50_000.0, units_per_truck=1.0)
+    cars = Commodity("cars", "Cars", "auto", "vehicle", 40_000.0, units_per_truck=8.0)
+    sites = [
+        Site("S", "source", "CA", "auto", commodity="parts", capacity=500.0),
+        Site("P", "plant", "US", "auto", commodity="cars", capacity=100.0, cover_days=1.0),
+        Site("M", "market", "US", "auto"),
+    ]
+    x = Crossing("A", "road", capacity_sb=1000.0, obs_sb=300.0, booths=4,
+                 wait_median_min=10.0, wait_p95_min=30.0)  # fmt: skip
+    lanes = [
+        Lane("L1", "S", "P", "parts", "truck", "A", transit_days=0.5, base_flow=80.0),
+        Lane("L2", "P", "M", "cars", "truck", None, transit_days=1.0, base_flow=80.0),
+    ]
+    net = Network.build(
+        "plant", [parts, cars], sites, lanes, [x], boms=[BomLine("P", "parts", 1.0)],
+        demand=[Demand("M", "cars", 80.0, 0.0)],
+    )  # fmt: skip
+    shut = Measure(id="shut", kind="closure", start=5, end=15, crossings=("A",))
+    res = simulate(Scenario("c", measures=(shut,)), seed=1, days=30, network=net)
+    plant = res.plants.set_index("day")
     # the parts stop crossing: the plant runs short, and each hour lost is 24 x short / capacity
-    assert (plant.shortfall > 0).any()
+    assert (plant.shortfall > 0).any() and plant.produced.iloc[8:14].max() == 0.0
     np.testing.assert_allclose(plant.downtime_hours, 24.0 * plant.shortfall / 100.0, rtol=1e-12)
-    assert pl.downtime_hours.sum() == pytest.approx(res.kpis["downtime_hours"], rel=1e-12)
-    # every vehicle made is in the table (the idle plant makes none)
-    assert pl.produced.sum() == pytest.approx(res.meta.balance["vehicles"]["produced"], rel=1e-12)
-    assert plant.produced.iloc[:5].min() > 0 and plant.produced.min() < plant.produced.iloc[0]
+    assert plant.downtime_hours.sum() == pytest.approx(res.kpis["downtime_hours"], rel=1e-12)
+    # every car made is in the table
+    assert plant.produced.sum() == pytest.approx(res.meta.balance["cars"]["produced"], rel=1e-12)

@@ -28,6 +28,7 @@ MODES: tuple[str, ...] = get_args(Mode)
 COUNTRIES: tuple[str, ...] = get_args(Country)
 SECTORS: tuple[str, ...] = get_args(Sector)
 UNMET: tuple[str, ...] = ("backorder", "lost")
+DISTS: tuple[str, ...] = ("normal", "poisson")
 POLICIES: tuple[str, ...] = ("base_stock", "sS")
 
 
@@ -44,10 +45,18 @@ class Commodity:
     shelf_life_days: float | None = None
     units_per_truck: float | None = None
     units_per_railcar: float | None = None
+    # live animals: they do not spoil; held, they are fed (US$ per unit-day) and a few die
+    holding_usd_per_day: float = 0.0
+    death_rate_per_day: float = 0.0
 
     @property
     def perishable(self) -> bool:
         return self.shelf_life_days is not None
+
+    @property
+    def live(self) -> bool:
+        """Live animals: a feeding cost or a death rate while held, no shelf life."""
+        return self.holding_usd_per_day > 0 or self.death_rate_per_day > 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +158,19 @@ class Demand:
     mean_per_day: float
     cv: float = 0.0
     unmet: str = "backorder"
+    dist: str = "normal"  # "normal": truncated normal with cv; "poisson": integer, variance = mean
+
+
+@dataclass(frozen=True, slots=True)
+class StockLevel:
+    """Explicit stock levels of one stock point, in units: order up to ``S`` every day
+    (base stock), or, with ``s``, only when the inventory position is at or below ``s``
+    ((s, S)). Replaces the site's cover-day policy for that point."""
+
+    site: str
+    commodity: str
+    S: float
+    s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +186,7 @@ class Network:
     demand: tuple[Demand, ...]
     path: str | None = None
     alternatives: tuple[Alternative, ...] = ()
+    stock: tuple[StockLevel, ...] = ()
     graph: nx.DiGraph = field(default_factory=nx.DiGraph, compare=False, repr=False)
     commodity: Mapping[str, Commodity] = field(default_factory=dict, compare=False, repr=False)
     site: Mapping[str, Site] = field(default_factory=dict, compare=False, repr=False)
@@ -182,6 +205,7 @@ class Network:
         demand: list[Demand] | tuple[Demand, ...] = (),
         path: str | None = None,
         alternatives: list[Alternative] | tuple[Alternative, ...] = (),
+        stock: list[StockLevel] | tuple[StockLevel, ...] = (),
     ) -> Network:
         """Assemble a network from specs (no validation; :func:`load_network` validates files)."""
         g = nx.DiGraph()
@@ -205,6 +229,7 @@ class Network:
             demand=tuple(demand),
             path=path,
             alternatives=tuple(alternatives),
+            stock=tuple(stock),
             graph=g,
             commodity=MappingProxyType({c.id: c for c in commodities}),
             site=MappingProxyType({s.id: s for s in sites}),
@@ -224,6 +249,7 @@ class Network:
             self.demand,
             self.path,
             self.alternatives,
+            self.stock,
         )
         return (Network.build, args)
 
