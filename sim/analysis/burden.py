@@ -104,7 +104,7 @@ def us_share(us: float, ca: float) -> float:
     tot = abs(us) + abs(ca)
     if tot == 0 or not math.isfinite(tot):
         return math.nan
-    return 0.5 + 0.5 * (us - ca) / tot
+    return 0.5 + 0.5 * ((us - ca) / tot)  # the ratio first: no underflow at tiny amounts
 
 
 @dataclass(frozen=True)
