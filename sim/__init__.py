@@ -15,6 +15,7 @@ from sim.errors import (
 from sim.io.network import load_network
 from sim.io.paths import builtin_scenarios
 from sim.io.scenario import load_scenario
+from sim.io.synthetic import write_synthetic_network
 from sim.spec.network import Network
 from sim.spec.scenario import Scenario
 
@@ -38,5 +39,6 @@ __all__ = [
     "simulate",
     "sweep",
     "ttr_days",
+    "write_synthetic_network",
 ]
 __version__ = "0.1.0"
