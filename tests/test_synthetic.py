@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim import load_network, run_batch, simulate, write_synthetic_network
+from sim.cli import main
 
 FILES = ("commodities.csv", "sites.csv", "crossings.csv", "lanes.csv", "boms.csv", "demand.csv")
 
@@ -120,3 +121,28 @@ def test_serial_batch_memory_does_not_grow_with_replications(tmp_path: Path) -> 
 
     one, six = peak(1), peak(6)
     assert six < 1.3 * one, (one, six)
+
+
+def test_cli_synth_writes_a_folder_validate_accepts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "cli"
+    assert main(["synth", "250", str(out), "--seed", "4", "--bom-depth", "1"]) == 0
+    assert "250 sites" in capsys.readouterr().out
+    assert main(["validate", str(out)]) == 0
+    assert capsys.readouterr().out.strip() == "ok"
+    same = write_synthetic_network(tmp_path / "api", 250, seed=4, bom_depth=1)
+    assert (out / "lanes.csv").read_bytes() == (same / "lanes.csv").read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [(["--mix", "steel=1"], "sector_mix"), (["--mix", "auto"], "--mix must look like"),
+     (["--cross-border-share", "2"], "cross_border_share")],
+)  # fmt: skip
+def test_cli_synth_bad_input_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    assert main(["synth", "20", str(tmp_path / "x"), *extra]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
