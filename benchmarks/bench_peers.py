@@ -3,13 +3,17 @@
 The system: one supplier with unlimited stock ships to two distribution centres (3 days), each of
 which serves half of N retailers (2 days). Every retailer sees a daily demand of 10 units (normal,
 coefficient of variation 0.3; SupplyNetPy's orders are whole units >= 1), sells what it has and loses
-the rest, and replenishes from its centre with an (s, S) policy (s = 2, S = 6 days of demand on the
-inventory position); the centres do the same from the supplier (s = 4, S = 10 days). 365 days.
+the rest, and replenishes from its centre with an (s, S) policy (s = 3, S = 7 days of demand on the
+inventory position); the centres do the same from the supplier (s = 4, S = 10 days). Each site
+starts with S units on hand. 365 days.
 
 The three implementations of it, each building its model in memory and running it once per repeat:
 
 * Borderflow: a network folder written by this benchmark (retailers are markets with (s, S) policy,
-  centres are storage sites), loaded once (its time is shown apart), then ``sim.simulate``;
+  centres are storage sites), loaded once (its time is shown apart), then ``sim.simulate``.
+  Borderflow counts ``s_days`` and ``S_days`` on top of the lead time and one day of review (reorder
+  point = daily rate x (lead + 1 + s_days)), and opens with ``cover_days + 1`` days on hand, so the
+  folder holds s - lead - 1, S - lead - 1 and S - 1 days to give the same levels in units;
 * SupplyNetPy (``pip install supplynetpy``, the optional ``bench`` dependency group): ``create_sc_net``
   and ``simulate_sc_net`` with logging off; skipped with a message when it is not installed;
 * a hand-written plain SimPy model: one process per retailer, deliveries as ``Timeout`` callbacks.
@@ -42,7 +46,7 @@ from sim import load_network, load_scenario, simulate
 
 MEAN, CV = 10.0, 0.3
 DC_LEAD, RET_LEAD = 3, 2
-RET_S, RET_BIG_S = 2.0, 6.0  # days of demand
+RET_S, RET_BIG_S = 3.0, 7.0  # (s, S) in days of demand, on the inventory position
 DC_S, DC_BIG_S = 4.0, 10.0
 
 
@@ -70,13 +74,15 @@ def write_network(folder: Path, n: int) -> Path:
     lane = {"commodity": "goods", "mode": "truck", "transit_cv": 0, "cost_per_unit_usd": 1}
     for d in range(2):
         flow = sum(1 for i in range(n) if i % 2 == d) * MEAN
-        sites.append({**site, "id": f"dc{d}", "kind": "storage", "policy": "sS", "s_days": DC_S,
-                      "S_days": DC_BIG_S})  # fmt: skip
+        sites.append({**site, "id": f"dc{d}", "kind": "storage", "policy": "sS",
+                      "s_days": DC_S - DC_LEAD - 1, "S_days": DC_BIG_S - DC_LEAD - 1,
+                      "cover_days": DC_BIG_S - 1})  # fmt: skip
         lanes.append({**lane, "id": f"s_dc{d}", "from": "supplier", "to": f"dc{d}",
                       "transit_days": DC_LEAD, "base_flow": flow})  # fmt: skip
     for i in range(n):
-        sites.append({**site, "id": f"r{i}", "kind": "market", "policy": "sS", "s_days": RET_S,
-                      "S_days": RET_BIG_S})  # fmt: skip
+        sites.append({**site, "id": f"r{i}", "kind": "market", "policy": "sS",
+                      "s_days": RET_S - RET_LEAD - 1, "S_days": RET_BIG_S - RET_LEAD - 1,
+                      "cover_days": RET_BIG_S - 1})  # fmt: skip
         lanes.append({**lane, "id": f"dc_r{i}", "from": f"dc{i % 2}", "to": f"r{i}",
                       "transit_days": RET_LEAD, "base_flow": MEAN})  # fmt: skip
         demand.append({"site": f"r{i}", "commodity": "goods", "mean_per_day": MEAN, "cv": CV,
