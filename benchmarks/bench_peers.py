@@ -156,77 +156,82 @@ def run_supplynetpy(scm: Any, n: int, days: int, seed: int) -> float:
     return float(out["fulfillment_received_by_customers"][1] / out["demand_by_customers"][1])
 
 
-def run_plain_simpy(n: int, days: int, seed: int) -> float:
-    """The reference network as a plain SimPy model (lost sales at retailers, FIFO backorders at DCs)."""
-    env = simpy.Environment()
-    rng = np.random.default_rng(seed)
-    draws = np.maximum(rng.normal(MEAN, CV * MEAN, size=(n, days)), 0.0).tolist()
-    flow = [sum(1 for i in range(n) if i % 2 == d) * MEAN for d in range(2)]
-    dc_stock = [f * DC_BIG_S for f in flow]
-    dc_pos = dc_stock[:]  # inventory position: on hand + on order - owed
-    dc_owed: list[list[list[float]]] = [[], []]  # FIFO of [retailer, qty] not yet shipped
-    stock = [MEAN * RET_BIG_S] * n
-    pos = stock[:]
-    served = demanded = 0.0
+class PlainModel:
+    """The reference network as a plain SimPy model (lost sales at retailers, FIFO backorders at DCs).
 
-    def deliver(i: int, q: float) -> Callable[[Any], None]:
-        def cb(_ev: Any) -> None:
-            stock[i] += q
+    One process per retailer steps its days; deliveries are ``Timeout`` callbacks.
+    """
 
-        return cb
+    def __init__(self, n: int, days: int, seed: int) -> None:
+        self.env = simpy.Environment()
+        self.n, self.days = n, days
+        rng = np.random.default_rng(seed)
+        self.draws = np.maximum(rng.normal(MEAN, CV * MEAN, size=(n, days)), 0.0).tolist()
+        self.flow = [sum(1 for i in range(n) if i % 2 == d) * MEAN for d in range(2)]
+        self.dc_stock = [f * DC_BIG_S for f in self.flow]
+        self.dc_pos = self.dc_stock[:]  # inventory position: on hand + on order - owed
+        self.dc_owed: list[list[list[float]]] = [[], []]  # FIFO of [retailer, qty] not yet shipped
+        self.stock = [MEAN * RET_BIG_S] * n
+        self.pos = self.stock[:]
+        self.served = self.demanded = 0.0
 
-    def ship(d: int, i: int, q: float) -> None:
-        env.timeout(RET_LEAD).callbacks.append(deliver(i, q))
+    def ship(self, i: int, q: float) -> None:
+        def arrive(_ev: Any) -> None:
+            self.stock[i] += q
 
-    def dc_arrive(d: int, q: float) -> Callable[[Any], None]:
-        def cb(_ev: Any) -> None:
-            dc_stock[d] += q
-            owed = dc_owed[d]
-            while owed and dc_stock[d] > 0:
-                i, rest = owed[0]
-                take = min(rest, dc_stock[d])
-                dc_stock[d] -= take
-                ship(d, i, take)
-                if take < rest:
-                    owed[0][1] = rest - take
-                else:
-                    owed.pop(0)
+        self.env.timeout(RET_LEAD).callbacks.append(arrive)
 
-        return cb
+    def dc_receive(self, d: int, q: float) -> None:
+        self.dc_stock[d] += q
+        owed = self.dc_owed[d]
+        while owed and self.dc_stock[d] > 0:
+            i, rest = owed[0]
+            take = min(rest, self.dc_stock[d])
+            self.dc_stock[d] -= take
+            self.ship(int(i), take)
+            if take < rest:
+                owed[0][1] = rest - take
+            else:
+                owed.pop(0)
 
-    def dc_order(d: int, i: int, q: float) -> None:
-        take = min(q, dc_stock[d])
-        dc_stock[d] -= take
+    def dc_order(self, d: int, i: int, q: float) -> None:
+        take = min(q, self.dc_stock[d])
+        self.dc_stock[d] -= take
         if take > 0:
-            ship(d, i, take)
+            self.ship(i, take)
         if take < q:
-            dc_owed[d].append([i, q - take])
-        dc_pos[d] -= q
-        if dc_pos[d] <= flow[d] * DC_S:
-            more = flow[d] * DC_BIG_S - dc_pos[d]
-            dc_pos[d] += more
-            env.timeout(DC_LEAD).callbacks.append(dc_arrive(d, more))
+            self.dc_owed[d].append([i, q - take])
+        self.dc_pos[d] -= q
+        if self.dc_pos[d] <= self.flow[d] * DC_S:
+            more = self.flow[d] * DC_BIG_S - self.dc_pos[d]
+            self.dc_pos[d] += more
+            ev = self.env.timeout(DC_LEAD)
+            ev.callbacks.append(lambda _ev: self.dc_receive(d, more))
 
-    def retailer(i: int) -> Any:
-        nonlocal served, demanded
-        row = draws[i]
-        for t in range(days):
+    def retailer(self, i: int) -> Any:
+        row, stock, pos = self.draws[i], self.stock, self.pos
+        for t in range(self.days):
             q = row[t]
             sold = min(q, stock[i])
             stock[i] -= sold
             pos[i] -= sold
-            served += sold
-            demanded += q
+            self.served += sold
+            self.demanded += q
             if pos[i] <= MEAN * RET_S:
                 more = MEAN * RET_BIG_S - pos[i]
                 pos[i] += more
-                dc_order(i % 2, i, more)
-            yield env.timeout(1)
+                self.dc_order(i % 2, i, more)
+            yield self.env.timeout(1)
 
-    for i in range(n):
-        env.process(retailer(i))
-    env.run(until=days)
-    return served / demanded
+    def run(self) -> float:
+        for i in range(self.n):
+            self.env.process(self.retailer(i))
+        self.env.run(until=self.days)
+        return self.served / self.demanded
+
+
+def run_plain_simpy(n: int, days: int, seed: int) -> float:
+    return PlainModel(n, days, seed).run()
 
 
 def timed(fn: Callable[[], float]) -> tuple[float, float, float]:

@@ -1,5 +1,7 @@
 """Borderflow: discrete-event simulation of Canada-US supply chains under trade conflict."""
 
+from importlib import metadata as _metadata
+
 from sim.analysis.metrics import ttr_days
 from sim.analysis.result import Result
 from sim.batch import BatchResult, compare, run_batch, sweep
@@ -41,4 +43,8 @@ __all__ = [
     "ttr_days",
     "write_synthetic_network",
 ]
-__version__ = "0.1.0"
+
+try:  # single source: the version in pyproject.toml, as installed
+    __version__ = _metadata.version("borderflow")
+except _metadata.PackageNotFoundError:  # a source tree put on sys.path without installing it
+    __version__ = "0+unknown"
