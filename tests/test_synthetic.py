@@ -45,6 +45,9 @@ def test_any_size_and_seed_validates_with_exactly_n_sites(
     for ln in net.lanes:  # a lane crosses exactly when its ends are in different countries
         a, b = net.site[ln.origin].country, net.site[ln.dest].country
         assert (ln.crossing is not None) == (a != b)
+    for s in net.sites:  # the indexed bill of materials is the scan of boms.csv, in file order
+        scan = {b.input: b.qty_per_unit for b in net.boms if b.plant == s.id}
+        assert list(net.bom(s.id).items()) == list(scan.items())
     for x in net.crossings:
         for d in ("sb", "nb"):
             cap = x.capacity(d)
