@@ -34,9 +34,9 @@ from sim import load_network, load_scenario, simulate, write_synthetic_network
 
 def child(folder: Path, days: int, profile: str | None) -> None:
     """Load, validate and run one replication in this process; print one JSON line of figures."""
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     net = load_network(folder)
-    load_s = time.perf_counter() - t0
+    load_s, load_cpu = time.perf_counter() - t0, time.process_time() - c0
     sc_file = folder / "scenario.toml"
     sc_file.write_text(f'name = "synthetic"\nnetwork = "{folder}"\nhorizon_days = {days}\n')
     sc = load_scenario(sc_file)
@@ -60,6 +60,7 @@ def child(folder: Path, days: int, profile: str | None) -> None:
                 "lanes": len(net.lanes),
                 "crossings": len(net.crossings),
                 "load_s": load_s,
+                "load_cpu_s": load_cpu,
                 "wall_s": wall,
                 "cpu_s": cpu,
                 "events": int(res.kpis["events"]),
@@ -91,7 +92,7 @@ def main() -> None:
         f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
     header = (
-        f"{'sites':>7} {'lanes':>7} {'load+validate':>13} {'wall':>8} {'CPU':>8} "
+        f"{'sites':>7} {'lanes':>7} {'load+validate wall/CPU':>22} {'wall':>8} {'CPU':>8} "
         f"{'events':>11} {'peak RSS':>9} {'CPU/site-day':>13} {'fill rate':>9}"
     )
     print(header)
@@ -107,7 +108,8 @@ def main() -> None:
             r["us_per_site_day"] = 1e6 * r["cpu_s"] / (r["sites"] * args.days)
             rows.append(r)
             print(
-                f"{r['sites']:>7,} {r['lanes']:>7,} {r['load_s']:>11.2f} s {r['wall_s']:>6.1f} s "
+                f"{r['sites']:>7,} {r['lanes']:>7,} {r['load_s']:>11.2f} s /{r['load_cpu_s']:>6.2f} s "
+                f"{r['wall_s']:>6.1f} s "
                 f"{r['cpu_s']:>6.1f} s {r['events']:>11,} {r['rss_mb']:>6.0f} MB "
                 f"{r['us_per_site_day']:>10.1f} us {r['fill_rate']:>9.4f}",
                 flush=True,
@@ -126,6 +128,7 @@ def main() -> None:
                 "wall <= 30 s": r["wall_s"] <= 30,
                 "peak RSS <= 1 GB": r["rss_mb"] <= 1024,
                 "load+validate <= 2 s": r["load_s"] <= 2,
+                "(CPU <= 2 s)": r["load_cpu_s"] <= 2,
             }
             print(
                 "10,000 sites: "
