@@ -2,7 +2,7 @@
 
 from importlib import metadata as _metadata
 
-from sim.analysis.metrics import ttr_days
+from sim.analysis.metrics import ttr_days, tts_days
 from sim.analysis.result import Result
 from sim.batch import BatchResult, compare, run_batch, sweep
 from sim.batch.simulate import network_for, simulate
@@ -41,6 +41,7 @@ __all__ = [
     "simulate",
     "sweep",
     "ttr_days",
+    "tts_days",
     "write_synthetic_network",
 ]
 

@@ -8,16 +8,22 @@ import numpy as np
 
 from sim.engine.ledger import KINDS, PARTIES
 from sim.engine.records import RunArrays, RunRecord
+from sim.errors import NonFiniteError
 from sim.spec.network import SECTORS
 
 COST_KINDS = KINDS
 
 
 def kpis(meta: RunRecord, raw: RunArrays) -> dict[str, Any]:
-    """Per-replication KPIs with the names of DESIGN.md (costs in US$, backlog valued in US$)."""
+    """Per-replication KPIs with the names of DESIGN.md (costs in US$, backlog valued in US$).
+
+    Days before the scenario's warm-up (``meta.warmup``) are left out of every KPI except the
+    time to survive, which is measured from the first disruption.
+    """
+    w = meta.warmup
     value = np.asarray(meta.point_value, dtype=float)
     sector = np.asarray(meta.point_sector)
-    backlog_usd = raw.backlog * value  # days x points
+    backlog_usd = raw.backlog[w:] * value  # days x points
     total = backlog_usd.sum(axis=1) if backlog_usd.size else np.zeros(0)
     out: dict[str, Any] = {
         "scenario": meta.scenario,
@@ -34,9 +40,7 @@ def kpis(meta: RunRecord, raw: RunArrays) -> dict[str, Any]:
     dem = meta.demanded_value
     out["fill_rate"] = meta.filled_value / dem if dem > 0 else 1.0
     cats = meta.cost_cats
-    by_cat = np.zeros(len(cats))
-    for _, c, usd in raw.ledger:
-        by_cat[c] += usd
+    by_cat = _by_category(len(cats), raw, w)
     party = np.array([c[0] for c in cats])
     country = np.array([c[1] for c in cats])
     kind = np.array([c[3] for c in cats])
@@ -63,7 +67,7 @@ def kpis(meta: RunRecord, raw: RunArrays) -> dict[str, Any]:
     for ctry in ("US", "CA"):  # revenue is booked as a negative cost of the government
         rev = float(by_cat[(kind == "duty") & gov & (country == ctry)].sum()) if cats else 0.0
         out[f"duty_revenue_{ctry.lower()}_usd"] = 0.0 - rev  # 0.0 - x: no negative zero
-    shipped = raw.shipped
+    shipped = raw.shipped[w:]
     lane_val = np.asarray(meta.lane_value, dtype=float)
     to_os = np.asarray([o == "CA" and d == "OS" for o, d in meta.lane_countries], dtype=bool)
     out["overseas_exports_usd"] = (
@@ -88,13 +92,42 @@ def kpis(meta: RunRecord, raw: RunArrays) -> dict[str, Any]:
         out[f"lost_export_margin_{origin.lower()}_usd"] = float(
             np.maximum(short, 0.0).sum() * margin
         )
-    out["tts_days"] = _tts(meta, raw, total)
+    full = total if w == 0 or not raw.backlog.size else (raw.backlog * value).sum(axis=1)
+    out["tts_days"] = _tts(meta, raw, full)
     out["lost_sales_usd"] = meta.lost_value
     out["downtime_hours"] = meta.downtime_hours
     out["mass_balance_error"] = meta.mass_balance_error
     out["events"] = meta.events
     out["wall_s"] = meta.wall_s
     return out
+
+
+# KPIs that are NaN by definition in some runs (no disruption, no duty); every other one is finite
+MAY_BE_NAN = ("tts_days", "us_share_of_duty_cost")
+
+
+def check_finite(kpis: dict[str, Any]) -> None:
+    """Raise :class:`NonFiniteError` naming every KPI that is inf, or NaN where it must not be."""
+    bad = [
+        f"{k} = {v}"
+        for k, v in kpis.items()
+        if isinstance(v, float | np.floating)
+        and (np.isinf(v) or (np.isnan(v) and k not in MAY_BE_NAN))
+    ]
+    if bad:
+        raise NonFiniteError(
+            f"scenario {kpis.get('scenario')} seed {kpis.get('seed')} rep {kpis.get('rep')}: "
+            f"KPIs are not finite ({', '.join(bad)}); check the network's and scenario's numbers"
+        )
+
+
+def _by_category(n: int, raw: RunArrays, first_day: int) -> np.ndarray:
+    """US$ booked per cost category on days >= ``first_day``."""
+    by_cat = np.zeros(n)
+    for day, c, usd in raw.ledger:
+        if day >= first_day:
+            by_cat[c] += usd
+    return by_cat
 
 
 def _tts(meta: RunRecord, raw: RunArrays, backlog_usd: np.ndarray) -> float:
@@ -137,3 +170,29 @@ def ttr_days(alt: Any, base: Any, band: float = 0.05) -> float:
         return 0.0
     first_good = int(bad[-1]) + 1  # after the last day out of the band
     return float(first_good) if end + first_good < len(ok) else float("nan")
+
+
+def _unmet_by_day(res: Any) -> np.ndarray:
+    """US$ of demand not met each day: backorder growth plus lost sales."""
+    value = np.asarray(res.meta.point_value, dtype=float)
+    backlog = (res.raw.backlog * value).sum(axis=1) if res.raw.backlog.size else np.zeros(0)
+    grow = np.diff(backlog, prepend=backlog[:1]) if backlog.size else np.zeros(0)
+    lost = np.asarray(res.raw.lost_by_day, dtype=float)
+    out: np.ndarray = np.maximum(grow, 0.0) + lost
+    return out
+
+
+def tts_days(alt: Any, base: Any, tol: float = 1e-3) -> float:
+    """Time to survive against the paired ``base`` run (same seed and replication, both
+    :class:`sim.analysis.result.Result`): days from the first disruption's start to the first day
+    ``alt`` leaves more demand unmet than ``base`` did that day, by more than ``tol`` x a day's
+    demand. Shortfalls the baseline has on the same seed (ordinary noise) do not count. NaN without
+    a disruption, or when ``alt`` never falls short of ``base``."""
+    start = alt.meta.first_disruption
+    if start is None:
+        return float("nan")
+    extra = _unmet_by_day(alt) - _unmet_by_day(base)
+    days = len(extra)
+    daily_demand = alt.meta.demanded_value / max(days, 1)
+    hit = np.flatnonzero((np.arange(days) >= start) & (extra > tol * daily_demand))
+    return float(hit[0] - start) if hit.size else float("nan")

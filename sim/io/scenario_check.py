@@ -21,7 +21,7 @@ from typing import Any
 
 from sim.errors import NetworkError, Problem, ScenarioError
 from sim.io.network import cached_network
-from sim.io.paths import network_path
+from sim.io.paths import OUTSIDE, inside, network_path
 from sim.io.scenario_toml import COST_KEYS, MARKET_KEYS, TOP_SCALARS, Doc, Entry
 from sim.spec.measures import (
     ALL_KEY_NAMES,
@@ -42,8 +42,8 @@ from sim.spec.measures import (
 from sim.spec.network import SECTORS, Network
 from sim.spec.refs import check_refs, hint
 from sim.spec.scenario import (
-    ELASTICITY,
     PARTIES,
+    SECTOR_TABLES,
     Costs,
     FrozenMap,
     Market,
@@ -51,7 +51,30 @@ from sim.spec.scenario import (
     Scenario,
 )
 
+_SECTOR_MAX = {"duty_absorption": 1.0}  # [market] sector tables bounded above
+
+
+def _range(lo: float, hi: float) -> str:
+    if hi == 0.0 and lo == -math.inf:
+        return "<= 0"
+    return f"in {lo:g}..{hi:g}" if math.isfinite(hi) else f">= {lo:g}"
+
+
 _TOP_KEYS = TOP_SCALARS + ("extends", "costs", "market", "measures")
+CALENDAR = (dt.date(1900, 1, 1), dt.date(2199, 12, 31))  # first and last day the model supports
+MAX_HORIZON_DAYS = 36500
+# ranges of the [costs] and [market] numbers: key -> (low, high), both inclusive
+TOP_RANGES: dict[str, tuple[float, float]] = {
+    "costs.holding_rate_per_year": (0.0, 10.0),
+    "costs.truck_hour_usd": (0.0, 1e6),
+    "costs.backlog_penalty_per_day": (0.0, 1.0),
+    "costs.lost_margin_share": (0.0, 1.0),
+    "market.switch_logit": (0.0, 1000.0),
+    "market.qualification_days": (0.0, 36500.0),
+    "market.switch_ramp_days": (0.0, 36500.0),
+    "market.prestock_max_days": (0.0, 3650.0),
+    "market.elasticity": (-10.0, 0.0),
+}
 _ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*\Z")
 
 
@@ -94,6 +117,10 @@ class _Checker:
 
     def run(self) -> Scenario:
         d = self.doc.data
+        if not d and not self.doc.measures and not self.doc.problems:
+            self.problems.append(
+                Problem(self.doc.file, "", "empty scenario: no name and no measures")
+            )
         for key in d:
             if key not in _TOP_KEYS:
                 self.top(key, "unknown key" + hint(key, _TOP_KEYS), key)
@@ -112,10 +139,22 @@ class _Checker:
         if not _is_date(start):
             self.top("start", "must be a date like 2025-01-01", start)
             start = None
+        if start is not None and not CALENDAR[0] <= start <= CALENDAR[1]:
+            self.top("start", f"must be a date in {CALENDAR[0]}..{CALENDAR[1]}", start)
+            start = None
         horizon = d.get("horizon_days", 730)
-        if not isinstance(horizon, int) or isinstance(horizon, bool) or not 1 <= horizon <= 36500:
-            self.top("horizon_days", "must be an integer in 1..36500", horizon)
+        top = MAX_HORIZON_DAYS
+        if not isinstance(horizon, int) or isinstance(horizon, bool) or not 1 <= horizon <= top:
+            self.top("horizon_days", f"must be an integer in 1..{top}", horizon)
             horizon = None
+        elif start is not None and (CALENDAR[1] - start).days < horizon:
+            last = CALENDAR[1]
+            self.top("horizon_days", f"must end by {last} (start {start} + horizon)", horizon)
+            horizon = None
+        warmup = d.get("warmup_days", 0)
+        if not isinstance(warmup, int) or isinstance(warmup, bool) or not 0 <= warmup < (horizon or 36501):
+            self.top("warmup_days", "must be an integer in 0..horizon_days - 1", warmup)
+            warmup = 0
         costs = self.costs(d.get("costs", {}))
         market = self.market(d.get("market", {}))
         sc = Scenario(
@@ -124,6 +163,7 @@ class _Checker:
             network=network or "north_america",
             start=start or dt.date(2025, 1, 1),
             horizon_days=horizon or 730,
+            warmup_days=warmup,
             path=self.doc.file,
         )
         net = self.network(sc) if network else None
@@ -149,9 +189,8 @@ class _Checker:
                 self.top(key, "unknown cost parameter" + hint(k, COST_KEYS), k)
             elif not _is_number(v) or not math.isfinite(v):
                 self.top(key, "must be a number", v)
-            elif v < 0 or (k.endswith("_share") or k == "backlog_penalty_per_day") and v > 1:
-                rng = "0..1" if k.endswith("_share") or k.startswith("backlog") else ">= 0"
-                self.top(key, f"must be {rng}", v)
+            elif not TOP_RANGES[key][0] <= v <= TOP_RANGES[key][1]:
+                self.top(key, "must be in {:g}..{:g}".format(*TOP_RANGES[key]), v)
             else:
                 kw[k] = float(v)
         return Costs(**kw)
@@ -173,14 +212,27 @@ class _Checker:
                         self.top(key, "shares must sum to 1", round(total, 9))
                     else:
                         kw[k] = FrozenMap({p: shares.get(p, 0.0) for p in PARTIES})
-            elif k == "elasticity":
-                el = self.share_table(key, v, SECTORS, "sector", -math.inf, 0.0)
-                if el is not None:
-                    kw[k] = FrozenMap({**ELASTICITY, **el})
+            elif k in SECTOR_TABLES:
+                lo, hi = (
+                    TOP_RANGES["market.elasticity"]
+                    if k == "elasticity"
+                    else (0.0, _SECTOR_MAX.get(k, TOP_RANGES.get(key, (0.0, math.inf))[1]))
+                )
+                if isinstance(v, dict):
+                    el = self.share_table(key, v, SECTORS, "sector", lo, hi)
+                    if el is not None:
+                        kw[k] = FrozenMap({**SECTOR_TABLES[k], **el})
+                elif k == "elasticity" or not _is_number(v) or not math.isfinite(v):
+                    self.top(key, "must be a " + ("" if k == "elasticity" else "number or a ")
+                             + "table sector -> number", v)  # fmt: skip
+                elif not lo <= v <= hi:
+                    self.top(key, f"must be {_range(lo, hi)}", v)
+                else:
+                    kw[k] = float(v)
             elif not _is_number(v) or not math.isfinite(v):
                 self.top(key, "must be a number", v)
-            elif v < 0:
-                self.top(key, "must be >= 0", v)
+            elif not TOP_RANGES[key][0] <= v <= TOP_RANGES[key][1]:
+                self.top(key, "must be in {:g}..{:g}".format(*TOP_RANGES[key]), v)
             else:
                 kw[k] = float(v)
         return Market(**kw)
@@ -201,7 +253,12 @@ class _Checker:
                 self.top(f"{key}.{name}", "must be a number", x)
                 ok = False
             elif not lo <= x <= hi:
-                rule = "must be in 0..1" if what == "party" else "elasticity must be <= 0"
+                if what == "party":
+                    rule = "must be in 0..1"
+                elif key.endswith("elasticity"):
+                    rule = f"elasticity must be in {lo:g}..0"
+                else:
+                    rule = f"must be {_range(lo, hi)}"
                 self.top(f"{key}.{name}", rule, x)
                 ok = False
             else:
@@ -210,6 +267,9 @@ class _Checker:
 
     def network(self, sc: Scenario) -> Network | None:
         path = network_path(sc)
+        if not self.doc.anywhere and not inside(path, self.doc.roots):
+            self.top("network", OUTSIDE.format(path=path.resolve()), sc.network)
+            return None
         try:
             return cached_network(path)
         except NetworkError as exc:

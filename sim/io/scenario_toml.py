@@ -20,18 +20,18 @@ from pathlib import Path
 from typing import Any
 
 from sim.errors import Problem, ScenarioError
-from sim.io.paths import builtin_scenarios
+from sim.io.paths import OUTSIDE, allowed_roots, builtin_scenarios, inside
 from sim.spec.measures import KEY_TYPES
-from sim.spec.scenario import PASS_THROUGH, Costs, Market
+from sim.spec.scenario import PASS_THROUGH, SECTOR_TABLES, Costs, Market
 
 # ---------------------------------------------------------------------------------------------
 # Key tables
 # ---------------------------------------------------------------------------------------------
 
-TOP_SCALARS = ("name", "description", "network", "start", "horizon_days")
+TOP_SCALARS = ("name", "description", "network", "start", "horizon_days", "warmup_days")
 COST_KEYS = tuple(f.name for f in fields(Costs))
 MARKET_KEYS = tuple(f.name for f in fields(Market))
-MARKET_TABLES = ("pass_through", "elasticity")
+MARKET_TABLES = ("pass_through", *SECTOR_TABLES)
 
 # type of each measure key as written in TOML: from the measure kinds' declarations
 MEASURE_TYPES: dict[str, str] = KEY_TYPES
@@ -40,6 +40,8 @@ MEASURE_TYPES: dict[str, str] = KEY_TYPES
 # ---------------------------------------------------------------------------------------------
 # Reading and merging (extends)
 # ---------------------------------------------------------------------------------------------
+
+MAX_EXTENDS = 16  # files in one extends chain
 
 
 @dataclass
@@ -62,6 +64,8 @@ class Doc:
     measures: list[Entry] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    roots: tuple[Path, ...] = ()  # where extends and network may resolve (see sim.io.paths)
+    anywhere: bool = False  # --allow-outside
 
 
 def resolve(name_or_path: str | os.PathLike[str]) -> Path:
@@ -91,10 +95,15 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ScenarioError([Problem(fname, "", "file not found")]) from None
     except IsADirectoryError:
         raise ScenarioError([Problem(fname, "", "is a folder, not a scenario file")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError([Problem(fname, "", f"file cannot be read: {exc}")]) from None
+    except UnicodeDecodeError as exc:  # never echo a file's bytes
+        rule = f"not UTF-8 text (at byte {exc.start}): is it a scenario file?"
+        raise ScenarioError([Problem(fname, "", rule)]) from None
+    except OSError as exc:
+        raise ScenarioError([Problem(fname, "", f"file cannot be read: {exc.strerror}")]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError([Problem(fname, "", f"not valid TOML: {exc}")]) from None
+    except RecursionError:
+        raise ScenarioError([Problem(fname, "", "TOML values nested too deeply")]) from None
 
 
 def _find_parent(ext: str, child: Path) -> Path | None:
@@ -111,14 +120,30 @@ def read_doc(path: Path, chain: tuple[Path, ...] = ()) -> Doc:
     fname = str(path)
     raw = _read_toml(path)
     doc = Doc(file=fname)
+    doc.roots, doc.anywhere = allowed_roots(path if not chain else chain[0])
     ext = raw.pop("extends", None)
     here = chain + (path.resolve(),)
-    if ext is not None:
+    if ext is not None and len(here) > MAX_EXTENDS:
+        doc.problems.append(
+            Problem(fname, "key 'extends'", f"extends chain longer than {MAX_EXTENDS} files", ext)
+        )
+    elif ext is not None:
         parent_path = _find_parent(ext, path) if isinstance(ext, str) and ext else None
         if not isinstance(ext, str) or not ext:
             doc.problems.append(
                 Problem(fname, "key 'extends'", "must be a scenario name or file path", ext)
             )
+        elif parent_path is not None and parent_path.suffix != ".toml":
+            doc.problems.append(
+                Problem(fname, "key 'extends'", "must name a scenario file (.toml)", ext)
+            )
+        elif (
+            parent_path is not None
+            and not doc.anywhere
+            and not inside(parent_path, doc.roots)
+        ):
+            rule = OUTSIDE.format(path=parent_path.resolve())
+            doc.problems.append(Problem(fname, "key 'extends'", rule, ext))
         elif parent_path is None:
             known = ", ".join(builtin_scenarios())
             doc.problems.append(
@@ -264,7 +289,7 @@ def apply_overrides(doc: Doc, overrides: Mapping[str, object]) -> None:
                 Problem(
                     doc.file,
                     f"override '{key}'",
-                    f"{_BAD} (use name, description, network, start, horizon_days, costs.<key>, "
+                    f"{_BAD} (use name, description, network, start, horizon_days, warmup_days, costs.<key>, "
                     "market.<key>, market.pass_through.<party>, market.elasticity.<sector> or "
                     "measures.<id>.<key>)",
                     value,
@@ -297,6 +322,8 @@ def _override_market_table(doc: Doc, parts: list[str], value: object) -> None:
     table = market.get(parts[1])
     if not isinstance(table, dict):
         default = PASS_THROUGH if parts[1] == "pass_through" else {}
+        if isinstance(table, (int, float)) and parts[1] in SECTOR_TABLES:  # a number: every sector
+            default = dict.fromkeys(SECTOR_TABLES[parts[1]], table)
         table = market[parts[1]] = dict(default)
     table[parts[2]] = value
     doc.src[f"market.{parts[1]}"] = doc.file
