@@ -112,7 +112,7 @@ class Run:
         self.filled_value = 0.0
         self.lost_value = 0.0
         self.lost_by_day = [0.0] * self.days
-        self.rec = Recorder()
+        self.rec = Recorder(self.days, len(self.lay.points), len(self.lay.lanes))
         self.buckets: dict[int, list[tuple[float, int, int, float, float, float]]] = {}
         self._seq = itertools.count()
         self.events = 0
