@@ -1,5 +1,8 @@
 """Borderflow: discrete-event simulation of Canada-US supply chains under trade conflict."""
 
+from typing import Any
+
+from sim.analysis.folder import Folder, burden_table
 from sim.analysis.metrics import ttr_days
 from sim.analysis.result import Result
 from sim.batch import BatchResult, compare, run_batch, sweep
@@ -21,6 +24,7 @@ from sim.spec.scenario import Scenario
 __all__ = [
     "BatchError",
     "BatchResult",
+    "Folder",
     "MassBalanceError",
     "Network",
     "NetworkError",
@@ -30,6 +34,7 @@ __all__ = [
     "ScenarioError",
     "SimError",
     "builtin_scenarios",
+    "burden_table",
     "compare",
     "load_network",
     "load_scenario",
@@ -38,5 +43,16 @@ __all__ = [
     "simulate",
     "sweep",
     "ttr_days",
+    "viz",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    """``sim.viz`` (figures and reports) is imported on first use: matplotlib and pandas stay out
+    of the simulation path."""
+    if name == "viz":
+        import importlib
+
+        return importlib.import_module("sim.viz")
+    raise AttributeError(f"module 'sim' has no attribute {name!r}")

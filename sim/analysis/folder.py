@@ -217,11 +217,13 @@ def burden_table(alt: Folder, base: Folder) -> pd.DataFrame:
 def us_share(burden: pd.DataFrame) -> pd.DataFrame:
     """US share of the cumulative extra private burden (duty + frictions, US and CA) by day.
 
-    Columns ``day, date, us_share``; NaN while the total is not positive.
+    Columns ``day, date, us_share, total_usd``; the share is NaN while the total is not positive.
     """
+    import pandas as pd
+
     priv = burden[burden["part"] != "revenue"]
     priv = priv[priv["country"].isin(["US", "CA"])]
     tot = priv.groupby(["day", "date"])["cumulative_usd"].sum()
     us = priv[priv["country"] == "US"].groupby(["day", "date"])["cumulative_usd"].sum()
     share = (us / tot).where(tot > 0)
-    return share.rename("us_share").reset_index()
+    return pd.DataFrame({"us_share": share, "total_usd": tot}).reset_index()
