@@ -62,9 +62,21 @@ def date_axis(ax: Axes, dates: Any = None) -> None:
     """Concise calendar-date ticks on the x axis, limited to ``dates``' range when given."""
     if dates is not None and len(dates):
         ax.set_xlim(min(dates), max(dates))
-    loc = mdates.AutoDateLocator(minticks=4, maxticks=10)
+    loc = mdates.AutoDateLocator(minticks=4, maxticks=10)  # type: ignore[no-untyped-call]
     ax.xaxis.set_major_locator(loc)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))  # type: ignore[no-untyped-call]
+
+
+def to_num(when: Any) -> float:
+    """Matplotlib's date number of a date or Timestamp."""
+    return float(mdates.date2num(when))  # type: ignore[no-untyped-call]
+
+
+def from_num(x: float) -> pd.Timestamp:
+    """The (naive) Timestamp of a matplotlib date number."""
+    import pandas as pd
+
+    return pd.Timestamp(mdates.num2date(x)).tz_localize(None)  # type: ignore[no-untyped-call]
 
 
 def pretty(key: str) -> str:

@@ -155,13 +155,23 @@ def _png(fig: Figure) -> str:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+def _num(kpi: str, v: float) -> str:
+    """A KPI value as text: US$ with a suffix, else four significant digits; '–' when undefined."""
+    if v != v:  # NaN
+        return "–"
+    return money(v) if stats.is_money(kpi) else f"{v:.4g}"
+
+
 def _kpi_table(kpis: pd.DataFrame) -> str:
     summ = summarize(kpis, main_kpis(list(kpis.columns)))
     rows = []
     for r in summ.to_dict("records"):
         k = str(r["kpi"])
-        fmt = money if stats.is_money(k) else (lambda v: f"{v:.4g}")
-        ci = f"{fmt(r['ci_low'])} – {fmt(r['ci_high'])}" if r["n"] > 1 else "–"
+
+        def fmt(v: float, k: str = k) -> str:
+            return _num(k, v)
+
+        ci = f"{fmt(r['ci_low'])} – {fmt(r['ci_high'])}" if r["n"] > 1 and r["ci_low"] == r["ci_low"] else "–"
         rows.append(f"<tr><td>{html.escape(stats.kpi_label(k))}</td><td>{r['n']}</td><td>{html.escape(fmt(r['mean']))}</td><td>{html.escape(ci)}</td></tr>")
     return "<table><tr><th>KPI (unit)</th><th>n</th><th>mean</th><th>95 % CI of the mean</th></tr>" + "".join(rows) + "</table>"
 
@@ -171,10 +181,13 @@ def _compare_table(t: pd.DataFrame) -> str:
     rows = []
     for r in t.to_dict("records"):
         k = str(r["kpi"])
-        fmt = money if stats.is_money(k) else (lambda v: f"{v:.4g}")
+
+        def fmt(v: float, k: str = k) -> str:
+            return _num(k, v)
+
         rows.append(
             f"<tr><td>{html.escape(stats.kpi_label(k))}</td><td>{html.escape(fmt(r['base_mean']))}</td><td>{html.escape(fmt(r['alt_mean']))}</td>"
-            f"<td>{html.escape(fmt(r['delta_mean']))}</td><td>{html.escape(fmt(r['ci_low']))} – {html.escape(fmt(r['ci_high']))}</td></tr>"
+            f"<td>{html.escape(fmt(r['delta_mean']))}</td><td>{html.escape(fmt(r['ci_low']) + ' – ' + fmt(r['ci_high']) if r['ci_low'] == r['ci_low'] else '–')}</td></tr>"
         )
     return "<table><tr><th>KPI (unit)</th><th>base</th><th>alt</th><th>delta (ALT − BASE)</th><th>paired 95 % CI</th></tr>" + "".join(rows) + "</table>"
 
@@ -188,7 +201,7 @@ def _measures_table(f: Folder) -> str:
         return x.date().isoformat() if isinstance(x, pd.Timestamp) and pd.notna(x) else "–"
 
     rows = "".join(
-        f"<tr><td>{html.escape(str(r.id))}</td><td>{html.escape(str(r.kind))}</td><td>{d(r.announce)}</td><td>{d(r.start)}</td><td>{d(r.end) if pd.notna(r.end) else 'open-ended'}</td><td class=params>{html.escape(str(r.params))}</td></tr>"
+        f"<tr><td>{html.escape(str(r.id))}</td><td>{html.escape(str(r.kind))}</td><td>{d(r.announce)}</td><td>{d(r.start)}</td><td>{d(r.end) if isinstance(r.end, pd.Timestamp) else 'open-ended'}</td><td class=params>{html.escape(str(r.params))}</td></tr>"
         for r in m.itertuples(index=False)
     )
     return "<table><tr><th>measure</th><th>kind</th><th>announced</th><th>start</th><th>end (exclusive)</th><th>parameters</th></tr>" + rows + "</table>"

@@ -47,7 +47,7 @@ def kpi_distribution(kpis: pd.DataFrame, kpi: str, ax: Axes | None = None, *, le
     s = summarize(pd.DataFrame({kpi: x}), [kpi]).iloc[0]
     _, _, bars = ax.hist(x, bins=max(5, min(30, len(x) // 3)), color="0.65", edgecolor="white", label=f"{len(x)} replications")
     for b in bars:  # type: ignore[union-attr]
-        b.set_gid("hist")
+        b.set_gid("hist")  # type: ignore[union-attr]
     ax.axvline(s["mean"], color="black", lw=1.5, label="mean")
     ax.axvspan(s["ci_low"], s["ci_high"], color="C0", alpha=0.25, label="95 % CI of the mean")
     if is_money(kpi):
@@ -101,7 +101,7 @@ def sweep_heatmap(table: pd.DataFrame, kpi: str, ax: Axes | None = None) -> Axes
     im = ax.imshow(grid.to_numpy(dtype=float), cmap="viridis", aspect="auto")
     fmt = money if is_money(kpi) else (lambda v: f"{v:.3g}")
     for (i, j), v in np.ndenumerate(grid.to_numpy(dtype=float)):
-        ax.text(j, i, fmt(v), ha="center", va="center", fontsize=8, color="white" if im.norm(v) < 0.6 else "black")
+        ax.text(j, i, fmt(v), ha="center", va="center", fontsize=8, color="white" if float(im.norm(v)) < 0.6 else "black")  # type: ignore[arg-type]
     ax.set_xticks(range(grid.shape[1]), [str(c) for c in grid.columns])
     ax.set_yticks(range(grid.shape[0]), [str(r) for r in grid.index])
     if cols_key:
@@ -123,7 +123,7 @@ def tornado(table: pd.DataFrame, ax: Axes | None = None, *, base: float | None =
     t = table.assign(width=(table["high"] - table["low"]).abs()).sort_values("width")
     ax = new_axes(ax, (8.0, 0.45 * len(t) + 1.5))
     y = np.arange(len(t))
-    left = np.minimum(t["low"], t["high"]).to_numpy(dtype=float)
+    left = np.minimum(t["low"].to_numpy(dtype=float), t["high"].to_numpy(dtype=float))
     bars = ax.barh(y, t["width"].to_numpy(dtype=float), left=left, color="C0", alpha=0.8)
     for b, p in zip(bars, t["parameter"], strict=True):
         b.set_gid(f"tornado:{p}")

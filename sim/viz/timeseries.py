@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import matplotlib.dates as mdates
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.patches import Rectangle
@@ -22,9 +21,11 @@ from sim.viz.common import (
     SECTOR_COLORS,
     date_axis,
     frame_or_folder,
+    from_num,
     money_axis,
     new_axes,
     pretty,
+    to_num,
 )
 
 BAND = "5–95 %"
@@ -129,7 +130,7 @@ def policy_timeline(ax: Axes, measures: pd.DataFrame, *, band: float | None = No
     if not groups:
         return ax
     x0, x1 = ax.get_xlim()
-    lo, hi = mdates.num2date(x0).replace(tzinfo=None), mdates.num2date(x1).replace(tzinfo=None)
+    lo, hi = from_num(x0), from_num(x1)
     n = len(groups)
     frac = band if band is not None else min(0.42, 0.028 * n + 0.02)
     ymin, ymax = ax.get_ylim()
@@ -146,7 +147,7 @@ def policy_timeline(ax: Axes, measures: pd.DataFrame, *, band: float | None = No
         color = KIND_COLORS.get(g["kind"], "0.4")
         start = pd.Timestamp(g["start"])
         end = pd.Timestamp(g["end"]) if pd.notna(g["end"]) else pd.Timestamp(hi)
-        s_num, e_num = mdates.date2num(max(start, pd.Timestamp(lo))), mdates.date2num(min(end, pd.Timestamp(hi)))
+        s_num, e_num = to_num(max(start, lo)), to_num(min(end, hi))
         if e_num <= s_num:
             continue
         if pd.notna(g["end"]):  # a bounded disruption: shade it over the data too
@@ -159,7 +160,7 @@ def policy_timeline(ax: Axes, measures: pd.DataFrame, *, band: float | None = No
         ha, xt = ("right", s_num - (x1 - x0) * 0.004) if at > 0.62 else ("left", s_num + (x1 - x0) * 0.004)
         ax.text(xt, y + row * 0.35, g["label"], transform=trans, ha=ha, va="center", fontsize=7, zorder=5, clip_on=True)
         if pd.notna(g["announce"]):
-            a_num = mdates.date2num(pd.Timestamp(g["announce"]))
+            a_num = to_num(pd.Timestamp(g["announce"]))
             (mark,) = ax.plot([a_num], [y + row * 0.35], marker="v", ms=5, color=color, transform=trans, zorder=5, ls="none")
             mark.set_gid(f"announce:{g['label']}")
             ax.plot([a_num, s_num], [y + row * 0.35] * 2, ls=":", color=color, lw=1, transform=trans, zorder=4)
