@@ -1,74 +1,136 @@
-"""Speed of one replication of the default network, against a bare SimPy loop in the same run.
+"""Speed of one replication of the default network, against a bare SimPy loop and (optionally) an
+earlier revision of Borderflow, in the same run.
 
-Prints the median wall time of a 730-day baseline replication (target: <= 2 s on a 2-core machine),
-the model's events per second, a bare SimPy loop's events per second, and their ratio; also
-microseconds per lot and per site-day, since the model's design removes events.
+Prints the median CPU and wall time of a 730-day replication of ``baseline`` and ``talks_collapse``
+(targets: <= 1 s, and <= 0.3 s inside ``simulate`` for the scale issue), microseconds per lot and
+per site-day, and the ratio to a bare SimPy loop that schedules one timeout per lot (the shape the
+engine had before arrivals moved to per-day buckets). With ``--against REV`` the same measurement
+runs, interleaved, in a temporary git worktree of revision REV (e.g. the commit before a refactor),
+and the ratio current/REV is printed: a shared, noisy machine slows both alike.
 
-    python benchmarks/bench_replication.py [--days 730] [--repeat 5]
+    python benchmarks/bench_replication.py [--days 730] [--repeat 5] [--against REV]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
-import simpy
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = ("baseline", "talks_collapse")
 
-from sim import load_scenario, network_for, simulate
+_PROBE = r"""
+import json, sys, time
+sys.path.insert(0, sys.argv[1])
+try:
+    from sim import load_scenario, network_for, simulate
+except ImportError:  # revisions before the layered package
+    from sim.results import network_for, simulate
+    from sim.scenario import load_scenario
+out = {}
+for name in sys.argv[4].split(","):
+    sc = load_scenario(name)
+    net = network_for(sc)
+    simulate(sc, seed=0, days=30, network=net)
+    cpu, wall = [], []
+    for i in range(int(sys.argv[3])):
+        c0, w0 = time.process_time(), time.perf_counter()
+        simulate(sc, seed=i, days=int(sys.argv[2]), network=net)
+        cpu.append(time.process_time() - c0)
+        wall.append(time.perf_counter() - w0)
+    out[name] = {"cpu": sorted(cpu)[len(cpu) // 2], "wall": sorted(wall)[len(wall) // 2]}
+print(json.dumps(out))
+"""
 
 
-def bare_simpy(n_events: int, n_procs: int = 100) -> float:
-    """Events per second of a bare SimPy loop: n_procs processes each yielding timeout(1)."""
+def probe(tree: Path, days: int, repeat: int) -> dict[str, dict[str, float]]:
+    """Median CPU and wall seconds per replication, measured in a fresh process on ``tree``."""
+    cmd = [sys.executable, "-c", _PROBE, str(tree), str(days), str(repeat), ",".join(SCENARIOS)]
+    env = {**os.environ, "BORDERFLOW_HOME": str(tree)}
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env, cwd=tree)
+    result: dict[str, dict[str, float]] = json.loads(out.stdout)
+    return result
+
+
+def bare_simpy_per_lot(n_lots: int) -> float:
+    """Seconds per event of a bare SimPy loop: one daily process plus one timeout per lot."""
+    import simpy
+
     env = simpy.Environment()
-    per = max(1, n_events // n_procs)
+    per_day = max(1, n_lots // 730)
 
     def proc() -> simpy.events.ProcessGenerator:
-        for _ in range(per):
+        while True:
+            for k in range(per_day):
+                env.timeout(1.0 + k / per_day).callbacks.append(lambda _e: None)
             yield env.timeout(1)
 
-    for _ in range(n_procs):
-        env.process(proc())
-    t0 = time.perf_counter()
-    env.run()
-    return (per * n_procs) / (time.perf_counter() - t0)
+    env.process(proc())
+    t0 = time.process_time()
+    env.run(until=730)
+    return (time.process_time() - t0) / (per_day * 730)
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--days", type=int, default=730)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds with --against")
+    ap.add_argument("--against", default=None, help="git revision to compare with")
     args = ap.parse_args()
+
+    from sim import load_scenario, network_for, simulate
+
     sc = load_scenario("baseline")
     net = network_for(sc)
-    simulate(sc, seed=0, days=30, network=net)  # warm-up: imports, caches
-    walls, rates, bare = [], [], []
-    events = lots = 0
-    for i in range(args.repeat):
-        t0 = time.perf_counter()
-        res = simulate(sc, seed=i, days=args.days, network=net)
-        walls.append(time.perf_counter() - t0)
-        events = res.kpis["events"]
-        lots = int((res.raw["shipped"] > 0).sum())
-        rates.append(events / res.kpis["wall_s"])
-        bare.append(bare_simpy(events))
-    wall = statistics.median(walls)
-    rate, bare_rate = statistics.median(rates), statistics.median(bare)
+    res = simulate(sc, seed=0, days=args.days, network=net)
+    lots = int((res.raw.shipped > 0).sum())
     site_days = len(net.sites) * args.days
     print(
-        f"default network: {len(net.sites)} sites, {len(net.crossings)} crossings, {len(net.lanes)} lanes"
+        f"default network: {len(net.sites)} sites, {len(net.crossings)} crossings, "
+        f"{len(net.lanes)} lanes; {lots:,} lots in {args.days} days; load {os.getloadavg()[0]:.1f}"
     )
+    here = [probe(ROOT, args.days, args.repeat)]
+    base: list[dict[str, dict[str, float]]] = []
+    if args.against:
+        with tempfile.TemporaryDirectory() as tmp:
+            tree = Path(tmp) / "rev"
+            subprocess.run(
+                ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), args.against],
+                check=True, capture_output=True,
+            )  # fmt: skip
+            try:
+                for _ in range(args.rounds):
+                    base.append(probe(tree, args.days, args.repeat))
+                    here.append(probe(ROOT, args.days, args.repeat))
+            finally:
+                subprocess.run(
+                    ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
+                    check=False, capture_output=True,
+                )  # fmt: skip
+    for name in SCENARIOS:
+        cpu = statistics.median(h[name]["cpu"] for h in here)
+        wall = statistics.median(h[name]["wall"] for h in here)
+        line = f"{name}: one {args.days}-day replication: CPU {cpu:.3f} s, wall {wall:.3f} s"
+        line += f"; {1e6 * cpu / max(lots, 1):.2f} us/lot, {1e6 * cpu / site_days:.2f} us/site-day"
+        if base:
+            old = statistics.median(b[name]["cpu"] for b in base)
+            line += f"; CPU vs {args.against}: {cpu / old:.2f}x ({old:.3f} s)"
+        print(line)
+    per_lot = bare_simpy_per_lot(lots)
+    cpu = statistics.median(h["baseline"]["cpu"] for h in here)
     print(
-        f"one {args.days}-day replication: median {wall:.3f} s over {args.repeat} (min {min(walls):.3f}, max {max(walls):.3f})"
+        f"bare SimPy, one timeout per lot: {1e6 * per_lot:.2f} us/lot; Borderflow's whole day per "
+        f"lot / bare SimPy timeout per lot: {cpu / max(lots, 1) / per_lot:.2f}"
     )
-    print(f"events per replication: {events:,}; lots: {lots:,}")
-    print(
-        f"model: {rate:,.0f} events/s; bare SimPy loop: {bare_rate:,.0f} events/s; ratio {rate / bare_rate:.3f}"
-    )
-    print(
-        f"model: {1e6 * wall / max(lots, 1):.2f} us per lot, {1e6 * wall / site_days:.2f} us per site-day"
-    )
-    print(f"target <= 2 s per replication: {'met' if wall <= 2.0 else 'NOT met'}")
+    print(f"target <= 1 s per replication (CPU): {'met' if cpu <= 1.0 else 'NOT met'}")
 
 
 if __name__ == "__main__":

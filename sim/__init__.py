@@ -1,5 +1,6 @@
 """Borderflow: discrete-event simulation of Canada-US supply chains under trade conflict."""
 
+from importlib import metadata as _metadata
 from typing import Any
 
 from sim.analysis.folder import Folder, burden_table
@@ -45,7 +46,11 @@ __all__ = [
     "ttr_days",
     "viz",
 ]
-__version__ = "0.1.0"
+
+try:  # single source: the version in pyproject.toml, as installed
+    __version__ = _metadata.version("borderflow")
+except _metadata.PackageNotFoundError:  # a source tree put on sys.path without installing it
+    __version__ = "0+unknown"
 
 
 def __getattr__(name: str) -> Any:

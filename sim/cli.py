@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from sim import __version__
 from sim.analysis.result import Result
 from sim.analysis.statistics import main_kpis
 from sim.batch import BatchError, BatchResult, compare, parse_set, run_batch, sweep
@@ -20,8 +21,6 @@ from sim.viz.output import plot, report
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-
-
     problems: list[str] = []
     for path in args.paths:
         if not os.path.exists(path) and path not in builtin_scenarios():
@@ -31,7 +30,6 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             if os.path.isdir(path):
                 load_network(path)
             else:
-
                 load_scenario(path)
         except SimError as exc:
             probs = getattr(exc, "problems", None)
@@ -110,7 +108,6 @@ def _print_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
 
 
 def _print_batch_summary(batch: BatchResult) -> None:
-
     print(
         f"scenario {batch.scenario}  seed {batch.seed}  reps {batch.reps}  days {batch.days}  "
         f"({batch.mode}, {batch.workers} worker{'s' if batch.workers != 1 else ''})"
@@ -139,13 +136,11 @@ def _done_line(batch: BatchResult) -> str:
 
 
 def _check_run_args(args: argparse.Namespace) -> None:
-
     if getattr(args, "resume", False) and not args.out:
         raise BatchError("--resume needs --out DIR (the results folder to resume)")
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-
     _check_run_args(args)
     sc = load_scenario(args.scenario)
     if args.reps == 1 and args.scheduler is None:
@@ -186,7 +181,6 @@ def _batch_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-
     _check_run_args(args)
     table = compare(
         args.base,
@@ -224,7 +218,6 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-
     _check_run_args(args)
     grid: dict[str, list[object]] = {}
     for text in args.set:
@@ -266,7 +259,6 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_scenarios(args: argparse.Namespace) -> int:
-
     for name in builtin_scenarios():
         sc = load_scenario(name)
         text = " ".join(sc.description.split())
@@ -324,6 +316,7 @@ def _batch_options(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="borderflow", description=__doc__)
+    p.add_argument("--version", action="version", version=f"borderflow {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     v = sub.add_parser("validate", help="check network folders and scenario files")
     v.add_argument("paths", nargs="+", metavar="PATH")

@@ -58,12 +58,12 @@ def test_overlapping_slowdowns_compose_by_multiplying_capacity() -> None:
     b = Measure(id="b", kind="slowdown", start=20, end=30, crossings=("X",), capacity_factor=0.5)
     base = simulate(Scenario("base"), seed=2, days=50, network=net)
     both = simulate(Scenario("both", measures=(a, b)), seed=2, days=50, network=net)
-    veh = base.raw["cross_vehicles"][:, 0]
+    veh = base.raw.cross_vehicles[:, 0]
     s = 8 * 1440 / 1000  # minutes per truck at one booth
     for d, booths in ((15, 4), (25, 2), (35, 4), (45, 8)):
         lam = veh[d] / 1440
         want = mmc_sojourn_mean(lam, 1 / s, booths) / mmc_sojourn_mean(lam, 1 / s, 8)
-        assert both.raw["cross_p50"][d, 0] / base.raw["cross_p50"][d, 0] == pytest.approx(
+        assert both.raw.cross_p50[d, 0] / base.raw.cross_p50[d, 0] == pytest.approx(
             want, rel=2e-3
         )
 
@@ -72,8 +72,8 @@ def test_closure_stops_the_crossing_and_the_queue_clears_after() -> None:
     net = crossing_net()
     shut = Measure(id="c", kind="closure", start=10, end=16, crossings=("X",))
     res = simulate(Scenario("c", measures=(shut,)), seed=1, days=40, network=net)
-    served = res.raw["cross_served"][:, 0]
-    queue = res.raw["cross_queue"][:, 0]
+    served = res.raw.cross_served[:, 0]
+    queue = res.raw.cross_queue[:, 0]
     assert np.all(served[10:16] == 0.0)
     assert queue[15] > 5 * 40  # about six days of modelled lots wait (background diverts)
     assert queue[-1] == 0.0  # after reopening the booths clear it
@@ -94,10 +94,10 @@ def test_pipeline_outage_curtails_and_backlog_recovers() -> None:
     )
     out = Measure(id="o", kind="outage", start=10, end=17, crossings=("P",), capacity_factor=0.0)
     res = simulate(Scenario("o", measures=(out,)), seed=0, days=60, network=net)
-    shipped = res.raw["shipped"][:, 0]
+    shipped = res.raw.shipped[:, 0]
     assert np.all(shipped[10:17] == 0.0)
     assert np.all(shipped[17:] <= 250.0 + 1e-9)  # catch-up limited by the pipeline's capacity
-    backlog = res.raw["backlog"][:, res.meta["point_site"].index("REF")]
+    backlog = res.raw.backlog[:, res.meta.point_site.index("REF")]
     assert backlog.max() > 0 and backlog[-1] == pytest.approx(0.0, abs=1e-9)
 
 
@@ -121,7 +121,7 @@ def test_port_strike_stops_then_recovers_linearly() -> None:
 
     class Probe:
         def apply(self, r: Run, t: int) -> None:
-            factors.append(r.l_factor[1])
+            factors.append(r.fx.lane_factor[1])
 
     run.hooks.append(Probe())
     run.run()
@@ -138,8 +138,8 @@ def test_plant_shutdown_books_downtime() -> None:
     shut = Measure(id="p", kind="plant_shutdown", start=5, end=8, sites=("P",), capacity_factor=0.0)
     res = simulate(Scenario("p", measures=(shut,)), seed=0, days=30, network=net)
     base = simulate(Scenario("b"), seed=0, days=30, network=net)
-    assert res.meta["balance"]["car"]["produced"] < base.meta["balance"]["car"]["produced"]
-    assert res.raw["shipped"][5:8, 2].sum() < base.raw["shipped"][5:8, 2].sum()
+    assert res.meta.balance["car"]["produced"] < base.meta.balance["car"]["produced"]
+    assert res.raw.shipped[5:8, 2].sum() < base.raw.shipped[5:8, 2].sum()
 
 
 def two_suppliers() -> Network:
@@ -163,7 +163,7 @@ def test_boycott_shifts_orders_away_from_the_origin() -> None:
     res = simulate(
         Scenario("b", market=NO_PRICE, measures=(boy,)), seed=0, days=60, network=two_suppliers()
     )
-    imp, dom = res.raw["shipped"][-1]
+    imp, dom = res.raw.shipped[-1]
     # half of the Canadian half is not bought: demand 75 = 25 Canadian + 50 domestic
     assert imp == pytest.approx(25.0)
     assert dom == pytest.approx(50.0)
@@ -179,7 +179,7 @@ def test_tariff_moves_orders_after_the_qualification_lag() -> None:
 
     class Probe:
         def apply(self, r: Run, day: int) -> None:
-            weights.append(list(r.weights[r.pidx[("US", "w")]]))
+            weights.append(list(r.fx.weights[r.pidx[("US", "w")]]))
 
     run.hooks.append(Probe())
     run.run()
@@ -208,12 +208,12 @@ def test_lane_open_ramps_capacity_and_overseas_buyers_take_what_arrives() -> Non
         id="o", kind="lane_open", start=10, lanes=("ASIA_L",), capacity=200.0, ramp_days=10.0
     )
     res = simulate(Scenario("o", market=NO_PRICE, measures=(open_,)), seed=0, days=80, network=net)
-    asia = res.raw["shipped"][:, 1]
+    asia = res.raw.shipped[:, 1]
     assert np.all(asia[:10] == 0.0)
     assert np.all(asia <= 200.0 + 1e-9)
     # the source (150/day) cannot serve 100 + 200: the two buyers share it, nobody backorders overseas
     assert asia[-20:].mean() > 0
-    assert res.raw["backlog"][:, res.meta["point_site"].index("ASIA")].max() == 0.0
+    assert res.raw.backlog[:, res.meta.point_site.index("ASIA")].max() == 0.0
     assert res.kpis["overseas_exports_usd"] == pytest.approx(asia.sum() * 1000.0)
 
 
@@ -227,8 +227,8 @@ def test_time_to_recover_counts_days_after_the_end_until_back_in_band() -> None:
     ttr = ttr_days(alt, base)
     # by hand: backlog (US$) and shipments (US$) per day against the paired baseline
     val = 100.0
-    b = lambda r: r.raw["backlog"].sum(axis=1) * val  # noqa: E731
-    s = lambda r: r.raw["shipped"].sum(axis=1) * val  # noqa: E731
+    b = lambda r: r.raw.backlog.sum(axis=1) * val  # noqa: E731
+    s = lambda r: r.raw.shipped.sum(axis=1) * val  # noqa: E731
     band = 0.05 * s(base).mean()
     ok = (abs(b(alt) - b(base)) <= band) & (abs(s(alt) - s(base)) <= 0.05 * s(base))
     assert not ok[16]  # the queue is still clearing the day the crossing reopens
@@ -269,7 +269,7 @@ def test_a_measure_that_changes_nothing_changes_no_flow() -> None:
     noop = Measure(id="n", kind="tariff", start=100, end=101, imposer="US", origin="CA", rate=0.0)
     a = simulate(Scenario("a"), seed=4, days=90, network=net)
     b = simulate(Scenario("b", measures=(noop,)), seed=4, days=90, network=net)
-    assert np.array_equal(a.raw["shipped"], b.raw["shipped"])
+    assert np.array_equal(a.raw.shipped, b.raw.shipped)
 
 
 def test_queued_lots_wait_only_for_the_vehicles_served_before_them() -> None:

@@ -38,9 +38,9 @@ def one_lane(
 def test_one_lane_delivers_demand_exactly() -> None:
     days = 50
     res = simulate(SC, seed=3, days=days, network=one_lane())
-    shipped = res.raw["shipped"][:, 0]
+    shipped = res.raw.shipped[:, 0]
     assert np.allclose(shipped, 80.0)  # constant demand -> order = ship = 80 every day from day 0
-    bal = res.meta["balance"]["widget"]
+    bal = res.meta.balance["widget"]
     assert bal["delivered"] == pytest.approx(80.0 * days)
     # lots dispatched on days 48 and 49 arrive on days 50 and 51: still in transit at the horizon
     assert bal["in_transit"] == pytest.approx(160.0)
@@ -53,7 +53,7 @@ def test_one_lane_delivers_demand_exactly() -> None:
 def test_one_lane_capacity_short_builds_backlog_at_the_rate_of_the_shortfall() -> None:
     days = 40
     res = simulate(SC, seed=0, days=days, network=one_lane(cap=60.0))
-    backlog = res.raw["backlog"][:, res.meta["point_site"].index("M")]
+    backlog = res.raw.backlog[:, res.meta.point_site.index("M")]
     # market starts with 80 x (2 cover + 1) + the lot due on day 0; after the stock is gone it falls
     # 20 behind per day: the late backlog grows by exactly 20/day
     assert np.allclose(np.diff(backlog[-10:]), 20.0)
@@ -88,7 +88,7 @@ def two_input_plant(b_capacity: float) -> Network:
 def test_two_input_plant_consumes_by_its_bill_of_materials() -> None:
     days = 30
     res = simulate(SC, seed=0, days=days, network=two_input_plant(b_capacity=100.0))
-    bal = res.meta["balance"]
+    bal = res.meta.balance
     assert bal["car"]["produced"] == pytest.approx(10.0 * days)
     assert bal["a"]["consumed"] == pytest.approx(2 * bal["car"]["produced"])
     assert bal["b"]["consumed"] == pytest.approx(bal["car"]["produced"])
@@ -100,7 +100,7 @@ def test_plant_stops_when_an_input_is_missing_and_pays_downtime_by_the_hour() ->
     res = simulate(SC, seed=0, days=days, network=two_input_plant(b_capacity=0.0))
     # b in the system at start: at the plant 10 x (2 cover + 1) + the lot due on day 0 = 40, and the
     # idle source's safety stock 10 x 2 = 20 -> 60 cars, 6 days at 10/day
-    bal = res.meta["balance"]
+    bal = res.meta.balance
     assert bal["car"]["produced"] == pytest.approx(60.0)
     # from day 6 the line is down all day: 24 h x 14 days at US$1,000/h
     assert res.kpis["downtime_hours"] == pytest.approx(24.0 * (days - 6))
@@ -123,13 +123,13 @@ def test_sS_store_orders_S_minus_s_every_cycle() -> None:
         demand=[Demand("M", "widget", 10.0, 0.0)],
     )
     res = simulate(SC, seed=0, days=60, network=net)
-    inbound = res.raw["shipped"][:, 0]
+    inbound = res.raw.shipped[:, 0]
     orders = inbound[inbound > 0]
     # demand 10/day; the store's inventory position falls 10/day from S to s, then orders S - s = 40
     assert np.allclose(orders[1:], 40.0)
     gaps = np.diff(np.flatnonzero(inbound > 0))
     assert np.all(gaps[1:] == 4)
-    assert np.allclose(res.raw["shipped"][:, 1], 10.0)  # the market never waits
+    assert np.allclose(res.raw.shipped[:, 1], 10.0)  # the market never waits
 
 
 def saturated_pipeline(demands: tuple[float, float] = (60.0, 90.0), cap: float = 100.0) -> Network:
@@ -150,12 +150,12 @@ def saturated_pipeline(demands: tuple[float, float] = (60.0, 90.0), cap: float =
 
 def test_saturated_pipeline_curtails_pro_rata() -> None:
     res = simulate(SC, seed=0, days=60, network=saturated_pipeline())
-    shipped = res.raw["shipped"]
+    shipped = res.raw.shipped
     assert np.all(shipped.sum(axis=1) <= 100.0 + 1e-9)
     # once the markets' stock is gone, requests stand 60:90, so the 100 kbbl/d split 40:60
     assert shipped[-1, 0] == pytest.approx(40.0)
     assert shipped[-1, 1] == pytest.approx(60.0)
-    backlog = res.raw["backlog"].sum(axis=1)
+    backlog = res.raw.backlog.sum(axis=1)
     assert np.allclose(np.diff(backlog[-10:]), 50.0)  # 150 demanded, 100 delivered per day
 
 
@@ -182,8 +182,8 @@ def road_network(capacity: float, modelled: float = 100.0, obs: float = 100.0) -
 def test_overloaded_road_crossing_serves_capacity_and_queues_the_rest() -> None:
     days = 30
     res = simulate(SC, seed=0, days=days, network=road_network(capacity=80.0))
-    served = res.raw["cross_served"][:, 0]
-    queue = res.raw["cross_queue"][:, 0]
+    served = res.raw.cross_served[:, 0]
+    queue = res.raw.cross_queue[:, 0]
     # the booths serve their capacity; the queue grows by what the booths could not serve
     assert np.all(served <= 80.0 + 1e-9)
     busy = queue > 0
@@ -191,7 +191,7 @@ def test_overloaded_road_crossing_serves_capacity_and_queues_the_rest() -> None:
     assert np.allclose(served[busy], 80.0)  # a crossing with a queue serves its full capacity
     assert np.all(np.diff(queue) >= -1e-9)
     assert queue[-1] > 0
-    bal = res.meta["balance"]["widget"]
+    bal = res.meta.balance["widget"]
     assert bal["delivered"] <= 80.0 * days + 400.0  # capacity x days + the market's opening stock
 
 
@@ -222,7 +222,7 @@ def test_events_processed_counts_simpy_events() -> None:
 def test_lot_due_at_a_tick_is_in_stock_for_that_tick() -> None:
     # transit exactly 1 day: dispatched on day t, usable on day t + 1, never on day t
     res = simulate(SC, seed=0, days=10, network=one_lane(transit=1.0, demand=10.0))
-    stock = res.raw["stock"][:, res.meta["point_site"].index("M")]
+    stock = res.raw.stock[:, res.meta.point_site.index("M")]
     assert np.allclose(stock, stock[0])  # steady from day 0: each day's arrival replaces its demand
 
 
@@ -302,8 +302,8 @@ def test_property_mass_balances_and_stock_never_negative(
     )
     res = simulate(SC, seed=seed, days=60, network=net)
     assert res.kpis["mass_balance_error"] <= 1e-9
-    assert np.all(res.raw["stock"] >= -1e-9 * demand)
-    assert np.all(res.raw["backlog"] >= -1e-9 * demand)
+    assert np.all(res.raw.stock >= -1e-9 * demand)
+    assert np.all(res.raw.backlog >= -1e-9 * demand)
     assert 0.0 <= res.kpis["fill_rate"] <= 1.0
     assert math.isfinite(res.kpis["cost_total_usd"])
 
@@ -315,9 +315,9 @@ def test_daily_table_matches_the_raw_series() -> None:
         2 * 2 + 2 * 1 + 5 * 1
     )  # 2 points x 2 metrics, 1 lane x 2, 1 crossing x 5
     row = d[(d.day == 7) & (d.entity == "site") & (d.id == "M") & (d.metric == "stock")]
-    assert float(row.value.iloc[0]) == res.raw["stock"][7, res.meta["point_site"].index("M")]
+    assert float(row.value.iloc[0]) == res.raw.stock[7, res.meta.point_site.index("M")]
     row = d[(d.day == 9) & (d.id == "X:sb") & (d.metric == "vehicles")]
-    assert float(row.value.iloc[0]) == res.raw["cross_vehicles"][9, 0]
+    assert float(row.value.iloc[0]) == res.raw.cross_vehicles[9, 0]
     assert set(d[d.entity == "lane"]["commodity"]) == {"widget"}
 
 

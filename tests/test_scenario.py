@@ -13,9 +13,8 @@ from sim import builtin_scenarios, load_scenario
 from sim.errors import ScenarioError
 from sim.io.paths import network_path
 from sim.io.scenario import parse_override
+from sim.spec.measures import KIND_KEYS, MEASURE_KINDS
 from sim.spec.scenario import (
-    KIND_KEYS,
-    MEASURE_KINDS,
     Costs,
     FrozenMap,
     Market,
@@ -444,3 +443,12 @@ def test_missing_file_and_unknown_builtin() -> None:
         load_scenario("no/such/file.toml")
     with pytest.raises(ScenarioError, match="built-in"):
         load_scenario("no_such_scenario")
+
+
+def test_readme_measure_key_table_is_generated_from_the_kind_declarations() -> None:
+    from sim.spec.measures import key_table
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start, end = "<!-- measure-keys:start -->\n", "<!-- measure-keys:end -->"
+    table = readme[readme.index(start) + len(start) : readme.index(end)]
+    assert table == key_table(), "README measure table is stale: python -m sim.spec.measures"

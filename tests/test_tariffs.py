@@ -105,7 +105,7 @@ def test_no_tariff_no_duty() -> None:
 
 
 def rate_on(run: Run, lane: str) -> float:
-    return run.l_tariff[[ln.id for ln in run.lanes].index(lane)]
+    return run.fx.lane_tariff[[ln.id for ln in run.lanes].index(lane)]
 
 
 @pytest.mark.parametrize(
@@ -166,7 +166,7 @@ def test_announcement_causes_prestocking_surge_then_trough() -> None:
     m = tariff("t", "US", "part", 0.25, start=40, announce=20)
     sc = Scenario("t", market=NO_PRICE, measures=(m,))
     res = simulate(sc, seed=0, days=120, network=one_import_lane())
-    shipped = res.raw["shipped"][:, 0]
+    shipped = res.raw.shipped[:, 0]
     assert np.allclose(shipped[:20], 100.0)  # before the announcement: the normal flow
     # 25 % duty vs 25 %/yr holding: worth buying up to 365 days ahead, capped at 21 days of flow
     surge = shipped[20:40].sum() - 20 * 100.0
@@ -196,7 +196,7 @@ def test_duty_equals_government_revenue_and_ledger_equals_kpis() -> None:
     assert priv == pytest.approx(-duty[duty.party == "government"]["usd"].sum(), rel=1e-12)
     # per country and day: revenue booked == duty assessed on the lots that crossed
     assessed: dict[tuple[int, str], float] = {}
-    for t, c, x in res.raw["duty_by_day"]:
+    for t, c, x in res.raw.duty_by_day:
         assessed[(t, c)] = assessed.get((t, c), 0.0) + x
     assert set(assessed) == set(gov.index)
     for key, x in assessed.items():
@@ -272,22 +272,22 @@ def test_halving_a_crossing_raises_waits_as_its_queue_says() -> None:
     slow = Measure(id="s", kind="slowdown", start=20, end=60, crossings=("X",), capacity_factor=0.5)
     a = simulate(Scenario("a"), seed=5, days=80, network=net)
     b = simulate(Scenario("b", measures=(slow,)), seed=5, days=80, network=net)
-    veh = a.raw["cross_vehicles"][:, 0]
+    veh = a.raw.cross_vehicles[:, 0]
     assert np.allclose(
-        veh, b.raw["cross_vehicles"][:, 0]
+        veh, b.raw.cross_vehicles[:, 0]
     )  # common random numbers: the same traffic
     # queue arithmetic: 8 booths, exponential service of 8 x 1440 / 1000 min; halved: 4 booths
     s = 8 * 1440 / 1000
     for d in range(20, 60):
         lam = veh[d] / 1440
         want = mmc_sojourn_mean(lam, 1 / s, 4) / mmc_sojourn_mean(lam, 1 / s, 8)
-        assert b.raw["cross_p50"][d, 0] / a.raw["cross_p50"][d, 0] == pytest.approx(want, rel=2e-3)
+        assert b.raw.cross_p50[d, 0] / a.raw.cross_p50[d, 0] == pytest.approx(want, rel=2e-3)
         assert want > 1.0
     assert np.allclose(
-        a.raw["cross_p50"][60:, 0], b.raw["cross_p50"][60:, 0]
+        a.raw.cross_p50[60:, 0], b.raw.cross_p50[60:, 0]
     )  # and back after the end
     # capacity arithmetic: 4 booths serve 4 x 1440 / s = 500 trucks a day
-    assert b.raw["cross_served"][20:60, 0].max() <= 500.0 + 1e-9
+    assert b.raw.cross_served[20:60, 0].max() <= 500.0 + 1e-9
 
 
 def test_no_prestocking_ahead_of_a_duty_cut() -> None:
@@ -297,7 +297,7 @@ def test_no_prestocking_ahead_of_a_duty_cut() -> None:
     cut = tariff("b", "US", "part", 0.10, stack_group="g", precedence=2, start=40, announce=20)
     sc = Scenario("t", market=NO_PRICE, measures=(in_force, cut))
     res = simulate(sc, seed=0, days=80, network=one_import_lane())
-    assert np.allclose(res.raw["shipped"][:, 0], 100.0)
+    assert np.allclose(res.raw.shipped[:, 0], 100.0)
 
 
 def test_prestocking_counts_the_stacked_rise_once() -> None:
@@ -307,7 +307,7 @@ def test_prestocking_counts_the_stacked_rise_once() -> None:
     b = tariff("b", "US", "part", 0.35, stack_group="g", precedence=2, start=40, announce=20)
     sc = Scenario("t", market=NO_PRICE, measures=(a, b))
     res = simulate(sc, seed=0, days=80, network=one_import_lane())
-    surge = res.raw["shipped"][20:40, 0].sum() - 20 * 100.0
+    surge = res.raw.shipped[20:40, 0].sum() - 20 * 100.0
     assert surge == pytest.approx(21 * 100.0, rel=1e-9)
 
 
@@ -324,5 +324,5 @@ def test_two_openings_of_one_lane_compose_whatever_their_order() -> None:
     o2 = Measure(id="o2", kind="lane_open", start=5, lanes=("L",), capacity=300.0)
     a = simulate(Scenario("a", market=NO_PRICE, measures=(o1, o2)), seed=1, days=40, network=net)
     b = simulate(Scenario("b", market=NO_PRICE, measures=(o2, o1)), seed=1, days=40, network=net)
-    assert np.array_equal(a.raw["shipped"], b.raw["shipped"])
-    assert a.raw["shipped"][:, 0].max() == pytest.approx(300.0)  # the larger opening
+    assert np.array_equal(a.raw.shipped, b.raw.shipped)
+    assert a.raw.shipped[:, 0].max() == pytest.approx(300.0)  # the larger opening

@@ -7,22 +7,23 @@ from typing import Any
 import numpy as np
 
 from sim.engine.ledger import KINDS, PARTIES
+from sim.engine.records import RunArrays, RunRecord
 from sim.spec.network import SECTORS
 
 COST_KINDS = KINDS
 
 
-def kpis(meta: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
+def kpis(meta: RunRecord, raw: RunArrays) -> dict[str, Any]:
     """Per-replication KPIs with the names of DESIGN.md (costs in US$, backlog valued in US$)."""
-    value = np.asarray(meta["point_value"], dtype=float)
-    sector = np.asarray(meta["point_sector"])
-    backlog_usd = raw["backlog"] * value  # days x points
+    value = np.asarray(meta.point_value, dtype=float)
+    sector = np.asarray(meta.point_sector)
+    backlog_usd = raw.backlog * value  # days x points
     total = backlog_usd.sum(axis=1) if backlog_usd.size else np.zeros(0)
     out: dict[str, Any] = {
-        "scenario": meta["scenario"],
-        "rep": meta["rep"],
-        "seed": meta["seed"],
-        "days": meta["days"],
+        "scenario": meta.scenario,
+        "rep": meta.rep,
+        "seed": meta.seed,
+        "days": meta.days,
         "backlog_peak": float(total.max()) if total.size else 0.0,
         "backlog_days": float(total.sum()),
     }
@@ -30,11 +31,11 @@ def kpis(meta: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
         col = backlog_usd[:, sector == s].sum(axis=1) if backlog_usd.size else np.zeros(0)
         out[f"backlog_peak_{s}"] = float(col.max()) if col.size else 0.0
         out[f"backlog_days_{s}"] = float(col.sum())
-    dem = meta["demanded_value"]
-    out["fill_rate"] = meta["filled_value"] / dem if dem > 0 else 1.0
-    cats = meta["cost_cats"]
+    dem = meta.demanded_value
+    out["fill_rate"] = meta.filled_value / dem if dem > 0 else 1.0
+    cats = meta.cost_cats
     by_cat = np.zeros(len(cats))
-    for _, c, usd in raw["ledger"]:
+    for _, c, usd in raw.ledger:
         by_cat[c] += usd
     party = np.array([c[0] for c in cats])
     country = np.array([c[1] for c in cats])
@@ -50,35 +51,35 @@ def kpis(meta: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
     for k in COST_KINDS:
         out[f"cost_{k}_usd"] = float(by_cat[kind == k].sum()) if cats else 0.0
     gov = party == "government"
-    for c in ("US", "CA"):  # what the country's firms and consumers pay, duty revenue left out
-        out[f"cost_{c.lower()}_private_usd"] = (
-            float(by_cat[(country == c) & ~gov].sum()) if cats else 0.0
+    for ctry in ("US", "CA"):  # what the country's firms and consumers pay, duty revenue left out
+        out[f"cost_{ctry.lower()}_private_usd"] = (
+            float(by_cat[(country == ctry) & ~gov].sum()) if cats else 0.0
         )
     duty_priv = (kind == "duty") & ~gov
     tot_duty = float(by_cat[duty_priv].sum()) if cats else 0.0
     us_duty = float(by_cat[duty_priv & (country == "US")].sum()) if cats else 0.0
     # who bears the tariff cost: share of all duty dollars (after pass-through) borne by US parties
     out["us_share_of_duty_cost"] = us_duty / tot_duty if tot_duty > 0 else float("nan")
-    for c in ("US", "CA"):  # revenue is booked as a negative cost of the government
-        rev = float(by_cat[(kind == "duty") & gov & (country == c)].sum()) if cats else 0.0
-        out[f"duty_revenue_{c.lower()}_usd"] = 0.0 - rev  # 0.0 - x: no negative zero
-    shipped = raw["shipped"]
-    lane_val = np.asarray(meta["lane_value"], dtype=float)
-    to_os = np.asarray([o == "CA" and d == "OS" for o, d in meta["lane_countries"]], dtype=bool)
+    for ctry in ("US", "CA"):  # revenue is booked as a negative cost of the government
+        rev = float(by_cat[(kind == "duty") & gov & (country == ctry)].sum()) if cats else 0.0
+        out[f"duty_revenue_{ctry.lower()}_usd"] = 0.0 - rev  # 0.0 - x: no negative zero
+    shipped = raw.shipped
+    lane_val = np.asarray(meta.lane_value, dtype=float)
+    to_os = np.asarray([o == "CA" and d == "OS" for o, d in meta.lane_countries], dtype=bool)
     out["overseas_exports_usd"] = (
         float((shipped[:, to_os] * lane_val[to_os]).sum()) if shipped.size else 0.0
     )
-    ca_us = np.asarray([o == "CA" and d == "US" for o, d in meta["lane_countries"]], dtype=bool)
+    ca_us = np.asarray([o == "CA" and d == "US" for o, d in meta.lane_countries], dtype=bool)
     out["exports_ca_us_usd"] = (
         float((shipped[:, ca_us] * lane_val[ca_us]).sum()) if shipped.size else 0.0
     )
     # exporters' lost volume: cross-border shipments below the calibrated 2024 base flows, valued at
     # the lost-margin share (a KPI, not a ledger row: it is an opportunity cost against 2024)
-    base = np.asarray(meta["lane_base"], dtype=float)
-    margin = meta.get("lost_margin_share", 0.12)
+    base = np.asarray(meta.lane_base, dtype=float)
+    margin = meta.lost_margin_share
     days = shipped.shape[0]
     for origin, dest in (("CA", "US"), ("US", "CA")):
-        sel = np.asarray([o == origin and d == dest for o, d in meta["lane_countries"]], dtype=bool)
+        sel = np.asarray([o == origin and d == dest for o, d in meta.lane_countries], dtype=bool)
         short = (
             (base[sel] * days - shipped[:, sel].sum(axis=0)) * lane_val[sel]
             if shipped.size
@@ -88,26 +89,26 @@ def kpis(meta: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
             np.maximum(short, 0.0).sum() * margin
         )
     out["tts_days"] = _tts(meta, raw, total)
-    out["lost_sales_usd"] = meta["lost_value"]
-    out["downtime_hours"] = meta["downtime_hours"]
-    out["mass_balance_error"] = meta["mass_balance_error"]
-    out["events"] = meta["events"]
-    out["wall_s"] = meta["wall_s"]
+    out["lost_sales_usd"] = meta.lost_value
+    out["downtime_hours"] = meta.downtime_hours
+    out["mass_balance_error"] = meta.mass_balance_error
+    out["events"] = meta.events
+    out["wall_s"] = meta.wall_s
     return out
 
 
-def _tts(meta: dict[str, Any], raw: dict[str, Any], backlog_usd: np.ndarray) -> float:
+def _tts(meta: RunRecord, raw: RunArrays, backlog_usd: np.ndarray) -> float:
     """Time to survive: days from the first disruption's start to the first day demand goes unmet
     (backorders grow or sales are lost by more than 0.1 % of a day's demand). NaN without a
     disruption, or when demand is always met."""
-    start = meta.get("first_disruption")
+    start = meta.first_disruption
     if start is None:
         return float("nan")
-    lost = np.asarray(raw["lost_by_day"], dtype=float)
+    lost = np.asarray(raw.lost_by_day, dtype=float)
     grow = np.diff(backlog_usd, prepend=backlog_usd[:1]) if backlog_usd.size else np.zeros(0)
     unmet = np.maximum(grow, 0.0) + lost
-    days = meta["days"]
-    daily_demand = meta["demanded_value"] / max(days, 1)
+    days = meta.days
+    daily_demand = meta.demanded_value / max(days, 1)
     normal = np.quantile(unmet[:start], 0.99) if start > 0 else 0.0
     hit = np.flatnonzero((np.arange(days) >= start) & (unmet > normal + 1e-3 * daily_demand))
     return float(hit[0] - start) if hit.size else float("nan")
@@ -119,16 +120,16 @@ def ttr_days(alt: Any, base: Any, band: float = 0.05) -> float:
     :class:`sim.analysis.result.Result` of the same seed and replication). Backlog is compared against
     ``band`` x the base run's mean daily throughput (both in US$). NaN while a disruption never
     ends, or when the run never recovers within its horizon."""
-    end = alt.meta.get("disruption_end")
+    end = alt.meta.disruption_end
     days = alt.kpis["days"]
     if end is None or end >= days:
         return float("nan")
-    value = np.asarray(alt.meta["point_value"], dtype=float)
-    lane_val = np.asarray(alt.meta["lane_value"], dtype=float)
-    b_alt = (alt.raw["backlog"] * value).sum(axis=1)
-    b_base = (base.raw["backlog"] * value).sum(axis=1)
-    t_alt = (alt.raw["shipped"] * lane_val).sum(axis=1)
-    t_base = (base.raw["shipped"] * lane_val).sum(axis=1)
+    value = np.asarray(alt.meta.point_value, dtype=float)
+    lane_val = np.asarray(alt.meta.lane_value, dtype=float)
+    b_alt = (alt.raw.backlog * value).sum(axis=1)
+    b_base = (base.raw.backlog * value).sum(axis=1)
+    t_alt = (alt.raw.shipped * lane_val).sum(axis=1)
+    t_base = (base.raw.shipped * lane_val).sum(axis=1)
     scale = max(float(t_base.mean()), 1.0)
     ok = (np.abs(b_alt - b_base) <= band * scale) & (np.abs(t_alt - t_base) <= band * t_base)
     bad = np.flatnonzero(~ok[end:])

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sim.analysis.series import daily_series
+from sim.engine.records import RunArrays, RunRecord
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -23,8 +24,10 @@ class Result:
     """Outcome of one replication: KPIs plus lazily built tables."""
 
     kpis: dict[str, Any]
-    meta: dict[str, Any] = field(repr=False)
-    raw: dict[str, Any] = field(repr=False)
+    meta: RunRecord = field(repr=False)  #: what the replication was, its indices and totals
+    raw: RunArrays = field(repr=False)  #: its daily arrays
+    #: each plant's output lanes (indices into ``meta.lane_id``), for the plant output series
+    plant_lanes: dict[str, list[int]] = field(default_factory=dict, repr=False)
 
     @functools.cached_property
     def daily(self) -> pd.DataFrame:
@@ -32,13 +35,13 @@ class Result:
         import pandas as pd
 
         m, r = self.meta, self.raw
-        days = r["stock"].shape[0]
-        gids = [f"{c}:{d}" for c, d in m["crossing_keys"]]
+        days = r.stock.shape[0]
+        gids = [f"{c}:{d}" for c, d in m.crossing_keys]
         blocks = [
-            ("site", m["point_site"], m["point_commodity"], "stock", r["stock"]),
-            ("site", m["point_site"], m["point_commodity"], "backlog", r["backlog"]),
-            ("lane", m["lane_id"], m["lane_commodity"], "shipped", r["shipped"]),
-            ("lane", m["lane_id"], m["lane_commodity"], "in_transit", r["in_transit"]),
+            ("site", m.point_site, m.point_commodity, "stock", r.stock),
+            ("site", m.point_site, m.point_commodity, "backlog", r.backlog),
+            ("lane", m.lane_id, m.lane_commodity, "shipped", r.shipped),
+            ("lane", m.lane_id, m.lane_commodity, "in_transit", r.in_transit),
         ]
         for metric, key in (
             ("vehicles", "cross_vehicles"),
@@ -47,7 +50,7 @@ class Result:
             ("wait_p50_min", "cross_p50"),
             ("wait_p95_min", "cross_p95"),
         ):
-            blocks.append(("crossing", gids, [""] * len(gids), metric, r[key]))
+            blocks.append(("crossing", gids, [""] * len(gids), metric, getattr(r, key)))
         blocks = [b for b in blocks if b[4].size]
         # categories once, then integer codes tiled day by day: no Python objects per row
         entities = ["site", "lane", "crossing"]
@@ -88,24 +91,24 @@ class Result:
         """Daily backlog (US$ at customs value) by sector: columns day, auto, farm, energy."""
         import pandas as pd
 
-        value = np.asarray(self.meta["point_value"], dtype=float)
-        sector = np.asarray(self.meta["point_sector"])
-        usd = self.raw["backlog"] * value
+        value = np.asarray(self.meta.point_value, dtype=float)
+        sector = np.asarray(self.meta.point_sector)
+        usd = self.raw.backlog * value
         cols = {s: usd[:, sector == s].sum(axis=1) for s in ("auto", "farm", "energy")}
         return pd.DataFrame(cols).rename_axis("day").reset_index()
 
     @functools.cached_property
     def series(self) -> pd.DataFrame:
         """Daily series a chart needs, wide (see :func:`sim.analysis.series.daily_series`)."""
-        return daily_series(self.meta, self.raw)
+        return daily_series(self.meta, self.raw, self.plant_lanes)
 
     @functools.cached_property
     def ledger(self) -> pd.DataFrame:
         """Cost ledger: day, party, country, sector, kind, usd."""
         import pandas as pd
 
-        cats = self.meta["cost_cats"]
-        rows = self.raw["ledger"]
+        cats = self.meta.cost_cats
+        rows = self.raw.ledger
         arr = np.asarray(rows, dtype=float).reshape(-1, 3)
         code = arr[:, 1].astype(np.int32)
         cols: dict[str, Any] = {"day": arr[:, 0].astype(np.int32)}
@@ -125,25 +128,25 @@ class Result:
 
         m, r = self.meta, self.raw
         rows = []
-        for g, (cid, direc) in enumerate(m["crossing_keys"]):
-            w = r["wait_samples"][:, g, :].ravel()
+        for g, (cid, direc) in enumerate(m.crossing_keys):
+            w = r.wait_samples[:, g, :].ravel()
             w = w[np.isfinite(w)]
             rows.append(
                 {
                     "crossing": cid,
                     "direction": direc,
-                    "kind": m["crossing_kind"][g],
-                    "vehicles_per_day": float(r["cross_vehicles"][:, g].mean()),
-                    "background_per_day": m["crossing_bkg"][g],
-                    "obs_per_day": m["crossing_obs"][g],
+                    "kind": m.crossing_kind[g],
+                    "vehicles_per_day": float(r.cross_vehicles[:, g].mean()),
+                    "background_per_day": m.crossing_bkg[g],
+                    "obs_per_day": m.crossing_obs[g],
                     "wait_p50_min": float(np.median(w)) if w.size else float("nan"),
                     "wait_p95_min": float(np.quantile(w, 0.95)) if w.size else float("nan"),
-                    "published_p50_min": m["crossing_pub"][g][0],
-                    "published_p95_min": m["crossing_pub"][g][1],
-                    "queue_peak": float(r["cross_queue"][:, g].max())
-                    if r["cross_queue"].size
+                    "published_p50_min": m.crossing_pub[g][0],
+                    "published_p95_min": m.crossing_pub[g][1],
+                    "queue_peak": float(r.cross_queue[:, g].max())
+                    if r.cross_queue.size
                     else 0.0,
-                    "background_diverted": m["crossing_diverted"][g],
+                    "background_diverted": m.crossing_diverted[g],
                 }
             )
         return pd.DataFrame(rows)
@@ -156,11 +159,11 @@ class Result:
         m, r = self.meta, self.raw
         return pd.DataFrame(
             {
-                "lane": m["lane_id"],
-                "commodity": m["lane_commodity"],
-                "direction": m["lane_direction"],
-                "crossing": m["lane_crossing"],
-                "base_flow": m["lane_base"],
-                "shipped_per_day": r["shipped"].mean(axis=0) if r["shipped"].size else 0.0,
+                "lane": m.lane_id,
+                "commodity": m.lane_commodity,
+                "direction": m.lane_direction,
+                "crossing": m.lane_crossing,
+                "base_flow": m.lane_base,
+                "shipped_per_day": r.shipped.mean(axis=0) if r.shipped.size else 0.0,
             }
         )

@@ -32,10 +32,12 @@ so it needs ``lost_margin_share > 0``; its daily total equals the run's ``lost_b
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+from sim.engine.records import RunArrays, RunRecord
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -63,27 +65,30 @@ UNITS = {
 }
 
 
-def _ledger_by_cat(raw: dict[str, Any], days: int, ncat: int) -> np.ndarray:
+def _ledger_by_cat(raw: RunArrays, days: int, ncat: int) -> np.ndarray:
     """Ledger as a (days, categories) array of US$."""
-    arr = np.asarray(raw["ledger"], dtype=float).reshape(-1, 3)
+    arr = np.asarray(raw.ledger, dtype=float).reshape(-1, 3)
     out = np.zeros((days, ncat))
     if len(arr):
         np.add.at(out, (arr[:, 0].astype(np.int64), arr[:, 1].astype(np.int64)), arr[:, 2])
     return out
 
 
-def daily_series(meta: dict[str, Any], raw: dict[str, Any]) -> pd.DataFrame:
-    """One replication's daily series, wide: ``day`` then one column per ``group|key``."""
+def daily_series(
+    meta: RunRecord, raw: RunArrays, plant_lanes: Mapping[str, Sequence[int]]
+) -> pd.DataFrame:
+    """One replication's daily series, wide: ``day`` then one column per ``group|key``
+    (``plant_lanes``: each plant's output lanes, indices into ``meta.lane_id``)."""
     import pandas as pd
 
-    days = int(raw["stock"].shape[0])
+    days = int(raw.stock.shape[0])
     cols: dict[str, np.ndarray] = {}
-    value = np.asarray(meta["point_value"], dtype=float)
-    psector = np.asarray(meta["point_sector"])
-    usd = raw["backlog"] * value if raw["backlog"].size else np.zeros((days, 0))
+    value = np.asarray(meta.point_value, dtype=float)
+    psector = np.asarray(meta.point_sector)
+    usd = raw.backlog * value if raw.backlog.size else np.zeros((days, 0))
     for s in SECTORS:
         cols[f"backlog_usd|{s}"] = usd[:, psector == s].sum(axis=1)
-    cats: list[tuple[str, str, str, str]] = [tuple(c) for c in meta["cost_cats"]]
+    cats = list(meta.cost_cats)
     by_cat = _ledger_by_cat(raw, days, len(cats))
     party = np.asarray([c[0] for c in cats])
     country = np.asarray([c[1] for c in cats])
@@ -93,7 +98,7 @@ def daily_series(meta: dict[str, Any], raw: dict[str, Any]) -> pd.DataFrame:
     def total(mask: np.ndarray) -> np.ndarray:
         return by_cat[:, mask].sum(axis=1) if cats else np.zeros(days)
 
-    share = float(meta.get("lost_margin_share", 0.0))
+    share = float(meta.lost_margin_share)
     for s in SECTORS:
         lost = total((kind == "lost_margin") & (csector == s)) if cats else np.zeros(days)
         cols[f"shortfall_usd|{s}"] = lost / share if share > 0 else np.full(days, np.nan)
@@ -112,17 +117,13 @@ def daily_series(meta: dict[str, Any], raw: dict[str, Any]) -> pd.DataFrame:
                 cols[f"burden_usd|{c}:{p}:frictions"] = total(here & (kind != "duty"))
         for s in sorted(set(csector[(country == c) & (kind == "downtime")].tolist())):
             cols[f"downtime_usd|{c}:{s}"] = total((country == c) & (kind == "downtime") & (csector == s))
-    gids = [f"{c}:{d}" for c, d in meta["crossing_keys"]]
+    gids = [f"{c}:{d}" for c, d in meta.crossing_keys]
     for metric, key in CROSSING_METRICS:
-        arr = raw[key]
+        arr = getattr(raw, key)
         for g, gid in enumerate(gids):
             cols[f"{metric}|{gid}"] = arr[:, g]
-    shipped = raw["shipped"]
-    origin = meta.get("lane_origin", [])
-    lcom = meta["lane_commodity"]
-    for site, com in meta.get("plants", []):
-        idx = [i for i, (o, c) in enumerate(zip(origin, lcom, strict=True)) if o == site and c == com]
-        cols[f"plant_output|{site}"] = shipped[:, idx].sum(axis=1) if idx else np.zeros(days)
+    for site, idx in plant_lanes.items():
+        cols[f"plant_output|{site}"] = raw.shipped[:, list(idx)].sum(axis=1) if idx else np.zeros(days)
     frame = pd.DataFrame({k: np.asarray(v, dtype=np.float32) for k, v in cols.items()})
     frame.insert(0, "day", np.arange(days, dtype=np.int32))
     return frame

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from sim.analysis.folder import QUANTILES_FILE, write_quantiles
 from sim.analysis.result import Result
 from sim.analysis.statistics import summarize
-from sim.batch.engines import Engine, RepOutput, make_engine
+from sim.batch.engines import Engine, RepOutput, Task, make_engine
 from sim.batch.simulate import network_for
 from sim.errors import BatchError
 from sim.io import results_folder as store
@@ -140,6 +140,163 @@ def _write_parts(folder: Path, out: RepOutput) -> None:
     store.write_atomic(store.part_path(folder, "kpis", out.rep), kp)  # last: marks rep complete
 
 
+def _open_folder(
+    folder: Path,
+    engine: Engine,
+    sc: Scenario,
+    *,
+    reps: int,
+    seed: int,
+    horizon: int,
+    resume: bool,
+    extra: Mapping[str, Any] | None,
+) -> tuple[dict[str, Any], dict[int, dict[str, Any]]]:
+    """Check ``folder`` belongs to this batch, write its opening manifest, read the finished reps.
+
+    Returns the manifest written (``complete`` false) and the kpis of the replications already done.
+    """
+    snap = store.scenario_snapshot(sc)
+    versions = store.versions()
+    revision = store.git_revision()
+    ident = store.batch_identity(
+        snap,
+        store.spec_hash(sc),
+        seed,
+        horizon,
+        borderflow=versions["borderflow"],
+        git_revision=revision,
+    )
+    resumed = store.check_results_folder(folder, ident, resume=resume)
+    old = store.read_manifest(folder) if resumed else None
+    revisions = _git_revisions(old)
+    if revision not in revisions:
+        revisions.append(revision)
+    (folder / "parts").mkdir(parents=True, exist_ok=True)
+    store.remove_temp_files(folder)
+    records: dict[int, dict[str, Any]] = {}
+    for rep in sorted(r for r in store.finished_reps(folder) if r < reps):
+        rec = _read_kpis_part(folder, rep)
+        if rec is not None:
+            records[rep] = rec
+    manifest = {
+        "kind": "batch",
+        "identity": ident,
+        "scenario": snap,
+        "start": sc.start.isoformat(),  # calendar date of day 0
+        "measures": store.measure_records(sc),
+        **dict(extra or {}),
+        "seed": seed,
+        "n_reps": reps,
+        "days": horizon,
+        "execution": {"mode": engine.mode, "workers": engine.workers},
+        "versions": versions,
+        "git_revision": revision,
+        "git_revisions": revisions,  # every revision that ran replications into this folder
+        "started_at": (old or {}).get("started_at", _now()),
+        "resumed_at": [*(old or {}).get("resumed_at", []), *([_now()] if resumed else [])],
+        "complete": False,
+    }
+    store.write_manifest(folder, manifest)
+    return manifest, records
+
+
+def _progress_bar(name: str, total: int, done: int) -> Any:
+    """A tqdm bar on stderr for ``total`` replications, ``done`` of them already finished."""
+    from tqdm import tqdm
+
+    return tqdm(
+        total=total,
+        initial=done,
+        desc=name,
+        unit="rep",
+        file=sys.stderr,
+        dynamic_ncols=True,
+    )
+
+
+def _run_todo(
+    engine: Engine,
+    task: Task,
+    todo: list[int],
+    folder: Path | None,
+    bar: Any,
+    on_result: Callable[[Result], None] | None,
+) -> tuple[dict[int, dict[str, Any]], dict[int, float]]:
+    """Run the replications ``todo`` on ``engine``, writing each one's parts into ``folder``.
+
+    Returns the kpis and the task seconds of each replication run; closes ``bar`` at the end.
+    """
+    records: dict[int, dict[str, Any]] = {}
+    task_s: dict[int, float] = {}
+    try:
+        for res in engine.run(task, todo, on_result):
+            if folder is not None:
+                _write_parts(folder, res)
+            records[res.rep] = res.kpis
+            task_s[res.rep] = res.task_s
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    return records, task_s
+
+
+def _write_tables(folder: Path, kpis: pd.DataFrame, reps: int) -> list[str]:
+    """Write the combined tables of a finished batch into ``folder``; return their file names."""
+    store.write_parquet(kpis, folder / "kpis.parquet")
+    summ = summarize(kpis)
+    store.write_parquet(summ, folder / "summary.parquet")
+    store.write_atomic(folder / "summary.csv", summ.to_csv(index=False).encode())
+    write_quantiles(folder, range(reps))
+    tables = ["kpis.parquet", "summary.parquet", "summary.csv", QUANTILES_FILE]
+    for name in store.PART_TABLES:
+        if reps <= store.COMBINE_MAX_REPS:
+            store.combine_parts(folder, name, range(reps))
+            tables.append(f"{name}.parquet")
+        else:  # a resumed batch grown past the limit: drop the smaller batch's table
+            (folder / f"{name}.parquet").unlink(missing_ok=True)
+    return tables
+
+
+def _close_folder(
+    folder: Path,
+    manifest: dict[str, Any],
+    engine: Engine,
+    *,
+    kpis: pd.DataFrame,
+    seed: int,
+    reps: int,
+    task_s: Mapping[int, float],
+    wall: float,
+) -> None:
+    """Write the combined tables and the complete manifest of a finished batch."""
+    tables = _write_tables(folder, kpis, reps)
+    manifest.update(
+        {
+            "seeds": [seed] * reps,
+            "reps": list(range(reps)),
+            "timings": {
+                "wall_s": [float(x) for x in kpis["wall_s"]] if "wall_s" in kpis else [],
+                "task_s": {str(r): round(s, 4) for r, s in sorted(task_s.items())},
+                "batch_wall_s": round(wall, 3),
+            },
+            "execution": {
+                "mode": engine.mode,
+                "workers": engine.workers,
+                "context": getattr(engine, "context", None),
+                "peak_in_flight": engine.peak,
+            },
+            "tables": tables,
+            "parts": "parts/{table}-rep{rep:05d}.parquet",
+            "finished_at": _now(),
+            "written_at": _now(),
+            "complete": True,
+        }
+    )
+    store.write_manifest(folder, manifest)
+
+
 def run_on(
     engine: Engine,
     sc: Scenario,
@@ -160,114 +317,27 @@ def run_on(
     horizon = int(days if days is not None else sc.horizon_days)
     folder = Path(out) if out is not None else None
     records: dict[int, dict[str, Any]] = {}
-    task_s: dict[int, float] = {}
     manifest: dict[str, Any] = {}
     if folder is not None:
-        snap = store.scenario_snapshot(sc)
-        versions = store.versions()
-        revision = store.git_revision()
-        ident = store.batch_identity(
-            snap,
-            store.spec_hash(sc),
-            seed,
-            horizon,
-            borderflow=versions["borderflow"],
-            git_revision=revision,
+        manifest, records = _open_folder(
+            folder, engine, sc, reps=reps, seed=seed, horizon=horizon, resume=resume, extra=extra
         )
-        resumed = store.check_results_folder(folder, ident, resume=resume)
-        old = store.read_manifest(folder) if resumed else None
-        revisions = _git_revisions(old)
-        if revision not in revisions:
-            revisions.append(revision)
-        (folder / "parts").mkdir(parents=True, exist_ok=True)
-        store.remove_temp_files(folder)
-        for rep in sorted(r for r in store.finished_reps(folder) if r < reps):
-            rec = _read_kpis_part(folder, rep)
-            if rec is not None:
-                records[rep] = rec
-        manifest = {
-            "kind": "batch",
-            "identity": ident,
-            "scenario": snap,
-            "start": sc.start.isoformat(),  # calendar date of day 0
-            "measures": store.measure_records(sc),
-            **dict(extra or {}),
-            "seed": seed,
-            "n_reps": reps,
-            "days": horizon,
-            "execution": {"mode": engine.mode, "workers": engine.workers},
-            "versions": versions,
-            "git_revision": revision,
-            "git_revisions": revisions,  # every revision that ran replications into this folder
-            "started_at": (old or {}).get("started_at", _now()),
-            "resumed_at": [*(old or {}).get("resumed_at", []), *([_now()] if resumed else [])],
-            "complete": False,
-        }
-        store.write_manifest(folder, manifest)
     todo = [r for r in range(reps) if r not in records]
-    bar = None
-    if _show_progress(progress, quiet):
-        from tqdm import tqdm
-
-        bar = tqdm(
-            total=reps,
-            initial=reps - len(todo),
-            desc=sc.name,
-            unit="rep",
-            file=sys.stderr,
-            dynamic_ncols=True,
-        )
+    bar = (
+        _progress_bar(sc.name, reps, reps - len(todo)) if _show_progress(progress, quiet) else None
+    )
     engine.peak = 0
     t0 = time.perf_counter()
-    try:
-        for res in engine.run((sc, seed, horizon, folder is not None), todo, on_result):
-            if folder is not None:
-                _write_parts(folder, res)
-            records[res.rep] = res.kpis
-            task_s[res.rep] = res.task_s
-            if bar is not None:
-                bar.update(1)
-    finally:
-        if bar is not None:
-            bar.close()
+    ran, task_s = _run_todo(
+        engine, (sc, seed, horizon, folder is not None), todo, folder, bar, on_result
+    )
+    records.update(ran)
     wall = time.perf_counter() - t0
     kpis = pd.DataFrame([records[r] for r in range(reps)])
     if folder is not None:
-        store.write_parquet(kpis, folder / "kpis.parquet")
-        summ = summarize(kpis)
-        store.write_parquet(summ, folder / "summary.parquet")
-        store.write_atomic(folder / "summary.csv", summ.to_csv(index=False).encode())
-        write_quantiles(folder, range(reps))
-        tables = ["kpis.parquet", "summary.parquet", "summary.csv", QUANTILES_FILE]
-        for name in store.PART_TABLES:
-            if reps <= store.COMBINE_MAX_REPS:
-                store.combine_parts(folder, name, range(reps))
-                tables.append(f"{name}.parquet")
-            else:  # a resumed batch grown past the limit: drop the smaller batch's table
-                (folder / f"{name}.parquet").unlink(missing_ok=True)
-        manifest.update(
-            {
-                "seeds": [seed] * reps,
-                "reps": list(range(reps)),
-                "timings": {
-                    "wall_s": [float(x) for x in kpis["wall_s"]] if "wall_s" in kpis else [],
-                    "task_s": {str(r): round(s, 4) for r, s in sorted(task_s.items())},
-                    "batch_wall_s": round(wall, 3),
-                },
-                "execution": {
-                    "mode": engine.mode,
-                    "workers": engine.workers,
-                    "context": getattr(engine, "context", None),
-                    "peak_in_flight": engine.peak,
-                },
-                "tables": tables,
-                "parts": "parts/{table}-rep{rep:05d}.parquet",
-                "finished_at": _now(),
-                "written_at": _now(),
-                "complete": True,
-            }
+        _close_folder(
+            folder, manifest, engine, kpis=kpis, seed=seed, reps=reps, task_s=task_s, wall=wall
         )
-        store.write_manifest(folder, manifest)
     return BatchResult(
         scenario=sc.name,
         seed=seed,

@@ -1,76 +1,86 @@
-"""Timed measures at run time: tariffs, levies, slowdowns, closures, outages, strikes, shutdowns,
-demand shocks, lane openings, and the supplier switching and pre-stocking they cause.
+"""The day's factors: what the scenario's measures change, and the supplier switching they cause.
 
-A :class:`MeasureState` is compiled once per run from the scenario's :class:`~sim.spec.scenario.Measure`
-specs. On each day on which something switches (a start, an end, an announcement, a ramp step) it
-recomputes every factor the engine reads from scratch, so overlapping measures compose the same way
-whatever their order: capacity factors multiply, tariff groups add, and within a stacking group the
-active measure of highest precedence replaces the others.
+:class:`DayFactors` holds every number the daily step reads that a measure can change: duty and
+levy rates per lane, lane capacity factors and capacities, producer capacity factors, demand
+factors, extra stock targets, order shares, and the crossings' capacity, inspection and
+secondary-inspection factors. The run reads them; only :class:`MeasureFactors` writes them.
+
+A :class:`MeasureFactors` is compiled once per run from the scenario's measures. On each day on
+which something switches (a start, an end, an announcement, a ramp or recovery step; each kind says
+which, :meth:`sim.spec.measures.MeasureKind.change_days`) it recomputes every factor from scratch,
+so overlapping measures compose the same way whatever their order: capacity factors multiply,
+tariff groups add, and within a stacking group the active measure of highest precedence replaces
+the others. Each kind's effect is its own (:meth:`sim.spec.measures.MeasureKind.apply`); this
+module implements the :class:`sim.spec.measures.Factors` operations they call, pre-stocking ahead
+of announced tariffs, and supplier switching.
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
+from sim.engine.layout import Layout
+from sim.spec.measures import DutyKind, Tariff, kind_of
 from sim.spec.scenario import Measure
 
-if TYPE_CHECKING:
-    from sim.engine.run import Run
-
-TARIFF_KINDS = ("tariff", "export_levy")
+CrossingKey = tuple[str, str]  # (crossing id, "sb" | "nb")
 
 
-def _matches(m: Measure, commodity: str, sector: str) -> bool:
-    if m.commodities and commodity not in m.commodities:
-        return False
-    return not (m.sectors and sector not in m.sectors)
+class DayFactors:
+    """The factors of the current day (neutral values when no measure is active)."""
+
+    def __init__(
+        self, lay: Layout, groups: list[CrossingKey], pipes: list[CrossingKey]
+    ) -> None:
+        nl, ng = len(lay.lanes), len(groups)
+        self.lane_tariff = [0.0] * nl  # ad valorem duty charged by the destination country
+        self.lane_levy = [0.0] * nl  # ad valorem levy charged by the origin country
+        self.lane_factor = [1.0] * nl
+        self.lane_cap = list(lay.l_cap0)
+        self.site_factor = [1.0] * len(lay.net.sites)
+        self.demand_factor = [1.0] * len(lay.markets)
+        self.demand_extra = [0.0] * len(lay.markets)  # overseas buyers of an opened lane
+        self.target_extra = [0.0] * len(lay.points)  # pre-stocking; stock for opened lanes
+        self.weights = [list(w) for w in lay.weights0]  # order shares of each point's in-lanes
+        self.cap_factor = [1.0] * ng  # road/rail crossing groups
+        self.insp_factor = [1.0] * ng
+        self.sec_days = [0.0] * ng  # mean extra days from secondary inspection
+        self.pipe_factor: dict[CrossingKey, float] = dict.fromkeys(pipes, 1.0)
+
+    def reset(self, lay: Layout) -> None:
+        """Neutral values, before a change day's measures are applied."""
+        nl, ng = len(lay.lanes), len(self.cap_factor)
+        self.lane_tariff = [0.0] * nl
+        self.lane_levy = [0.0] * nl
+        self.cap_factor = [1.0] * ng
+        self.insp_factor = [1.0] * ng
+        self.sec_days = [0.0] * ng
+        for key in self.pipe_factor:
+            self.pipe_factor[key] = 1.0
+        self.lane_factor = [1.0] * nl
+        self.lane_cap = list(lay.l_cap0)
+        self.site_factor = [1.0] * len(lay.net.sites)
+        self.demand_factor = [1.0] * len(lay.markets)
+        self.demand_extra = [0.0] * len(lay.markets)
+        self.target_extra = [0.0] * len(lay.points)
 
 
-class MeasureState:
-    """The scenario's measures compiled against one run's indices."""
+class MeasureFactors:
+    """The scenario's measures compiled against one run's layout; writes :attr:`today`."""
 
-    def __init__(self, run: Run) -> None:
-        self.run = run
-        net = run.net
-        self.measures = list(run.scenario.measures)
-        lanes = net.lanes
-        sc = run.scenario
+    def __init__(
+        self, lay: Layout, groups: list[CrossingKey], pipes: list[CrossingKey]
+    ) -> None:
+        self.lay = lay
+        self.today = DayFactors(lay, groups, pipes)
+        sc = lay.scenario
+        self.measures = list(sc.measures)
         self.holding_per_day = sc.costs.holding_rate_per_year / 365.0
         self.prestock_max_days = sc.market.prestock_max_days
-        # tariff lanes: lane -> [(measure index, effective rate)]
-        self.lane_tariffs: dict[int, list[tuple[int, float]]] = {}
-        self.lane_levies: dict[int, list[tuple[int, float]]] = {}
-        for k, m in enumerate(self.measures):
-            if m.kind not in TARIFF_KINDS:
-                continue
-            eff = m.rate * (1.0 - m.exempt_share)
-            if m.content_basis in ("non_us", "non_ca"):
-                eff *= 1.0 - m.domestic_content
-            for i, ln in enumerate(lanes):
-                if ln.crossing is None:
-                    continue
-                a, b = net.site[ln.origin].country, net.site[ln.dest].country
-                com = net.commodity[ln.commodity]
-                if not _matches(m, com.id, com.sector):
-                    continue
-                if m.kind == "tariff" and b == m.imposer and (not m.origin or a == m.origin):
-                    self.lane_tariffs.setdefault(i, []).append((k, eff))
-                elif m.kind == "export_levy" and a == m.imposer:
-                    self.lane_levies.setdefault(i, []).append((k, eff))
-        self.transit_exempt = any(m.transit_exempt for m in self.measures if m.kind in TARIFF_KINDS)
-        # days on which factors must be recomputed
-        days: set[int] = {0}
+        self._compile_duties()
+        self.change_days: set[int] = {0}
         for m in self.measures:
-            for d in (m.start, m.end, m.announce):
-                if d is not None:
-                    days.add(d)
-            ramp = m.ramp_days if m.kind == "lane_open" else 0.0
-            if ramp > 0:
-                days.update(range(m.start, m.start + int(math.ceil(ramp)) + 1))
-            if m.kind == "port_strike" and m.end is not None and m.recovery_days > 0:
-                days.update(range(m.end, m.end + int(math.ceil(m.recovery_days)) + 1))
-        self.change_days = days
+            self.change_days |= kind_of(m).change_days(m)
         # supplier switching
         mk = sc.market
         self.beta = mk.switch_logit
@@ -79,12 +89,34 @@ class MeasureState:
         self.transitions: dict[int, tuple[list[float], list[float], int]] = {}
         self.switch_target: dict[int, list[float]] = {}
         self.factor: dict[int, list[float]] = {}
-        self.prior: list[float] = list(run.l_base)
-        self.lane_idx = {ln.id: i for i, ln in enumerate(lanes)}
-        self.site_idx = {s.id: k for k, s in enumerate(net.sites)}
-        self.market_of = {p: k for k, (p, _, _, _) in enumerate(run.markets)}
-        lane_g = {key: g for g, key in enumerate(run.border.keys)}
-        self.lane_g = lane_g
+        self.prior: list[float] = list(lay.l_base)
+        self.lane_g = {key: g for g, key in enumerate(groups)}
+        # scratch of one recomputation
+        self._opened: dict[int, float] = {}
+        self._origin_factor: list[float] = []
+
+    def _compile_duties(self) -> None:
+        """Per border lane, the (measure, effective rate) of every tariff and levy that hits it."""
+        net = self.lay.net
+        self.lane_tariffs: dict[int, list[tuple[int, float]]] = {}
+        self.lane_levies: dict[int, list[tuple[int, float]]] = {}
+        border = [
+            (i, net.site[ln.origin].country, net.site[ln.dest].country, net.commodity[ln.commodity])
+            for i, ln in enumerate(self.lay.lanes)
+            if ln.crossing is not None
+        ]
+        exempt = False
+        for k, m in enumerate(self.measures):
+            kind = kind_of(m)
+            if not issubclass(kind, DutyKind):
+                continue
+            exempt = exempt or m.transit_exempt
+            table = self.lane_tariffs if kind.by_destination else self.lane_levies
+            for i, a, b, com in border:
+                eff = kind.lane_rate(m, a, b, com.id, com.sector)
+                if eff is not None:
+                    table.setdefault(i, []).append((k, eff))
+        self.transit_exempt = exempt
 
     # ------------------------------------------------------------------ duty rates
     def _stack(self, entries: list[tuple[int, float]], ok: list[bool]) -> float:
@@ -112,7 +144,7 @@ class MeasureState:
         ]
         return self._stack(entries, ok)
 
-    # ------------------------------------------------------------------ daily switch
+    # ------------------------------------------------------------------ the day
     def apply(self, t: int) -> None:
         """Recompute every factor on a change day; move supplier shares along on other days."""
         if t in self.change_days:
@@ -121,146 +153,132 @@ class MeasureState:
             self._step_transitions(t)
 
     def _recompute(self, t: int) -> None:
-        run = self.run
-        net = run.net
+        lay, fx = self.lay, self.today
+        fx.reset(lay)
         active = [m.active(t) for m in self.measures]
-        # reset
-        run.l_tariff = [0.0] * len(run.lanes)
-        run.l_levy = [0.0] * len(run.lanes)
-        border = run.border
-        border.cap_factor = [1.0] * len(border.keys)
-        border.insp_factor = [1.0] * len(border.keys)
-        border.sec_days = [0.0] * len(border.keys)
-        for key in border.pipe_factor:
-            border.pipe_factor[key] = 1.0
-        run.l_factor = [1.0] * len(run.lanes)
-        run.l_cap = list(run.l_cap0)
-        run.site_factor = [1.0] * len(net.sites)
-        run.demand_factor = [1.0] * len(run.markets)
-        run.demand_extra = [0.0] * len(run.markets)
-        run.target_extra = [0.0] * len(run.points)
-        prior = list(run.l_base)
-        origin_factor = [1.0] * len(run.lanes)
         for i, entries in self.lane_tariffs.items():
-            run.l_tariff[i] = self._stack(entries, active)
+            fx.lane_tariff[i] = self._stack(entries, active)
         for i, entries in self.lane_levies.items():
-            run.l_levy[i] = self._stack(entries, active)
-        site_idx, market_of = self.site_idx, self.market_of
+            fx.lane_levy[i] = self._stack(entries, active)
         self._prestock(t)
-        opened: dict[int, float] = {}  # lane -> capacity today (several openings: the largest)
-        for k, m in enumerate(self.measures):
-            if (
-                m.kind == "port_strike"
-                and not active[k]
-                and m.end is not None
-                and m.recovery_days > 0
-            ):
-                done = (t - m.end + 1) / m.recovery_days  # day `end` is the first of recovery
-                if 0 <= done < 1:
-                    self._port(m, done)
-            if not active[k]:
-                continue
-            if m.kind in ("slowdown", "closure", "outage"):
-                for cid in m.crossings:
-                    for d in ("sb", "nb"):
-                        if m.direction not in ("both", d):
-                            continue
-                        key = (cid, d)
-                        f = 0.0 if m.kind == "closure" else m.capacity_factor
-                        if key in self.lane_g:
-                            g = self.lane_g[key]
-                            border.cap_factor[g] *= f
-                            if m.kind == "slowdown":
-                                border.insp_factor[g] *= m.inspection_factor
-                                border.sec_days[g] += m.secondary_share * m.secondary_hours / 24.0
-                        elif key in border.pipe_factor:
-                            border.pipe_factor[key] *= f
-                for lid in m.lanes:
-                    run.l_factor[self.lane_idx[lid]] *= m.capacity_factor
-            elif m.kind == "port_strike":
-                self._port(m, 0.0)
-            elif m.kind == "plant_shutdown":
-                for sid in m.sites:
-                    run.site_factor[site_idx[sid]] *= m.capacity_factor
-            elif m.kind == "demand_shock":
-                for p, kk in market_of.items():
-                    pt = run.points[p]
-                    com = net.commodity[pt.commodity]
-                    if pt.site not in m.sites or not _matches(m, com.id, com.sector):
-                        continue
-                    if not m.origin:
-                        run.demand_factor[kk] *= m.demand_factor
-                        continue
-                    ins = run.in_lanes[p]
-                    tot = sum(run.l_base[i] for i in ins)
-                    share = sum(
-                        run.l_base[i]
-                        for i in ins
-                        if net.site[net.lanes[i].origin].country == m.origin
-                    )
-                    s_o = share / tot if tot > 0 else 0.0
-                    run.demand_factor[kk] *= 1.0 - s_o + s_o * m.demand_factor
-                    for i in ins:
-                        if net.site[net.lanes[i].origin].country == m.origin:
-                            origin_factor[i] *= m.demand_factor
-            elif m.kind == "lane_open":
-                frac = 1.0 if m.ramp_days <= 0 else min(1.0, (t - m.start + 1) / m.ramp_days)
-                for lid in m.lanes:
-                    i = self.lane_idx[lid]
-                    b = run.l_base[i]
-                    cap = b + ((m.capacity or 0.0) - b) * frac  # from the base flow to the target
-                    opened[i] = max(opened.get(i, cap), cap)
-        for i, cap in opened.items():
-            b = run.l_base[i]
-            run.l_cap[i] = cap if b <= 0 else max(run.l_cap0[i], cap)
-            prior[i] = max(prior[i], cap)
-            dp, op = run.l_dp[i], run.l_op[i]
-            if dp in market_of and run.p_site[dp].country == "OS":
-                run.demand_extra[market_of[dp]] += cap - b
-            # the stock points the new flow passes hold stock for it as for any other flow
-            if dp in market_of:
-                run.target_extra[dp] += (cap - b) * (run.l_transit[i] + 1 + run.p_cover[dp])
-            if run.p_site[op].kind in ("storage", "port"):
-                run.target_extra[op] += (cap - b) * (run.p_lead[op] + 1 + run.p_cover[op])
-        self.prior = [p * f for p, f in zip(prior, origin_factor, strict=True)]
+        self._opened = {}  # lane -> capacity today (several openings: the largest)
+        self._origin_factor = [1.0] * len(lay.lanes)
+        for m in self.measures:
+            kind_of(m).apply(m, self, t)
+        prior = list(lay.l_base)
+        self._open_lanes(prior)
+        self.prior = [p * f for p, f in zip(prior, self._origin_factor, strict=True)]
         self._reweight(t)
+
+    def _open_lanes(self, prior: list[float]) -> None:
+        lay, fx = self.lay, self.today
+        for i, cap in self._opened.items():
+            b = lay.l_base[i]
+            fx.lane_cap[i] = cap if b <= 0 else max(lay.l_cap0[i], cap)
+            prior[i] = max(prior[i], cap)
+            dp, op = lay.l_dp[i], lay.l_op[i]
+            if dp in lay.market_of and lay.p_site[dp].country == "OS":
+                fx.demand_extra[lay.market_of[dp]] += cap - b
+            # the stock points the new flow passes hold stock for it as for any other flow
+            if dp in lay.market_of:
+                fx.target_extra[dp] += (cap - b) * (lay.l_transit[i] + 1 + lay.p_cover[dp])
+            if lay.p_site[op].kind in ("storage", "port"):
+                fx.target_extra[op] += (cap - b) * (lay.p_lead[op] + 1 + lay.p_cover[op])
 
     def _prestock(self, t: int) -> None:
         """Importers that know a duty will rise buy ahead: for each lane hit by a tariff announced
         but not yet in force, the rise is the stacked rate on the day it starts minus today's;
         buying ahead pays while the duty saved exceeds the holding cost, up to
         ``prestock_max_days`` of the lane's flow."""
-        run = self.run
-        ms = self.measures
+        lay, fx, ms = self.lay, self.today, self.measures
         announced = {
             k
             for k, m in enumerate(ms)
-            if m.kind == "tariff" and m.announce is not None and m.announce <= t < m.start
+            if kind_of(m) is Tariff and m.announce is not None and m.announce <= t < m.start
         }
         if not announced:
             return
         for i, entries in self.lane_tariffs.items():
             starts = {ms[k].start for k, _ in entries if k in announced}
-            if not starts or not run.p_storable[run.l_dp[i]]:
+            if not starts or not lay.p_storable[lay.l_dp[i]]:
                 continue
-            now = run.l_tariff[i]
+            now = fx.lane_tariff[i]
             rise = max(self._stack(entries, [m.active(s) for m in ms]) - now for s in starts)
             if rise > 0:
                 days = min(self.prestock_max_days, rise / self.holding_per_day)
-                run.target_extra[run.l_dp[i]] += days * run.l_base[i]
+                fx.target_extra[lay.l_dp[i]] += days * lay.l_base[i]
 
-    def _port(self, m: Measure, done: float) -> None:
-        run = self.run
-        for i, ln in enumerate(run.lanes):
-            if ln.origin in m.sites or ln.dest in m.sites:
-                run.l_factor[i] *= done
+    # ------------------------------------------------------------------ Factors (spec.measures)
+    def scale_crossings(
+        self,
+        crossings: tuple[str, ...],
+        direction: str,
+        capacity: float,
+        inspection: float | None = None,
+        secondary_days: float | None = None,
+    ) -> None:
+        fx = self.today
+        for cid in crossings:
+            for d in ("sb", "nb"):
+                if direction not in ("both", d):
+                    continue
+                key = (cid, d)
+                g = self.lane_g.get(key)
+                if g is not None:
+                    fx.cap_factor[g] *= capacity
+                    if inspection is not None:
+                        fx.insp_factor[g] *= inspection
+                    if secondary_days is not None:
+                        fx.sec_days[g] += secondary_days
+                elif key in fx.pipe_factor:
+                    fx.pipe_factor[key] *= capacity
+
+    def scale_lane(self, lane: str, factor: float) -> None:
+        self.today.lane_factor[self.lay.lane_idx[lane]] *= factor
+
+    def scale_lanes_at(self, sites: tuple[str, ...], factor: float) -> None:
+        fx = self.today
+        for i, ln in enumerate(self.lay.lanes):
+            if ln.origin in sites or ln.dest in sites:
+                fx.lane_factor[i] *= factor
+
+    def scale_site(self, site: str, factor: float) -> None:
+        self.today.site_factor[self.lay.site_idx[site]] *= factor
+
+    def scale_demand(self, m: Measure) -> None:
+        lay, fx = self.lay, self.today
+        net = lay.net
+        for p, kk in lay.market_of.items():
+            pt = lay.points[p]
+            com = net.commodity[pt.commodity]
+            if pt.site not in m.sites or not DutyKind.matches(m, com.id, com.sector):
+                continue
+            if not m.origin:
+                fx.demand_factor[kk] *= m.demand_factor
+                continue
+            ins = lay.in_lanes[p]
+            tot = sum(lay.l_base[i] for i in ins)
+            share = sum(
+                lay.l_base[i] for i in ins if net.site[net.lanes[i].origin].country == m.origin
+            )
+            s_o = share / tot if tot > 0 else 0.0
+            fx.demand_factor[kk] *= 1.0 - s_o + s_o * m.demand_factor
+            for i in ins:
+                if net.site[net.lanes[i].origin].country == m.origin:
+                    self._origin_factor[i] *= m.demand_factor
+
+    def open_lane(self, lane: str, capacity: float, progress: float) -> None:
+        i = self.lay.lane_idx[lane]
+        b = self.lay.l_base[i]
+        cap = b + (capacity - b) * progress  # from the base flow to the target
+        self._opened[i] = max(self._opened.get(i, cap), cap)
 
     # ------------------------------------------------------------------ supplier switching
     def _extra_cost(self, i: int) -> float:
         """What the measures add to lane ``i``'s landed cost per unit (duty and levy): the 2024
         base flows already reflect the base costs, so only this drives supplier switching."""
-        run = self.run
-        return run.p_value[run.l_dp[i]] * (run.l_tariff[i] + run.l_levy[i])
+        lay, fx = self.lay, self.today
+        return lay.p_value[lay.l_dp[i]] * (fx.lane_tariff[i] + fx.lane_levy[i])
 
     def _reweight(self, t: int) -> None:
         """Order shares = prior (base flow, opened capacity, boycotts) x switching factor.
@@ -268,12 +286,12 @@ class MeasureState:
         Prior changes act at once; the switching factor exp(-beta x relative added landed cost) moves to a
         new value only after the qualification lag, then linearly over the ramp.
         """
-        run = self.run
-        for p, ins in enumerate(run.in_lanes):
+        lay = self.lay
+        for p, ins in enumerate(lay.in_lanes):
             if not ins:
                 continue
             if len(ins) > 1:
-                v = run.p_value[p]
+                v = lay.p_value[p]
                 costs = [self._extra_cost(i) for i in ins]
                 cmin = min(costs)
                 f_new = [math.exp(-self.beta * (c - cmin) / v) for c in costs]
@@ -284,12 +302,11 @@ class MeasureState:
             self._set_weights(p)
 
     def _set_weights(self, p: int) -> None:
-        run = self.run
-        ins = run.in_lanes[p]
+        ins = self.lay.in_lanes[p]
         f = self.factor.get(p)
         raw = [self.prior[i] * (f[j] if f else 1.0) for j, i in enumerate(ins)]
         tot = sum(raw)
-        run.weights[p] = [x / tot for x in raw] if tot > 0 else [0.0] * len(ins)
+        self.today.weights[p] = [x / tot for x in raw] if tot > 0 else [0.0] * len(ins)
 
     def _step_transitions(self, t: int) -> None:
         done = []

@@ -1,6 +1,11 @@
-"""Records: what a run appends while it runs, and the tidy tables built from it once at the end.
+"""Records of one replication: what the run appends while it runs, and the typed records it returns.
 
-Daily series (``daily``), long format, one row per (day, entity, metric):
+While the run goes on, a :class:`Recorder` copies the day's state arrays; at the end it returns a
+:class:`RunArrays` (the daily arrays, plain numpy) and the run a :class:`RunRecord` (what the
+replication was and its totals). Both are frozen; tidy tables are built from them later, on first
+access, by :class:`sim.analysis.result.Result`.
+
+Daily series (``Result.daily``), long format, one row per (day, entity, metric):
 
 ======== ==========================================================================
 column   meaning
@@ -15,67 +20,153 @@ metric   site: ``stock``, ``backlog``; lane: ``shipped``, ``in_transit``;
 value    number in the commodity's unit, vehicles, or minutes
 ======== ==========================================================================
 
-Ledger (``ledger``): ``day, party, country, sector, kind, usd`` — every dollar booked once.
+Ledger (``Result.ledger``): ``day, party, country, sector, kind, usd`` — every dollar booked once.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
-if TYPE_CHECKING:
-    from sim.engine.run import Run
+from sim.engine.queueing import CrossingQueue
+
+Floats = NDArray[np.float64]
+CrossingDay = tuple[float, float, float, float, float]  # vehicles, served, queue, scale, extra days
+
+
+@dataclass(frozen=True, slots=True)
+class RunArrays:
+    """Daily arrays of one replication (``days`` rows each).
+
+    Points, lanes and crossing groups are numbered as in :class:`RunRecord` (``point_*``,
+    ``lane_*``, ``crossing_keys``). Quantities are in each commodity's unit; vehicles per day;
+    waits in minutes.
+    """
+
+    stock: Floats  #: on hand at the end of the day, per point
+    backlog: Floats  #: backordered demand at the end of the day, per point
+    shipped: Floats  #: dispatched that day, per lane
+    in_transit: Floats  #: on the way at the end of the day, per lane
+    cross_vehicles: Floats  #: vehicles arriving at each road/rail crossing group (with background)
+    cross_served: Floats  #: vehicles served
+    cross_queue: Floats  #: vehicles still queued at the end of the day
+    cross_p50: Floats  #: median wait of the day's served vehicles, minutes
+    cross_p95: Floats  #: 95th percentile wait, minutes
+    wait_samples: Floats  #: sampled waits (days x groups x samples), minutes
+    ledger: list[tuple[int, int, float]]  #: (day, cost category, US$) rows
+    duty_by_day: list[tuple[int, str, float]]  #: (day, levying country, US$ assessed)
+    lost_by_day: list[float]  #: value of lost sales per day, US$
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """What a replication was, how its arrays are indexed, and its totals."""
+
+    scenario: str  #: scenario name
+    rep: int  #: replication number (selects the random streams)
+    seed: int  #: batch seed
+    days: int  #: horizon in days
+    point_site: list[str]  #: site of each stock point
+    point_commodity: list[str]  #: commodity of each stock point
+    point_value: list[float]  #: customs value per unit of each point's commodity, US$
+    point_sector: list[str]  #: sector of each point's commodity
+    lane_id: list[str]  #: lane ids, in network order
+    lane_commodity: list[str]
+    lane_direction: list[str]  #: "sb" (Canada to US), "nb" (US to Canada) or ""
+    lane_crossing: list[str]  #: crossing id or ""
+    lane_base: list[float]  #: 2024 base flow per day
+    lane_value: list[float]  #: customs value per unit, US$
+    lane_countries: list[tuple[str, str]]  #: (origin country, destination country)
+    lost_margin_share: float  #: scenario cost parameter, for lost export margin
+    disruption_end: int | None  #: day the last disruption ends (None: one never ends)
+    first_disruption: int | None  #: day the first disruption starts (None: none)
+    crossing_keys: list[tuple[str, str]]  #: (crossing id, direction) of each group
+    crossing_kind: list[str]  #: road or rail
+    crossing_bkg: list[float]  #: mean background vehicles per day
+    crossing_diverted: list[float]  #: background vehicles turned away over the run
+    crossing_obs: list[float | None]  #: observed 2024 vehicles per day
+    crossing_pub: list[tuple[float | None, float | None]]  #: published (p50, p95) wait, minutes
+    cost_cats: list[tuple[str, str, str, str]]  #: (party, country, sector, kind) of each category
+    demanded_value: float  #: value of all demand drawn, US$
+    filled_value: float  #: value of demand filled on the day it arose, US$
+    lost_value: float  #: value of lost sales, US$
+    downtime_hours: float  #: plant line-hours lost for missing inputs
+    mass_balance_error: float  #: largest relative mass-balance error over commodities
+    balance: dict[str, dict[str, float]]  #: per commodity: initial, produced, consumed, ...
+    events: int  #: SimPy events processed
+    wall_s: float  #: wall time of the event loop, s
 
 
 class Recorder:
     """Appends one row of plain floats per day; converted to arrays once at the end."""
 
-    def __init__(self, run: Run) -> None:
+    def __init__(self) -> None:
         self.stock: list[list[float]] = []
         self.backlog: list[list[float]] = []
         self.shipped: list[list[float]] = []
         self.transit: list[list[float]] = []
-        self.cross: list[list[tuple[float, float, float, float, float]]] = []
+        self.cross: list[list[CrossingDay]] = []
 
-    def append_day(self, run: Run) -> None:
-        self.stock.append(run.on_hand[:])
-        self.backlog.append(run.backlog[:])
-        self.shipped.append(run.shipped_today[:])
-        self.transit.append(run.in_transit[:])
-        self.cross.append(run.border.day[:])
+    def append_day(
+        self,
+        on_hand: list[float],
+        backlog: list[float],
+        shipped: list[float],
+        in_transit: list[float],
+        crossings: list[CrossingDay],
+    ) -> None:
+        """Copy the day's state."""
+        self.stock.append(on_hand[:])
+        self.backlog.append(backlog[:])
+        self.shipped.append(shipped[:])
+        self.transit.append(in_transit[:])
+        self.cross.append(crossings[:])
 
-    def finish(self, run: Run) -> dict[str, Any]:
-        """Raw arrays of the run (numpy); tables are built lazily by :class:`sim.analysis.result.Result`."""
+    def finish(
+        self,
+        queues: list[CrossingQueue],
+        z_wait: Floats,
+        ledger: list[tuple[int, int, float]],
+        duty_by_day: list[tuple[int, str, float]],
+        lost_by_day: list[float],
+    ) -> RunArrays:
+        """The run's arrays; crossing waits from each group's queue and the inspection draws."""
         days = len(self.stock)
-        ng = len(run.border.keys)
+        ng = len(queues)
         cross = np.asarray(self.cross, dtype=float).reshape(days, ng, 5)
         scale = cross[:, :, 3]
         extra = cross[:, :, 4]
         p50 = np.full((days, ng), np.nan)
         p95 = np.full((days, ng), np.nan)
-        samples = np.full((days, ng, run.z_wait.shape[2] if ng else 0), np.nan)
-        for g, q in enumerate(run.border.queues):
+        samples = np.full((days, ng, z_wait.shape[2] if ng else 0), np.nan)
+        for g, q in enumerate(queues):
             ok = np.isfinite(scale[:, g]) & np.isfinite(extra[:, g])
             add = extra[ok, g] * 1440.0
             p50[ok, g] = q.wait_quantile_min(0.5) * scale[ok, g] + add
             p95[ok, g] = q.wait_quantile_min(0.95) * scale[ok, g] + add
             samples[ok, g, :] = (
-                q.sample_waits_min(run.z_wait[:days][ok, g, :], scale[ok, g][:, None])
-                + add[:, None]
+                q.sample_waits_min(z_wait[:days][ok, g, :], scale[ok, g][:, None]) + add[:, None]
             )
-        return {
-            "stock": np.asarray(self.stock, dtype=float),
-            "backlog": np.asarray(self.backlog, dtype=float),
-            "shipped": np.asarray(self.shipped, dtype=float),
-            "in_transit": np.asarray(self.transit, dtype=float),
-            "cross_vehicles": cross[:, :, 0],
-            "cross_served": cross[:, :, 1],
-            "cross_queue": cross[:, :, 2],
-            "cross_p50": p50,
-            "cross_p95": p95,
-            "wait_samples": samples,
-            "ledger": run.ledger.rows,
-            "duty_by_day": run.ledger.duty_by_day,
-            "lost_by_day": run.lost_by_day,
-        }
+        return RunArrays(
+            stock=np.asarray(self.stock, dtype=float),
+            backlog=np.asarray(self.backlog, dtype=float),
+            shipped=np.asarray(self.shipped, dtype=float),
+            in_transit=np.asarray(self.transit, dtype=float),
+            cross_vehicles=cross[:, :, 0],
+            cross_served=cross[:, :, 1],
+            cross_queue=cross[:, :, 2],
+            cross_p50=p50,
+            cross_p95=p95,
+            wait_samples=samples,
+            ledger=ledger,
+            duty_by_day=duty_by_day,
+            lost_by_day=lost_by_day,
+        )
+
+
+def as_dict(record: Any) -> dict[str, Any]:
+    """A record's fields as a plain dict (for writing to JSON or tables)."""
+    return {f: getattr(record, f) for f in record.__dataclass_fields__}

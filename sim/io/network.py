@@ -189,25 +189,22 @@ _Rows = list[tuple[int, Any]]  # (spreadsheet row, spec object)
 _Add = Callable[..., None]  # rep.add with file and row bound: (column, rule, value=None)
 
 
-def _read(folder: Path, fname: str, rep: _Report) -> _Rows | None:
-    """Parse one CSV file into spec objects; None when the file or its columns are unusable."""
-    cls, cols = _SPECS[fname]
+def _csv_rows(folder: Path, fname: str, rep: _Report) -> list[list[str]] | None:
+    """The rows of one CSV file; None (reported) when it cannot be read."""
     try:
         with open(folder / fname, encoding="utf-8-sig", newline="") as f:
-            rows = list(csv.reader(f))
+            return list(csv.reader(f))
     except FileNotFoundError:
         rep.add(fname, 0, "", "required file is missing")
-        return None
     except UnicodeDecodeError as exc:
         rep.add(fname, 0, "", "file must be UTF-8 text (save the sheet as CSV UTF-8)", str(exc))
-        return None
     except (OSError, csv.Error) as exc:
         rep.add(fname, 0, "", "file cannot be read", f"{type(exc).__name__}: {exc}")
-        return None
-    header = [h.strip() for h in rows[0]] if rows else []
-    if not any(header):
-        rep.add(fname, 0, "", "file is empty (it needs a header row)")
-        return None
+    return None
+
+
+def _check_header(fname: str, header: list[str], cols: tuple[_Col, ...], rep: _Report) -> bool:
+    """Report repeated, unknown and missing columns; False when the file is unusable."""
     known = {c.name for c in cols}
     ok = True
     for i, h in enumerate(header):
@@ -222,6 +219,44 @@ def _read(folder: Path, fname: str, rep: _Report) -> _Rows | None:
         if c.name not in header and not c.optional:
             rep.add(fname, 0, c.name, "required column is missing")
             ok = False
+    return ok
+
+
+def _parse_row(
+    cls: type, cols: tuple[_Col, ...], index: dict[str, int], cells: list[str], add: _Add
+) -> dict[str, Any]:
+    """The spec fields of one data row, reporting each bad cell (kept as a placeholder)."""
+    kw: dict[str, Any] = {}
+    for c in cols:
+        j = index.get(c.name)
+        s = cells[j] if j is not None and j < len(cells) else ""
+        try:
+            if not s:
+                if c.blank is _REQUIRED and j is not None:
+                    raise _Bad("must not be blank", None)
+                value = None if c.blank is _REQUIRED else c.blank
+            else:
+                value = c.parse(s)
+        except _Bad as bad:
+            add(c.name, f"{c.name} {bad.rule}", bad.value)
+            # placeholder: the row stays so references to it resolve; NaN fails every comparison
+            value = math.nan if c.field is not None and _is_number(cls, c.field or c.name) else None
+        if c.field is not None:
+            kw[c.field or c.name] = value
+    return kw
+
+
+def _read(folder: Path, fname: str, rep: _Report) -> _Rows | None:
+    """Parse one CSV file into spec objects; None when the file or its columns are unusable."""
+    cls, cols = _SPECS[fname]
+    rows = _csv_rows(folder, fname, rep)
+    if rows is None:
+        return None
+    header = [h.strip() for h in rows[0]] if rows else []
+    if not any(header):
+        rep.add(fname, 0, "", "file is empty (it needs a header row)")
+        return None
+    ok = _check_header(fname, header, cols, rep)
     index = {h: i for i, h in reversed(list(enumerate(header)))}
     out: _Rows = []
     for n, raw in enumerate(rows[1:], start=2):
@@ -230,26 +265,7 @@ def _read(folder: Path, fname: str, rep: _Report) -> _Rows | None:
             continue  # blank spreadsheet line
         if any(cells[len(header) :]):
             rep.add(fname, n, "", f"row has {len(cells)} cells but the header has {len(header)}")
-        kw: dict[str, Any] = {}
-        for c in cols:
-            j = index.get(c.name)
-            s = cells[j] if j is not None and j < len(cells) else ""
-            try:
-                if not s:
-                    if c.blank is _REQUIRED and j is not None:
-                        raise _Bad("must not be blank", None)
-                    value = None if c.blank is _REQUIRED else c.blank
-                else:
-                    value = c.parse(s)
-            except _Bad as bad:
-                rep.add(fname, n, c.name, f"{c.name} {bad.rule}", bad.value)
-                # placeholder: the row stays so references to it resolve; NaN fails every comparison
-                value = (
-                    math.nan if c.field is not None and _is_number(cls, c.field or c.name) else None
-                )
-            if c.field is not None:
-                kw[c.field or c.name] = value
-        out.append((n, cls(**kw)))
+        out.append((n, cls(**_parse_row(cls, cols, index, cells, partial(rep.add, fname, n)))))
     if not out and fname not in _MAY_BE_EMPTY:
         rep.add(fname, 0, "", "file has no data rows (it needs at least one)")
         ok = False
@@ -358,6 +374,20 @@ class _Checker:
         if ln.origin is not None and ln.origin == ln.dest:
             add("to", "a lane must join two different sites", ln.dest)
         c = self.commodity_of(add, "commodity", ln.commodity)
+        x = self.lane_modes(add, ln, c)
+        if ln.capacity is not None and ln.base_flow is not None and ln.base_flow > ln.capacity:
+            add("base_flow", f"base_flow must be <= capacity ({ln.capacity:g})", ln.base_flow)
+        if a is not None and b is not None and {a.country, b.country} <= set(COUNTRIES):
+            self.lane_border(add, ln, a, b, x)
+        if c is None:
+            return
+        if a is not None:
+            self.lane_origin(add, a, c)
+        if b is not None:
+            self.lane_dest(add, b, c)
+
+    def lane_modes(self, add: _Add, ln: Lane, c: Commodity | None) -> Crossing | None:
+        """Report a mode the commodity or the crossing cannot take; return the lane's crossing."""
         for mode, per in (("truck", "units_per_truck"), ("rail", "units_per_railcar")):
             if c is not None and ln.mode == mode and getattr(c, per) is None:
                 add("mode", f"commodity '{c.id}' has no {per}, so it cannot go by {mode}", mode)
@@ -369,41 +399,44 @@ class _Checker:
                 f"a {ln.mode} lane must pass a {need} crossing, not the {x.kind} crossing {x.id!r}",
                 ln.mode,
             )
-        if ln.capacity is not None and ln.base_flow is not None and ln.base_flow > ln.capacity:
-            add("base_flow", f"base_flow must be <= capacity ({ln.capacity:g})", ln.base_flow)
-        if a is not None and b is not None and {a.country, b.country} <= set(COUNTRIES):
-            pair = {a.country, b.country}
-            if ln.crossing is not None and pair != {"CA", "US"}:
-                rule = "a lane through a crossing must join a CA site and a US site"
-                add("crossing", rule, f"{a.country}->{b.country}")
-            elif ln.crossing is None and pair == {"CA", "US"}:
-                add("crossing", "lane between CA and US must name a crossing")
-            elif x is not None and x.kind in ("road", "rail") and pair == {"CA", "US"}:
-                direc = "sb" if a.country == "CA" else "nb"
-                if x.capacity(direc) == 0:
-                    rule = (
-                        f"crossing {x.id!r} has capacity 0 {'southbound' if direc == 'sb' else 'northbound'}, so no lane can use it "
-                        "(model a closed crossing with a closure measure)"
-                    )
-                    add("crossing", rule, x.id)
-        if c is None:
-            return
-        if a is not None:  # the origin must have what it ships
-            if a.kind in ("source", "plant") and a.commodity not in (None, c.id):
-                add("from", f"{a.kind} '{a.id}' makes '{a.commodity}', not this commodity", c.id)
-            elif a.kind == "market":
-                add("from", f"a market ships nothing ('{a.id}' is final demand)", a.id)
-            elif a.kind in ("storage", "port") and (a.id, c.id) not in self.into:
-                add("from", f"{a.kind} '{a.id}' has no inbound lane of this commodity", c.id)
-        if b is not None:  # the destination must take what it gets
-            if b.kind == "source":
-                add("to", f"a source takes nothing ('{b.id}' is a source)", c.id)
-            elif b.kind == "plant" and (b.id, c.id) not in self.bom:
-                add("to", f"plant '{b.id}' has no BOM line for this commodity", c.id)
-            elif b.kind == "market" and (b.id, c.id) not in self.wanted:
-                add("to", f"market '{b.id}' has no demand row for this commodity", c.id)
-            elif b.kind in ("storage", "port") and (b.id, c.id) not in self.out_of:
-                add("to", f"{b.kind} '{b.id}' has no outbound lane of this commodity", c.id)
+        return x
+
+    def lane_border(self, add: _Add, ln: Lane, a: Site, b: Site, x: Crossing | None) -> None:
+        """A lane crosses the border exactly when it joins CA and US, through an open crossing."""
+        pair = {a.country, b.country}
+        if ln.crossing is not None and pair != {"CA", "US"}:
+            rule = "a lane through a crossing must join a CA site and a US site"
+            add("crossing", rule, f"{a.country}->{b.country}")
+        elif ln.crossing is None and pair == {"CA", "US"}:
+            add("crossing", "lane between CA and US must name a crossing")
+        elif x is not None and x.kind in ("road", "rail") and pair == {"CA", "US"}:
+            direc = "sb" if a.country == "CA" else "nb"
+            if x.capacity(direc) == 0:
+                rule = (
+                    f"crossing {x.id!r} has capacity 0 {'southbound' if direc == 'sb' else 'northbound'}, so no lane can use it "
+                    "(model a closed crossing with a closure measure)"
+                )
+                add("crossing", rule, x.id)
+
+    def lane_origin(self, add: _Add, a: Site, c: Commodity) -> None:
+        """The origin must have what it ships."""
+        if a.kind in ("source", "plant") and a.commodity not in (None, c.id):
+            add("from", f"{a.kind} '{a.id}' makes '{a.commodity}', not this commodity", c.id)
+        elif a.kind == "market":
+            add("from", f"a market ships nothing ('{a.id}' is final demand)", a.id)
+        elif a.kind in ("storage", "port") and (a.id, c.id) not in self.into:
+            add("from", f"{a.kind} '{a.id}' has no inbound lane of this commodity", c.id)
+
+    def lane_dest(self, add: _Add, b: Site, c: Commodity) -> None:
+        """The destination must take what it gets."""
+        if b.kind == "source":
+            add("to", f"a source takes nothing ('{b.id}' is a source)", c.id)
+        elif b.kind == "plant" and (b.id, c.id) not in self.bom:
+            add("to", f"plant '{b.id}' has no BOM line for this commodity", c.id)
+        elif b.kind == "market" and (b.id, c.id) not in self.wanted:
+            add("to", f"market '{b.id}' has no demand row for this commodity", c.id)
+        elif b.kind in ("storage", "port") and (b.id, c.id) not in self.out_of:
+            add("to", f"{b.kind} '{b.id}' has no outbound lane of this commodity", c.id)
 
     def check_bom(self, add: _Add, bl: BomLine) -> None:
         p = self.site_of(add, "plant", bl.plant, "plant")

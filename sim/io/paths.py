@@ -1,13 +1,31 @@
-"""Where the built-in networks and scenarios live, and how a scenario names its network."""
+"""Where the built-in networks and scenarios live, and how a scenario names its network.
+
+The built-ins live in a *home* folder laid out like the repository: ``networks/`` and
+``experiments/scenarios/``. The home is ``$BORDERFLOW_HOME`` if set; else the copy packaged inside
+an installed wheel (``sim/_data/``, built from those two repository folders); else the source
+checkout ``sim/`` sits in (an editable install, or the repository on ``sys.path``).
+"""
 
 from __future__ import annotations
 
 import os
+from importlib import resources
 from pathlib import Path
 
 from sim.spec.scenario import Scenario
 
-ROOT = Path(os.environ.get("BORDERFLOW_HOME", Path(__file__).resolve().parents[2]))
+PACKAGED = Path(str(resources.files("sim") / "_data"))  # only present in a wheel install
+CHECKOUT = Path(__file__).resolve().parents[2]
+
+
+def _home() -> Path:
+    env = os.environ.get("BORDERFLOW_HOME")
+    if env:
+        return Path(env)
+    return PACKAGED if PACKAGED.is_dir() else CHECKOUT
+
+
+ROOT = _home()
 SCENARIO_DIR = ROOT / "experiments" / "scenarios"
 NETWORK_DIR = ROOT / "networks"
 

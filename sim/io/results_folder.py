@@ -35,20 +35,27 @@ def versions() -> dict[str, str]:
 
 
 def git_revision() -> str | None:
-    """The git revision of the Borderflow checkout, if there is one."""
+    """The git revision of the Borderflow checkout this code runs from; None for an installed wheel.
+
+    An installed package may sit inside some other git repository (a project's ``.venv``): only a
+    repository whose top level holds this ``sim/`` package counts.
+    """
+    here = Path(__file__).resolve().parent
     try:
-        here = Path(__file__).resolve().parent
         out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
+            ["git", "rev-parse", "--show-toplevel", "HEAD"],
             cwd=here,
             capture_output=True,
             text=True,
             timeout=5,
             check=False,
         )
-        return out.stdout.strip() or None
     except (OSError, subprocess.SubprocessError):
         return None
+    lines = out.stdout.splitlines()
+    if out.returncode != 0 or len(lines) != 2 or Path(lines[0]).resolve() != here.parents[1]:
+        return None
+    return lines[1]
 
 
 def file_hash(paths: Sequence[Path]) -> str:

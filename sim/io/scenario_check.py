@@ -22,26 +22,27 @@ from typing import Any
 from sim.errors import NetworkError, Problem, ScenarioError
 from sim.io.network import cached_network
 from sim.io.paths import network_path
-from sim.io.scenario_toml import (
+from sim.io.scenario_toml import COST_KEYS, MARKET_KEYS, TOP_SCALARS, Doc, Entry
+from sim.spec.measures import (
+    ALL_KEY_NAMES,
+    ALL_KEYS,
     BOOL,
-    COST_KEYS,
+    COMMON,
     DATE,
+    DROP,
     INT,
+    KINDS,
     LIST,
-    MARKET_KEYS,
-    MEASURE_TYPES,
     NUM,
     STR,
-    TOP_SCALARS,
-    Doc,
-    Entry,
+    Key,
+    MeasureKind,
+    Report,
 )
 from sim.spec.network import SECTORS, Network
-from sim.spec.refs import COUNTRIES, check_refs, hint
+from sim.spec.refs import check_refs, hint
 from sim.spec.scenario import (
     ELASTICITY,
-    KIND_KEYS,
-    MEASURE_KINDS,
     PARTIES,
     Costs,
     FrozenMap,
@@ -51,31 +52,6 @@ from sim.spec.scenario import (
 )
 
 _TOP_KEYS = TOP_SCALARS + ("extends", "costs", "market", "measures")
-_COMMON = ("id", "kind", "start", "end", "drop")
-_REQUIRED: dict[str, tuple[str, ...]] = {
-    "tariff": ("imposer", "rate"),
-    "export_levy": ("imposer", "rate"),
-    "slowdown": ("crossings",),
-    "closure": ("crossings",),
-    "port_strike": ("sites",),
-    "plant_shutdown": ("sites",),
-    "demand_shock": ("sites",),
-    "lane_open": ("lanes", "capacity"),
-}
-_STOPS = ("closure", "outage", "port_strike", "plant_shutdown")  # capacity_factor defaults to 0
-# numeric ranges: key -> (low, high, low inclusive, text)
-_RANGES: dict[str, tuple[float, float, bool, str]] = {
-    "rate": (0.0, 5.0, True, "a rate in 0..5 (0..500 %)"),
-    "exempt_share": (0.0, 1.0, True, "a share in 0..1"),
-    "domestic_content": (0.0, 1.0, True, "a share in 0..1"),
-    "secondary_share": (0.0, 1.0, True, "a share in 0..1"),
-    "inspection_factor": (1.0, math.inf, True, "a factor >= 1"),
-    "secondary_hours": (0.0, math.inf, True, "hours >= 0"),
-    "demand_factor": (0.0, 2.0, True, "a factor in 0..2"),
-    "ramp_days": (0.0, math.inf, True, "days >= 0"),
-    "recovery_days": (0.0, math.inf, True, "days >= 0"),
-    "capacity": (0.0, math.inf, False, "a capacity per day > 0"),
-}
 _ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*\Z")
 
 
@@ -302,55 +278,69 @@ class _Checker:
     ) -> Measure | None:
         n0 = len(self.problems)
         d = e.data
-        kind = d.get("kind")
-        if "kind" not in d:
-            self.mes(i, e, "kind", f"required (one of: {', '.join(MEASURE_KINDS)})")
-            kind = None
-        elif kind not in MEASURE_KINDS:
-            self.mes(i, e, "kind", "unknown kind" + hint(kind, MEASURE_KINDS), kind)
-            kind = None
-        allowed = set(_COMMON) | set(KIND_KEYS[kind]) if kind else set(MEASURE_TYPES)
-        for req in ("id", "start"):
-            if req not in d:
-                self.mes(i, e, req, "required")
-        for req in _REQUIRED.get(kind, ()) if kind else ():
-            if req not in d:
-                self.mes(i, e, req, f"required for kind {kind!r}")
-        if kind == "outage" and not d.get("crossings") and not d.get("lanes"):
-            self.mes(i, e, "crossings", "an outage needs crossings or lanes")
-        kw: dict[str, Any] = {}
-        for k, v in d.items():
-            t = MEASURE_TYPES.get(k)
-            if t is None:
-                self.mes(i, e, k, "unknown key" + hint(k, sorted(allowed)), k)
-            elif k not in allowed:
-                uses = ", ".join(KIND_KEYS[str(kind)])
-                self.mes(i, e, k, f"not used by kind {kind!r} (it uses: {uses})", v)
-            elif k == "drop":
-                self.mes(i, e, k, "must be true or false", v)
-            else:
-                conv = self.typed(i, e, k, t, v, sc)
-                if conv is not None:
-                    kw[k] = conv
+        add = functools.partial(self.mes, i, e)
+        kind = self.kind(d, add)
+        k_name = kind.name if kind is not None else ""
+        keys = {k.name: k for k in COMMON + (kind.keys if kind else ALL_KEYS)}
+        for k in COMMON:
+            if k.required and k.name != "kind" and k.name not in d:
+                add(k.name, "required")
+        for k in kind.keys if kind is not None else ():
+            if k.required and k.name not in d:
+                add(k.name, f"required for kind {k_name!r}", None)
+        kw = self.keys(i, e, d, kind, keys, sc)
         if "id" in kw and not _ID.match(kw["id"]):
-            self.mes(
-                i, e, "id", "must be letters, digits, '_' or '-' (no dots or spaces)", kw["id"]
-            )
-        for k, (lo, hi, incl, text) in _RANGES.items():
-            v = kw.get(k)
-            if v is not None and not ((lo <= v if incl else lo < v) and v <= hi):
-                self.mes(i, e, k, f"must be {text}", d[k])
+            add("id", "must be letters, digits, '_' or '-' (no dots or spaces)", kw["id"])
+        for name, v in kw.items():
+            rule = keys[name].problem(v)
+            if rule is not None:
+                add(name, rule, d[name])
         if kind:
-            self.kind_rules(i, e, str(kind), kw, d)
+            kind.rules(kw, add)
         if dates_ok:
             self.dates(i, e, kw, sc)
         if net is not None and kind:
-            check_refs(functools.partial(self.mes, i, e), str(kind), kw, net)
+            check_refs(add, kind, kw, net)
         if len(self.problems) > n0 or not kind or not {"id", "start"} <= set(kw):
             return None
-        if kind in _STOPS and "capacity_factor" not in kw:
-            kw["capacity_factor"] = 0.0
-        return Measure(**kw)
+        return Measure(**{**kind.defaults(), **kw})
+
+    def kind(self, d: dict[str, Any], add: Report) -> type[MeasureKind] | None:
+        """The measure's kind class, or None (reported) if missing or unknown."""
+        name = d.get("kind")
+        if "kind" not in d:
+            add("kind", f"required (one of: {', '.join(KINDS)})", None)
+        elif name not in KINDS:
+            add("kind", "unknown kind" + hint(name, KINDS), name)
+        else:
+            return KINDS[name]
+        return None
+
+    def keys(
+        self,
+        i: int,
+        e: Entry,
+        d: dict[str, Any],
+        kind: type[MeasureKind] | None,
+        keys: dict[str, Key],
+        sc: Scenario,
+    ) -> dict[str, Any]:
+        """Each key's TOML type, converted (dates to day numbers); unknown and unused keys reported."""
+        kw: dict[str, Any] = {}
+        for k, v in d.items():
+            key = keys.get(k)
+            if key is not None:
+                conv = self.typed(i, e, k, key.type, v, sc)
+                if conv is not None:
+                    kw[k] = conv
+            elif k == DROP.name:
+                self.mes(i, e, k, "must be true or false", v)
+            elif kind is not None and k in ALL_KEY_NAMES:
+                uses = ", ".join(x.name for x in kind.keys)
+                self.mes(i, e, k, f"not used by kind {kind.name!r} (it uses: {uses})", v)
+            else:
+                self.mes(i, e, k, "unknown key" + hint(k, sorted([*keys, DROP.name])), k)
+        return kw
 
     def typed(self, i: int, e: Entry, k: str, t: str, v: object, sc: Scenario) -> Any:
         """Check a value's TOML type; return it converted (dates -> day numbers) or None."""
@@ -384,48 +374,6 @@ class _Checker:
                 return tuple(v)
             self.mes(i, e, k, "must be an array of strings", v)
         return None
-
-    def kind_rules(
-        self, i: int, e: Entry, kind: str, kw: dict[str, Any], d: dict[str, Any]
-    ) -> None:
-        imposer, origin = kw.get("imposer"), kw.get("origin")
-        if imposer is not None and imposer not in COUNTRIES:
-            self.mes(i, e, "imposer", 'must be "US" or "CA"', imposer)
-        if origin is not None and origin != "":
-            ok = COUNTRIES + ("OS",) if kind == "demand_shock" else COUNTRIES
-            if origin not in ok:
-                self.mes(i, e, "origin", f"must be {' or '.join(ok)} (or omitted)", origin)
-            elif origin == imposer:
-                self.mes(i, e, "origin", "must differ from imposer", origin)
-        if "direction" in kw and kw["direction"] not in ("sb", "nb", "both"):
-            self.mes(i, e, "direction", 'must be "sb", "nb" or "both"', kw["direction"])
-        basis = kw.get("content_basis")
-        if basis is not None:
-            own = {"US": "non_us", "CA": "non_ca"}.get(str(imposer))
-            if basis not in ("all", "non_us", "non_ca"):
-                self.mes(i, e, "content_basis", 'must be "all", "non_us" or "non_ca"', basis)
-            elif basis != "all" and own is not None and basis != own:
-                self.mes(
-                    i, e, "content_basis", f'must be "{own}" (the imposer\'s own content)', basis
-                )
-        if "domestic_content" in kw and basis in (None, "all"):
-            self.mes(
-                i,
-                e,
-                "domestic_content",
-                'applies only with content_basis "non_us" or "non_ca"',
-                d["domestic_content"],
-            )
-        cf = kw.get("capacity_factor")
-        if cf is not None:
-            if kind == "slowdown" and not 0.0 < cf <= 1.0:
-                self.mes(i, e, "capacity_factor", "must be a factor in 0 < f <= 1", cf)
-            elif kind != "slowdown" and not 0.0 <= cf <= 1.0:
-                self.mes(i, e, "capacity_factor", "must be a factor in 0..1", cf)
-        if "stack_group" in kw and not kw["stack_group"].strip():
-            self.mes(
-                i, e, "stack_group", "must be a non-empty name (or omitted)", kw["stack_group"]
-            )
 
     def dates(self, i: int, e: Entry, kw: dict[str, Any], sc: Scenario) -> None:
         last = sc.date(sc.horizon_days)

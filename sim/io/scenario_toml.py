@@ -21,6 +21,7 @@ from typing import Any
 
 from sim.errors import Problem, ScenarioError
 from sim.io.paths import builtin_scenarios
+from sim.spec.measures import KEY_TYPES
 from sim.spec.scenario import PASS_THROUGH, Costs, Market
 
 # ---------------------------------------------------------------------------------------------
@@ -32,17 +33,8 @@ COST_KEYS = tuple(f.name for f in fields(Costs))
 MARKET_KEYS = tuple(f.name for f in fields(Market))
 MARKET_TABLES = ("pass_through", "elasticity")
 
-# type of each measure key as written in TOML
-STR, LIST, DATE, NUM, INT, BOOL = "str", "list", "date", "number", "int", "bool"
-MEASURE_TYPES: dict[str, str] = {
-    "id": STR, "kind": STR, "start": DATE, "end": DATE, "announce": DATE,
-    "imposer": STR, "origin": STR, "sectors": LIST, "commodities": LIST, "crossings": LIST,
-    "direction": STR, "sites": LIST, "lanes": LIST, "rate": NUM, "exempt_share": NUM,
-    "content_basis": STR, "domestic_content": NUM, "stack_group": STR, "precedence": INT,
-    "transit_exempt": BOOL, "capacity_factor": NUM, "inspection_factor": NUM,
-    "secondary_share": NUM, "secondary_hours": NUM, "demand_factor": NUM, "ramp_days": NUM,
-    "capacity": NUM, "recovery_days": NUM, "drop": BOOL,
-}  # fmt: skip
+# type of each measure key as written in TOML: from the measure kinds' declarations
+MEASURE_TYPES: dict[str, str] = KEY_TYPES
 
 
 # ---------------------------------------------------------------------------------------------
@@ -169,9 +161,12 @@ def _merge(doc: Doc, raw: dict[str, Any], fname: str) -> None:
             if isinstance(value, dict):
                 for k in value:
                     doc.src[f"{key}.{k}"] = fname
-    if "measures" not in raw:
-        return
-    tables = raw["measures"]
+    if "measures" in raw:
+        _merge_measures(doc, raw["measures"], fname)
+
+
+def _merge_measures(doc: Doc, tables: object, fname: str) -> None:
+    """Lay one file's measure tables over the parent's, by id (``drop = true`` removes one)."""
     if not isinstance(tables, list):
         doc.problems.append(
             Problem(
@@ -246,73 +241,88 @@ def toml_text(value: object) -> str:
     return str(value)
 
 
+_BAD = "unknown override key"
+
+
 def apply_overrides(doc: Doc, overrides: Mapping[str, object]) -> None:
     """Set dotted keys on the merged data; bad keys become problems on the Doc."""
-    fname = doc.file
     for key, value in overrides.items():
         parts = str(key).split(".")
         head = parts[0]
-        bad = "unknown override key"
         if len(parts) == 1 and head in TOP_SCALARS:
             doc.data[head] = value
-            doc.src[head] = fname
+            doc.src[head] = doc.file
             doc.over.add(head)
         elif head in ("costs", "market") and len(parts) == 2:
-            known = COST_KEYS if head == "costs" else MARKET_KEYS
-            if parts[1] not in known:
-                doc.problems.append(
-                    Problem(fname, f"override '{key}'", f"{bad} (known: {', '.join(known)})", value)
-                )
-                continue
-            table = doc.data.get(head)
-            if not isinstance(table, dict):
-                table = doc.data[head] = {}
-            table[parts[1]] = dict(value) if isinstance(value, Mapping) else value
-            doc.src[f"{head}.{parts[1]}"] = fname
-            doc.over.add(f"{head}.{parts[1]}")
+            _override_param(doc, str(key), parts, value)
         elif head == "market" and len(parts) == 3 and parts[1] in MARKET_TABLES:
-            market = doc.data.get("market")
-            if not isinstance(market, dict):
-                market = doc.data["market"] = {}
-            table = market.get(parts[1])
-            if not isinstance(table, dict):
-                default = PASS_THROUGH if parts[1] == "pass_through" else {}
-                table = market[parts[1]] = dict(default)
-            table[parts[2]] = value
-            doc.src[f"market.{parts[1]}"] = fname
-            doc.over.add(f"market.{parts[1]}")
+            _override_market_table(doc, parts, value)
         elif head == "measures" and len(parts) == 3:
-            mid, k = parts[1], parts[2]
-            found = [e for e in doc.measures if e.data.get("id") == mid]
-            if not found:
-                ids = ", ".join(str(e.data.get("id")) for e in doc.measures)
-                doc.problems.append(
-                    Problem(fname, f"override '{key}'", f"no measure with id '{mid}' (ids: {ids})")
-                )
-            elif k not in MEASURE_TYPES or k == "id":
-                doc.problems.append(
-                    Problem(fname, f"override '{key}'", f"{bad}: '{k}' is not a measure key", value)
-                )
-            elif k == "drop":
-                if value is True:
-                    doc.measures = [e for e in doc.measures if e.data.get("id") != mid]
-                elif value is not False:
-                    doc.problems.append(
-                        Problem(fname, f"override '{key}'", "must be true or false", value)
-                    )
-            else:
-                for e in found:
-                    e.data[k] = list(value) if isinstance(value, tuple) else value
-                    e.src[k] = fname
-                    e.over.add(k)
+            _override_measure(doc, str(key), parts[1], parts[2], value)
         else:
             doc.problems.append(
                 Problem(
-                    fname,
+                    doc.file,
                     f"override '{key}'",
-                    f"{bad} (use name, description, network, start, horizon_days, costs.<key>, "
+                    f"{_BAD} (use name, description, network, start, horizon_days, costs.<key>, "
                     "market.<key>, market.pass_through.<party>, market.elasticity.<sector> or "
                     "measures.<id>.<key>)",
                     value,
                 )
             )
+
+
+def _override_param(doc: Doc, key: str, parts: list[str], value: object) -> None:
+    """``costs.<key>`` or ``market.<key>``."""
+    head = parts[0]
+    known = COST_KEYS if head == "costs" else MARKET_KEYS
+    if parts[1] not in known:
+        doc.problems.append(
+            Problem(doc.file, f"override '{key}'", f"{_BAD} (known: {', '.join(known)})", value)
+        )
+        return
+    table = doc.data.get(head)
+    if not isinstance(table, dict):
+        table = doc.data[head] = {}
+    table[parts[1]] = dict(value) if isinstance(value, Mapping) else value
+    doc.src[f"{head}.{parts[1]}"] = doc.file
+    doc.over.add(f"{head}.{parts[1]}")
+
+
+def _override_market_table(doc: Doc, parts: list[str], value: object) -> None:
+    """``market.pass_through.<party>`` or ``market.elasticity.<sector>``."""
+    market = doc.data.get("market")
+    if not isinstance(market, dict):
+        market = doc.data["market"] = {}
+    table = market.get(parts[1])
+    if not isinstance(table, dict):
+        default = PASS_THROUGH if parts[1] == "pass_through" else {}
+        table = market[parts[1]] = dict(default)
+    table[parts[2]] = value
+    doc.src[f"market.{parts[1]}"] = doc.file
+    doc.over.add(f"market.{parts[1]}")
+
+
+def _override_measure(doc: Doc, key: str, mid: str, k: str, value: object) -> None:
+    """``measures.<id>.<key>`` (``drop = true`` removes the measure)."""
+    fname = doc.file
+    found = [e for e in doc.measures if e.data.get("id") == mid]
+    if not found:
+        ids = ", ".join(str(e.data.get("id")) for e in doc.measures)
+        doc.problems.append(
+            Problem(fname, f"override '{key}'", f"no measure with id '{mid}' (ids: {ids})")
+        )
+    elif k not in MEASURE_TYPES or k == "id":
+        doc.problems.append(
+            Problem(fname, f"override '{key}'", f"{_BAD}: '{k}' is not a measure key", value)
+        )
+    elif k == "drop":
+        if value is True:
+            doc.measures = [e for e in doc.measures if e.data.get("id") != mid]
+        elif value is not False:
+            doc.problems.append(Problem(fname, f"override '{key}'", "must be true or false", value))
+    else:
+        for e in found:
+            e.data[k] = list(value) if isinstance(value, tuple) else value
+            e.src[k] = fname
+            e.over.add(k)

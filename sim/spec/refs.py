@@ -1,4 +1,4 @@
-"""A scenario's network: loading it (cached) and checking measures against it.
+"""Checking a scenario's measures against its network.
 
 The checker in :mod:`sim.io.scenario_check` validates each measure's own fields; the rules here
 need the network the scenario runs on: the sectors, commodities, crossings, sites and lanes a
@@ -15,12 +15,8 @@ import difflib
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from sim.spec.measures import COUNTRIES, DutyKind, MeasureKind, Report
 from sim.spec.network import SECTORS, Network
-
-COUNTRIES = ("US", "CA")
-
-# the checker's per-measure report with the measure bound: (key, rule, value)
-Report = Callable[[str, str, object], None]
 
 
 def hint(name: object, known: Iterable[str]) -> str:
@@ -62,8 +58,10 @@ def _check_kinds(
             then(x, item)
 
 
-def check_refs(add: Report, kind: str, kw: dict[str, Any], net: Network) -> None:
-    """Check the ids a measure names (``kw``: its converted keys) against the network."""
+def check_refs(add: Report, kind_cls: type[MeasureKind], kw: dict[str, Any], net: Network) -> None:
+    """Check the ids a measure names (``kw``: its converted keys) against the network; the kinds
+    of crossing and site it may name are the kind's own declarations."""
+    kind = kind_cls.name
     for j, s in enumerate(kw.get("sectors", ())):
         if s not in SECTORS:
             add(f"sectors[{j}]", "unknown sector" + hint(s, SECTORS), s)
@@ -78,17 +76,9 @@ def check_refs(add: Report, kind: str, kw: dict[str, Any], net: Network) -> None
                 f"commodity of sector {com.sector!r}, not in the listed sectors: never matched",
                 c,
             )
-    crossing_kinds = {
-        "slowdown": ("road", "rail"),
-        "closure": ("road", "rail"),
-        "outage": ("pipeline", "wire", "rail"),
-    }.get(kind, ())
+    crossing_kinds = kind_cls.crossing_kinds
     _check_kinds(add, kind, "crossings", kw, net.crossing, crossing_kinds, net.name, str)
-    site_kinds = {
-        "port_strike": ("port",),
-        "plant_shutdown": ("plant", "source"),
-        "demand_shock": ("market",),
-    }.get(kind, ())
+    site_kinds = kind_cls.site_kinds
 
     def own_market(s: str, site: Any) -> None:
         if kind == "demand_shock" and kw.get("origin") == site.country:
@@ -109,7 +99,7 @@ def check_refs(add: Report, kind: str, kw: dict[str, Any], net: Network) -> None
                 add(f"lanes[{j}]", rule, lid)
     origin = kw.get("origin") or ""
     if (
-        kind in ("tariff", "export_levy")
+        issubclass(kind_cls, DutyKind)
         and kw.get("imposer") in COUNTRIES
         and (not origin or origin in COUNTRIES and origin != kw["imposer"])
     ):

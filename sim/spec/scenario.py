@@ -31,49 +31,8 @@ Top level (all optional)::
         prestock_max_days (21): numbers >= 0
     [[measures]]  array of tables, one per timed measure (below)
 
-Measure tables. Every measure has::
-
-    id     string, required, unique in the scenario; letters, digits, "_" and "-"
-    kind   string, required: tariff | export_levy | slowdown | closure | outage | port_strike |
-           plant_shutdown | demand_shock | lane_open
-    start  date, required: first day the measure applies
-    end    date: first day it no longer applies (exclusive); omitted = open-ended
-    drop   boolean, only in a scenario that extends another: true removes the parent's measure
-
-All dates lie in [start, start + horizon_days] of the scenario; the engine sees day numbers
-(day = (date - scenario start).days). Lists are arrays of strings of ids from the network.
-The other keys depend on the kind (a key a kind does not use is an error)::
-
-    tariff        imposer ("US" | "CA", required) charges rate (required, 0..5 = 0..500 %) ad
-                  valorem on goods entering its country from origin ("US" | "CA" | omitted = any
-                  foreign; never the imposer) at a crossing.
-                  sectors, commodities: goods hit (empty = all; commodities within sectors).
-                  exempt_share (0..1): share of value exempt (USMCA/CUSMA-qualified).
-                  content_basis "all" | "non_us" | "non_ca" (the imposer's own: US -> non_us,
-                  CA -> non_ca) with domestic_content d (0..1): duty on (1 - d) of value only.
-                  stack_group (string) / precedence (integer): among the ACTIVE measures of one
-                  group that match a good only the highest precedence applies; groups add up.
-                  Precedences are unique within a group, whose measures share kind and imposer.
-                  announce (date <= start): importers learn of it and may order ahead.
-                  transit_exempt (bool): goods shipped before start pay no duty.
-    export_levy   imposer charges rate on its own exports of sectors/commodities as they cross the
-                  border; exempt_share, stack_group, precedence as for tariff.
-    slowdown      crossings (road or rail, required), direction "sb" | "nb" | "both" (default),
-                  capacity_factor (0 < f <= 1, default 1), inspection_factor (>= 1, default 1),
-                  secondary_share (0..1, default 0), secondary_hours (>= 0, default 0).
-    closure       crossings (road or rail, required), direction.
-    outage        crossings (pipeline, wire or rail) and/or lanes (at least one), direction,
-                  capacity_factor (0..1, default 0 = down).
-    port_strike   sites (ports, required), recovery_days (>= 0): linear recovery after end.
-    plant_shutdown sites (plants or sources, required), capacity_factor (0..1, default 0).
-    demand_shock  sites (markets, required), sectors, commodities, origin (omitted = goods of
-                  any origin; "US"/"CA"/"OS" = only goods from there, i.e. a boycott; not the
-                  market's own country), demand_factor (0..2, default 1).
-    lane_open     lanes (required), capacity (target units per day > 0, required), ramp_days
-                  (>= 0): the lane's capacity rises linearly from its base flow (0 for the
-                  network's zero-base lanes) to the target over ramp_days; an overseas market
-                  the lane feeds buys up to that much more (it takes what arrives: added
-                  overseas demand that Canada cannot supply is neither backlog nor lost sales).
+Measure tables: one per timed measure; each kind's keys, their types, ranges and defaults are
+declared once in :mod:`sim.spec.measures` (the README's table is generated from them).
 
 ``extends``: the parent is loaded first (recursively), then this file overrides it: top-level
 values replace the parent's; [costs] and [market] merge key by key; measures merge by id (a
@@ -172,7 +131,7 @@ class Market:
 class Measure:
     """A timed measure or disruption (one ``[[measures]]`` table of a scenario file).
 
-    ``kind`` is one of :data:`MEASURE_KINDS`. Dates are day numbers from the scenario start;
+    ``kind`` names one of the kinds of :mod:`sim.spec.measures`, which declares its keys. Dates are day numbers from the scenario start;
     the measure applies on days ``start <= t < end`` (``end`` None = open-ended). Fields a kind
     does not use keep their defaults; ``capacity_factor`` is 0 for closure, outage, port_strike
     and plant_shutdown unless the file sets it.
@@ -215,38 +174,6 @@ class Measure:
     def active(self, day: float) -> bool:
         """Whether the measure applies on ``day`` (``start <= day < end``)."""
         return self.start <= day and (self.end is None or day < self.end)
-
-
-MEASURE_KINDS: tuple[str, ...] = (
-    "tariff",  # ad valorem duty at the border (also counter-tariffs)
-    "export_levy",  # duty the exporting country charges on its own exports (e.g. energy)
-    "slowdown",  # crossing capacity factor, inspection-time factor, secondary inspection
-    "closure",  # crossing closed
-    "outage",  # pipeline, wire or rail crossing capacity factor (0 = down), or lanes
-    "port_strike",  # port sites stop, then recover
-    "plant_shutdown",  # plant or source capacity factor
-    "demand_shock",  # market demand factor (boycott), optionally only goods of one origin
-    "lane_open",  # open or ramp up a lane (diversification); overseas demand follows
-)
-
-# which keys each kind takes besides id, kind, start, end (and drop)
-_TARIFF_KEYS: tuple[str, ...] = (
-    "announce", "imposer", "sectors", "commodities", "rate", "exempt_share", "stack_group",
-    "precedence", "transit_exempt",
-)  # fmt: skip
-KIND_KEYS: dict[str, tuple[str, ...]] = {
-    "tariff": _TARIFF_KEYS + ("origin", "content_basis", "domestic_content"),
-    # a levy is charged on each lot as it leaves; importers do not pre-stock against it
-    "export_levy": tuple(k for k in _TARIFF_KEYS if k not in ("announce", "transit_exempt")),
-    "slowdown": ("crossings", "direction", "capacity_factor", "inspection_factor",
-                 "secondary_share", "secondary_hours"),
-    "closure": ("crossings", "direction"),
-    "outage": ("crossings", "lanes", "direction", "capacity_factor"),
-    "port_strike": ("sites", "recovery_days"),
-    "plant_shutdown": ("sites", "capacity_factor"),
-    "demand_shock": ("sites", "sectors", "commodities", "origin", "demand_factor"),
-    "lane_open": ("lanes", "capacity", "ramp_days"),
-}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
