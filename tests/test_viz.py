@@ -86,7 +86,7 @@ def test_series_agree_with_the_engine_records(studies: Path) -> None:
         np.testing.assert_allclose(s[f"backlog_usd|{sector}"], bys[sector], rtol=1e-6)
     # shortfall by sector (from the lost-margin ledger rows) adds up to the engine's lost sales
     short = s[[f"shortfall_usd|{x}" for x in ("auto", "farm", "energy")]].sum(axis=1)
-    np.testing.assert_allclose(short, res.raw["lost_by_day"], rtol=1e-5, atol=1e-3)
+    np.testing.assert_allclose(short, res.raw.lost_by_day, rtol=1e-5, atol=1e-3)
     # the burden split covers every ledger dollar of each country, every day
     led = res.ledger.groupby(["day", "country"], observed=True)["usd"].sum().unstack(fill_value=0.0)
     for c in ("US", "CA"):
