@@ -113,7 +113,9 @@ def sweep_heatmap(table: pd.DataFrame, kpi: str, ax: Axes | None = None) -> Axes
     cb = ax.figure.colorbar(im, ax=ax) if ax.figure is not None else None
     if cb is not None:
         cb.set_label(kpi_label(kpi))
-    ax.set_title(f"Sweep: mean {kpi}", loc="left")
+        if is_money(kpi):
+            cb.ax.yaxis.set_major_formatter(FuncFormatter(money))
+    ax.set_title(f"Sweep: mean {kpi_label(kpi)}", loc="left")
     return ax
 
 
@@ -123,12 +125,17 @@ def tornado(table: pd.DataFrame, ax: Axes | None = None, *, base: float | None =
     t = table.assign(width=(table["high"] - table["low"]).abs()).sort_values("width")
     ax = new_axes(ax, (8.0, 0.45 * len(t) + 1.5))
     y = np.arange(len(t))
-    left = np.minimum(t["low"].to_numpy(dtype=float), t["high"].to_numpy(dtype=float))
-    bars = ax.barh(y, t["width"].to_numpy(dtype=float), left=left, color="C0", alpha=0.8)
+    low, high = t["low"].to_numpy(dtype=float), t["high"].to_numpy(dtype=float)
+    mid = np.full(len(t), base) if base is not None else np.minimum(low, high)
+    ax.barh(y, low - mid, left=mid, color="C0", alpha=0.8, label="at the low value")
+    bars = ax.barh(y, high - mid, left=mid, color="C1", alpha=0.8, label="at the high value")
     for b, p in zip(bars, t["parameter"], strict=True):
         b.set_gid(f"tornado:{p}")
     if base is not None:
-        ax.axvline(base, color="black", lw=1)
+        ax.axvline(base, color="black", lw=1, label="at the central values")
+    if unit == "US$":
+        ax.xaxis.set_major_formatter(FuncFormatter(money))
+    ax.legend(fontsize=8, loc="lower right")
     ax.set_yticks(y, [str(p) for p in t["parameter"]], fontsize=8)
     ax.set_xlabel(f"output{f' ({unit})' if unit else ''} at the low and high value of each parameter")
     ax.set_title("Sensitivity (one at a time)", loc="left")
