@@ -240,6 +240,10 @@ def test_crossing_and_plant_figures(studies: Path) -> None:
     ax = sim.viz.crossing_load(f, top=1)
     assert len([c for c in ax.collections if isinstance(c, PolyCollection)]) == 1
     assert "vehicles per day" in ax.get_ylabel()
+    cr = f.table("crossings")
+    gone = cr[(cr.crossing == "ambassador") & (cr.direction == "sb")]["background_diverted"].mean()
+    assert gone > 0  # the slowdown turned background trucks away, and the legend says how many
+    assert f"({gone:,.0f} diverted over the run)" in _labels(ax)[1]
     ax = sim.viz.plant_output(f)
     assert [ln.get_label() for ln in ax.get_lines() if not ln.get_label().startswith("_")] == ["us_assembly"]
     assert "%" in ax.get_ylabel() and _is_date_axis(ax, dt.date(2025, 1, 1), 60)

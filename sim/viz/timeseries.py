@@ -227,6 +227,16 @@ def crossing_load(
     keys = crossings or list(dict.fromkeys(table["key"]))
     ax = new_axes(ax, (11.0, 5.0))
     _bands(ax, table, keys, {})
+    if folder is not None:  # background traffic a slowed crossing could not serve went elsewhere
+        cr = folder.table("crossings")
+        gone = cr.groupby(["crossing", "direction"], observed=True)["background_diverted"].mean()
+        for ln in ax.get_lines():
+            key = next((k for k in keys if ln.get_label() == f"{pretty(k)} median"), None)
+            if key is not None:
+                c, d = key.split(":")
+                n = float(gone.get((c, d), 0.0))
+                if n > 0:
+                    ln.set_label(f"{pretty(key)} median ({n:,.0f} diverted over the run)")
     ax.set_ylabel("vehicles per day (trucks or railcars)")
     ax.set_ylim(bottom=0)
     date_axis(ax, table["date"].to_numpy())
