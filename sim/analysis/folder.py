@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,10 +48,12 @@ def write_quantiles(folder: Path, reps: Sequence[int], *, budget_bytes: int = 20
     days = pq.read_table(first, columns=["day"]).column("day").to_numpy()
 
     def read_rep(rep: int, cols: Sequence[str]) -> np.ndarray:
-        t = pq.read_table(store.part_path(folder, "series", rep), columns=list(cols))
+        t = pq.read_table(store.part_path(folder, "series", rep), columns=list(cols), use_threads=False)
         return np.column_stack([t.column(c).to_numpy() for c in cols]).astype(np.float32)
 
-    table = series_quantiles(read_rep, reps, columns, days, budget_bytes=budget_bytes)
+    # parquet decoding releases the GIL: a few threads read replications side by side
+    threads = min(4, os.cpu_count() or 1)
+    table = series_quantiles(read_rep, reps, columns, days, budget_bytes=budget_bytes, threads=threads)
     target = folder / QUANTILES_FILE
     store.write_parquet(table, target)
     return target

@@ -142,15 +142,18 @@ def series_quantiles(
     days: np.ndarray,
     *,
     budget_bytes: int = 200_000_000,
+    threads: int = 1,
 ) -> pd.DataFrame:
     """Per-day mean and 5/50/95 % quantiles across replications of each series column.
 
-    ``read_rep(rep, cols)`` returns that replication's (days, len(cols)) array. Columns are taken
-    in chunks so that at most ``budget_bytes`` of values are held at once (a 1,000-replication
-    batch never holds all its series). Returns a long table ``group, key, day, mean, q05, q50,
-    q95``; a day on which a series is NaN in every replication stays NaN.
+    ``read_rep(rep, cols)`` returns that replication's (days, len(cols)) array; ``threads``
+    replications are read at once. Columns are taken in chunks so that at most ``budget_bytes``
+    of values are held at once (a 1,000-replication batch never holds all its series). Returns a
+    long table ``group, key, day, mean, q05, q50, q95``; a day on which a series is NaN in every
+    replication stays NaN.
     """
     import warnings
+    from concurrent.futures import ThreadPoolExecutor
 
     import pandas as pd
 
@@ -162,8 +165,12 @@ def series_quantiles(
     for i in range(0, len(columns), step):
         chunk = list(columns[i : i + step])
         cube = np.empty((len(reps), ndays, len(chunk)), dtype=np.float32)
-        for j, rep in enumerate(reps):
-            cube[j] = read_rep(rep, chunk)
+
+        def fill(j: int, chunk: list[str] = chunk, cube: np.ndarray = cube) -> None:
+            cube[j] = read_rep(reps[j], chunk)
+
+        with ThreadPoolExecutor(max(1, threads)) as pool:
+            list(pool.map(fill, range(len(reps))))
         if np.isnan(cube).any():
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN days stay NaN
