@@ -230,6 +230,14 @@ def test_unpaired_folders_are_refused(studies: Path, tmp_path: Path) -> None:
         sim.burden_table(sim.Folder.open(studies / "alt"), sim.Folder.open(tmp_path / "b2"))
 
 
+def test_a_single_run_draws_lines_without_bands(studies: Path, tmp_path: Path) -> None:
+    assert main(["run", str(studies.parent / "alt.toml"), "--seed", "7", "--out", str(tmp_path / "one"), "--quiet"]) == 0
+    ax = sim.viz.backlog(tmp_path / "one")
+    assert not [c for c in ax.collections if isinstance(c, PolyCollection)]
+    assert _labels(ax) == ["auto", "farm", "energy"]
+    assert "1 replication" in ax.get_title(loc="left")
+
+
 def test_crossing_and_plant_figures(studies: Path) -> None:
     f = sim.Folder.open(studies / "alt")
     ax = sim.viz.crossing_waits(f, top=1)

@@ -31,11 +31,21 @@ from sim.viz.common import (
 BAND = "5–95 %"
 
 
-def _bands(ax: Axes, table: pd.DataFrame, keys: list[str], colors: dict[str, str]) -> None:
-    """A median line and a 5–95 % band per key (rows ``key, date, q05, q50, q95``)."""
+def _bands(
+    ax: Axes, table: pd.DataFrame, keys: list[str], colors: dict[str, str], reps: int | None
+) -> None:
+    """A median line and a 5–95 % band per key (rows ``key, date, q05, q50, q95``); one line
+    per key, no band, for a single replication (``reps`` None: when the quantiles coincide)."""
+    if reps is not None:
+        spread = reps > 1
+    else:
+        spread = bool((table["q95"] - table["q05"]).abs().max() > 0) if len(table) else False
     for i, key in enumerate(keys):
         s = table[table["key"] == key].sort_values("date")
         color = colors.get(key, f"C{i}")
+        if not spread:
+            ax.plot(s["date"].to_numpy(), s["q50"].to_numpy(), color=color, lw=1.6, label=pretty(key))
+            continue
         ax.fill_between(
             s["date"].to_numpy(),
             s["q05"].to_numpy(),
@@ -69,7 +79,7 @@ def backlog(
     assert table is not None
     ax = new_axes(ax, (11.0, 6.0))
     keys = [k for k in ("auto", "farm", "energy") if k in set(table["key"])]
-    _bands(ax, table, keys, SECTOR_COLORS)
+    _bands(ax, table, keys, SECTOR_COLORS, folder.reps if folder is not None else None)
     money_axis(ax, "backlog (US$ at customs value)")
     date_axis(ax)
     ax.set_xlim(table["date"].min(), table["date"].max())
@@ -226,17 +236,17 @@ def crossing_load(
     assert table is not None
     keys = crossings or list(dict.fromkeys(table["key"]))
     ax = new_axes(ax, (11.0, 5.0))
-    _bands(ax, table, keys, {})
+    _bands(ax, table, keys, {}, folder.reps if folder is not None else None)
     if folder is not None:  # background traffic a slowed crossing could not serve went elsewhere
         cr = folder.table("crossings")
         gone = cr.groupby(["crossing", "direction"], observed=True)["background_diverted"].mean()
         for ln in ax.get_lines():
-            key = next((k for k in keys if ln.get_label() == f"{pretty(k)} median"), None)
+            key = next((k for k in keys if ln.get_label() in (pretty(k), f"{pretty(k)} median")), None)
             if key is not None:
                 c, d = key.split(":")
                 n = float(gone.get((c, d), 0.0))
                 if n > 0:
-                    ln.set_label(f"{pretty(key)} median ({n:,.0f} diverted over the run)")
+                    ln.set_label(f"{ln.get_label()} ({n:,.0f} diverted over the run)")
     ax.set_ylabel("vehicles per day (trucks or railcars)")
     ax.set_ylim(bottom=0)
     date_axis(ax, table["date"].to_numpy())
