@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim import simulate, ttr_days
+from sim import simulate, ttr_days, tts_days
 
 SEED = 2025
 N_REPS = 4
@@ -49,6 +49,7 @@ def main() -> None:
             )
             k = dict(res.kpis)
             k["ttr_days"] = ttr_days(res, base)
+            k["tts_days"] = tts_days(res, base)  # only shortfalls the baseline does not have
             rows.append(k)
             b = res.backlog_by_sector
             b["scenario"], b["rep"] = name, rep

@@ -4,7 +4,7 @@ from importlib import metadata as _metadata
 from typing import Any
 
 from sim.analysis.folder import Folder, burden_table
-from sim.analysis.metrics import ttr_days
+from sim.analysis.metrics import ttr_days, tts_days
 from sim.analysis.result import Result
 from sim.batch import BatchResult, compare, run_batch, sweep
 from sim.batch.simulate import network_for, simulate
@@ -44,6 +44,7 @@ __all__ = [
     "simulate",
     "sweep",
     "ttr_days",
+    "tts_days",
     "viz",
 ]
 

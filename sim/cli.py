@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+import traceback
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sim import __version__
 from sim.analysis.result import Result
 from sim.analysis.statistics import main_kpis
-from sim.batch import BatchError, BatchResult, compare, parse_set, run_batch, sweep
+from sim.batch import LIMITS, BatchError, BatchResult, compare, parse_set, run_batch, sweep
 from sim.engine.ledger import KINDS
 from sim.errors import SimError
 from sim.io.network import load_network
-from sim.io.paths import builtin_scenarios
+from sim.io.paths import NETWORK_DIR, builtin_scenarios, confinement
 from sim.io.scenario import load_scenario
+from sim.spec.network import Network
 from sim.viz.output import plot, report
 
 
@@ -49,6 +54,54 @@ def _money(x: float) -> str:
     return f"US${x:,.0f}"
 
 
+def _parts_that_add_up(total: float, parts: list[float]) -> tuple[str, list[str]]:
+    """Total and parts in the total's unit, rounded to 2 decimals so that the shown parts add up to
+    the shown total (largest-remainder rounding); parts are shown without their sign."""
+    div, unit = next(((d, u) for d, u in ((1e9, "B"), (1e6, "M"), (1e3, "k")) if abs(total) >= d),
+                     (1.0, ""))  # fmt: skip
+    xs = [p / div * 100 for p in parts]
+    # negative parts (revenue) are rounded as the duty line shows them; the others absorb the rest
+    cents = [math.floor(x) if x >= 0 else round(x) for x in xs]
+    short = round(total / div * 100) - sum(cents)
+    free = sorted((i for i in range(len(xs)) if xs[i] >= 0), key=lambda i: cents[i] - xs[i])
+    for i in free[: max(short, 0)]:
+        cents[i] += 1
+    return f"US${total / div:,.2f}{unit}", [f"US${abs(c) / 100:,.2f}{unit}" for c in cents]
+
+
+def cost_lines(k: Mapping[str, Any]) -> list[str]:
+    """The run summary's cost lines: the total and parts that add up to it, who pays the duty."""
+    total, us, ca = k["cost_total_usd"], k["cost_us_usd"], k["cost_ca_usd"]
+    rev_us, rev_ca = k["duty_revenue_us_usd"], k["duty_revenue_ca_usd"]
+    gov = -(rev_us + rev_ca)  # revenue is a negative cost of the governments
+    overseas = total - us - ca  # parties in no North American country: overseas buyers
+    t, (pu, pc, po, pg) = _parts_that_add_up(
+        total, [k["cost_us_private_usd"], k["cost_ca_private_usd"], overseas, gov]
+    )
+    lines = [
+        f"  cost total {t} = US firms and consumers {pu} + Canadian firms and consumers {pc}",
+        f"    + overseas buyers {po}" + (f" - the governments' duty revenue {pg}" if gov else ""),
+    ]
+    duty = k["duty_usd"]
+    if duty:
+        share = k["us_share_of_duty_cost"]
+        lines.append(
+            f"  duty {_money(duty)}: paid by importers, collected by the US government "
+            f"{_money(rev_us)} and the Canadian government {_money(rev_ca)};\n"
+            f"    borne after pass-through {share:.0%} by US parties, {1 - share:.0%} by Canadian "
+            "and overseas parties"
+        )
+    else:
+        lines.append("  duty none")
+    kinds = [n for n in KINDS if n != "duty" and k[f"cost_{n}_usd"]]
+    lines.append(
+        "  by kind: "
+        + ", ".join(f"{n} {_money(k[f'cost_{n}_usd'])}" for n in kinds)
+        + (", duty nets to 0 (paid and collected)" if duty else "")
+    )
+    return lines
+
+
 def _print_summary(res: Result) -> None:
     k = res.kpis
     print(f"scenario {k['scenario']}  seed {k['seed']}  rep {k['rep']}  days {k['days']}")
@@ -56,16 +109,8 @@ def _print_summary(res: Result) -> None:
         f"  events {k['events']:,}  wall {k['wall_s']:.2f} s  mass-balance error {k['mass_balance_error']:.1e}"
     )
     print(f"  fill rate {k['fill_rate']:.2%}  backlog peak {_money(k['backlog_peak'])}")
-    print(
-        f"  cost total {_money(k['cost_total_usd'])}  (paid by US firms and consumers "
-        f"{_money(k['cost_us_private_usd'])}, Canadian {_money(k['cost_ca_private_usd'])})  "
-        f"duty {_money(k['duty_usd'])}"
-    )
-    kinds = (*KINDS[1:], KINDS[0])  # duty last
-    print(
-        "  by kind: "
-        + ", ".join(f"{n} {_money(k[f'cost_{n}_usd'])}" for n in kinds if k[f"cost_{n}_usd"])
-    )
+    for line in cost_lines(k):
+        print(line)
     cr = res.crossings
     road = cr[(cr["kind"] == "road") & (cr["direction"] == "sb")].sort_values(
         "vehicles_per_day", ascending=False
@@ -80,12 +125,50 @@ def _print_summary(res: Result) -> None:
 
 
 def _fmt(value: object) -> str:
+    """A plain number: thousands separators, never an exponent for ordinary magnitudes."""
     x = float(value)  # type: ignore[arg-type]
     if x != x:  # NaN
         return "nan"
-    if x == 0 or 1e-3 <= abs(x) < 1e6:
-        return f"{x:,.4g}" if abs(x) >= 1e3 else f"{x:.4g}"
-    return f"{x:.4g}"
+    if x in (math.inf, -math.inf):
+        return "inf" if x > 0 else "-inf"
+    if abs(x) >= 1e4:
+        return f"{x:,.0f}"
+    if x == 0 or abs(x) >= 1e-3:
+        return f"{x:.4g}"
+    return f"{x:.2e}"
+
+
+def unit_of(kpi: str) -> str:
+    """The unit a KPI is shown in: US$, US$·d (backlog days), %, d, h or '' (a count or ratio)."""
+    if kpi.startswith("backlog_days"):
+        return "US$·d"
+    if kpi.endswith("_usd") or kpi.startswith("backlog_peak"):
+        return "US$"
+    if kpi == "fill_rate" or "share" in kpi:
+        return "%"
+    if kpi.endswith("_days"):
+        return "d"
+    if kpi.endswith("_hours"):
+        return "h"
+    return ""
+
+
+def fmt_kpi(kpi: str, value: object) -> str:
+    """A KPI value with its unit: US$ with M/B and thousands, percentages, days."""
+    x = float(value)  # type: ignore[arg-type]
+    if x != x:
+        return "n/a"
+    unit = unit_of(kpi)
+    if unit in ("US$", "US$·d"):
+        text = _money(abs(x))
+        return ("-" if x < 0 else "") + text + ("·d" if unit == "US$·d" else "")
+    if unit == "%":
+        return f"{x:.2%}"
+    if unit in ("d", "h"):
+        return f"{x:,.1f} {unit}"
+    if kpi == "mass_balance_error":
+        return f"{x:.1e}"
+    return _fmt(x)
 
 
 def _print_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
@@ -117,12 +200,13 @@ def _print_batch_summary(batch: BatchResult) -> None:
         [
             str(r["kpi"]),
             str(r["n"]),
-            *(_fmt(r[c]) for c in ("mean", "half_width", "ci_low", "ci_high")),
+            *(fmt_kpi(str(r["kpi"]), r[c]) for c in ("mean", "half_width", "ci_low", "ci_high")),
             f"{r['rel_half_width']:.1%}" if r["rel_half_width"] == r["rel_half_width"] else "-",
+            str(r["interval"]),
         ]
         for r in summ.to_dict("records")
     ]
-    _print_table(["kpi", "n", "mean", "±95%", "ci_low", "ci_high", "rel"], rows)
+    _print_table(["kpi", "n", "mean", "±95%", "ci_low", "ci_high", "rel", "interval"], rows)
 
 
 def _done_line(batch: BatchResult) -> str:
@@ -138,6 +222,8 @@ def _done_line(batch: BatchResult) -> str:
 def _check_run_args(args: argparse.Namespace) -> None:
     if getattr(args, "resume", False) and not args.out:
         raise BatchError("--resume needs --out DIR (the results folder to resume)")
+    if getattr(args, "resume", False) and getattr(args, "overwrite", False):
+        raise BatchError("--resume and --overwrite exclude each other")
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -153,6 +239,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             workers=1,
             out=args.out,
             resume=args.resume,
+            overwrite=args.overwrite,
             quiet=True,
             on_result=kept.append,
         )
@@ -176,8 +263,26 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _batch_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     """The options `run`, `compare` and `sweep` pass on to the batch functions."""
-    names = ("reps", "seed", "days", "workers", "scheduler", "out", "resume", "quiet")
+    names = ("reps", "seed", "days", "workers", "scheduler", "out", "resume", "overwrite", "quiet")
     return {n: getattr(args, n) for n in names}
+
+
+def _compare_row(r: Mapping[Any, Any]) -> list[str]:
+    """One KPI of a comparison; a KPI defined on one side only shows that side and says so."""
+    k = str(r["kpi"])
+    base, alt = float(r["base_mean"]), float(r["alt_mean"])
+    if int(r["n"]) == 0:
+        note = "alt only" if base != base and alt == alt else "base only" if alt != alt else "-"
+        return [k, fmt_kpi(k, base), fmt_kpi(k, alt), note, "-", "-", "-"]
+    return [
+        k,
+        fmt_kpi(k, base),
+        fmt_kpi(k, alt),
+        fmt_kpi(k, r["delta_mean"]),
+        fmt_kpi(k, r["half_width"]),
+        fmt_kpi(k, r["unpaired_half_width"]),
+        _fmt(r["variance_reduction"]),
+    ]
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
@@ -194,16 +299,11 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     print(
         f"{alt} - {base}: paired deltas over {args.reps} replications, seed {args.seed} (common random numbers)"
     )
-    shown = table[table["kpi"].isin(main_kpis(list(table["kpi"])))]
-    cols = (
-        "base_mean",
-        "alt_mean",
-        "delta_mean",
-        "half_width",
-        "unpaired_half_width",
-        "variance_reduction",
-    )
-    rows = [[str(r["kpi"]), *(_fmt(r[c]) for c in cols)] for r in shown.to_dict("records")]
+    extra = ["duty_revenue_us_usd", "duty_revenue_ca_usd", "us_share_of_duty_cost", "tts_days"]
+    present = list(table["kpi"])
+    wanted = [*main_kpis(present), *(k for k in extra if k in present)]
+    shown = table[table["kpi"].isin(wanted)]
+    rows = [_compare_row(r) for r in shown.to_dict("records")]
     _print_table(["kpi", "base", "alt", "delta", "±95% paired", "±95% unpaired", "var.red."], rows)
     for k in ("cost_total_usd", "backlog_days"):
         row = table[table["kpi"] == k]
@@ -215,6 +315,33 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     if args.out:
         print(f"results written to {args.out}/ (base/, alt/, compare.parquet)")
     return 0
+
+
+def sweep_pivot(table: Any, keys: list[str]) -> tuple[list[str], list[str], list[list[str]]]:
+    """KPIs by grid point (legend, header, rows): point P0's mean, then each other point's change
+    from it (same seeds: the change is the effect of the keys alone)."""
+    points = table.drop_duplicates("point").sort_values("point")
+    legend = [
+        f"  P{i}: " + ", ".join(f"{k} = {row[k]}" for k in keys)
+        for i, row in enumerate(points.to_dict("records"))
+    ]
+    labels = [f"P{i}" for i in range(len(points))]
+    kpis = main_kpis(list(dict.fromkeys(table["kpi"])))
+    mean = table.pivot(index="kpi", columns="point", values="mean")
+    first = points["point"].iloc[0]
+    header = ["kpi", labels[0], *(f"{lab} - P0" for lab in labels[1:])]
+    rows = []
+    for k in kpis:
+        if k not in mean.index or mean.loc[k].isna().all():
+            continue
+        base = float(mean.loc[k, first])
+        cells = [fmt_kpi(k, base)]
+        for p in points["point"].iloc[1:]:
+            d = float(mean.loc[k, p]) - base
+            text = fmt_kpi(k, d)
+            cells.append(text if text.startswith("-") or text == "n/a" else "+" + text)
+        rows.append([k, *cells])
+    return legend, header, rows
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
@@ -230,18 +357,12 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     )
     if args.quiet:
         return 0
-    shown = table[table["kpi"].isin(main_kpis(list(dict.fromkeys(table["kpi"]))))]
-    shown = shown[shown["mean"].notna()]
-    keys = list(grid)
-    cols = [*keys, "kpi", "mean", "ci_low", "ci_high"]
-    rows = [
-        [*(str(v) for v in row[: len(keys)]), str(row[-4]), *(_fmt(float(x)) for x in row[-3:])]
-        for row in shown[cols].itertuples(index=False)
-    ]
     print(
         f"sweep of {len(table['point'].unique())} points x {args.reps} replications, seed {args.seed}"
     )
-    _print_table([*keys, "kpi", "mean", "ci_low", "ci_high"], rows)
+    legend, header, rows = sweep_pivot(table, list(grid))
+    print("\n".join(legend))
+    _print_table(header, rows)
     if args.out:
         print(f"results written to {args.out}/ (sweep.parquet, one folder per point)")
     return 0
@@ -267,34 +388,89 @@ def _cmd_scenarios(args: argparse.Namespace) -> int:
     return 0
 
 
-def _int_at_least(low: int) -> Callable[[str], int]:
-    """An argparse type: an integer >= ``low``."""
+_LISTS = ("crossings", "commodities", "lanes", "sites")
+
+
+def _num_or_blank(x: float | None, unit: str = "") -> str:
+    return "no limit" if x is None else f"{x:,.6g}{unit}"
+
+
+def network_listing(net: Network, what: str) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of ``borderflow network ... WHAT``."""
+    if what == "crossings":
+        return ["id", "kind", "name", "capacity/day sb", "nb", "booths"], [
+            [x.id, x.kind, x.name, _num_or_blank(x.capacity_sb), _num_or_blank(x.capacity_nb),
+             str(x.booths or "-")]
+            for x in net.crossings
+        ]  # fmt: skip
+    if what == "commodities":
+        return ["id", "name", "sector", "unit", "value/unit"], [
+            [c.id, c.name, c.sector, c.unit, _money(c.value_usd)] for c in net.commodities
+        ]
+    if what == "sites":
+        return ["id", "kind", "country", "sector", "makes", "name"], [
+            [s.id, s.kind, s.country, s.sector, s.commodity or "-", s.name] for s in net.sites
+        ]
+    direction = {"sb": "southbound CA->US", "nb": "northbound US->CA"}
+    rows = []
+    for ln in net.lanes:
+        a, b = net.site[ln.origin].country, net.site[ln.dest].country
+        where = direction.get(net.direction(ln)) or ("domestic" if a == b else f"{a}->{b}")
+        unit = net.commodity[ln.commodity].unit
+        rows.append([ln.id, f"{ln.origin} -> {ln.dest}", ln.commodity, ln.mode, where,
+                     ln.crossing or "-", f"{ln.base_flow:,.1f} {unit}/d"])  # fmt: skip
+    return ["id", "from -> to", "commodity", "mode", "direction", "crossing", "base flow"], rows
+
+
+def _cmd_network(args: argparse.Namespace) -> int:
+    items = list(args.items)
+    what = items.pop() if items else ""
+    if what not in _LISTS or len(items) > 1:
+        raise BatchError(
+            f"network [PATH] WHAT: WHAT must be one of {', '.join(_LISTS)} (got {what!r})"
+        )
+    where = items[0] if items else "north_america"
+    folder = where if os.path.isdir(where) else str(NETWORK_DIR / where)
+    if not os.path.isdir(folder):
+        known = ", ".join(sorted(p.name for p in NETWORK_DIR.iterdir() if p.is_dir()))
+        raise BatchError(f"{where}: no such network folder or built-in network (built-in: {known})")
+    net = load_network(folder)
+    header, rows = network_listing(net, what)
+    print(f"{len(rows)} {what} in network {net.name} ({folder})")
+    _print_table(header, rows)
+    return 0
+
+
+def _int_in(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: an integer in ``low..high`` (the ranges are in ``sim.batch.LIMITS``)."""
 
     def parse(text: str) -> int:
         try:
-            value = int(text)
+            value = int(text.strip().replace("_", ""))
         except ValueError:
-            value = low - 1
-        if value < low:
-            raise argparse.ArgumentTypeError(f"must be an integer >= {low}, got {text!r}")
+            raise argparse.ArgumentTypeError(
+                f"must be an integer in {low}..{high:,}, got {text!r}"
+            ) from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be an integer in {low}..{high:,}, got {text}")
         return value
 
     return parse
 
 
-_positive = _int_at_least(1)
-_non_negative = _int_at_least(0)
+_reps, _days = _int_in(*LIMITS["reps"]), _int_in(*LIMITS["days"])
+_seed, _workers = _int_in(*LIMITS["seed"]), _int_in(*LIMITS["workers"])
 
 
 def _batch_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--seed", type=_non_negative, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
     p.add_argument(
-        "--days", type=_positive, default=None, help="horizon in days (default: the scenario's)"
+        "--days", type=_days, default=None, help="horizon in days (default: the scenario's)"
     )
     where = p.add_mutually_exclusive_group()
     where.add_argument(
         "--workers",
-        type=_positive,
+        type=_workers,
         default=None,
         metavar="K",
         help="local worker processes (default: all cores; 1 = no pool)",
@@ -311,11 +487,25 @@ def _batch_options(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="finish the batch in --out, skipping done replications",
     )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="empty --out first (only a results folder Borderflow wrote)",
+    )
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="borderflow", description=__doc__)
+    p.add_argument(
+        "--debug", action="store_true", help="on an internal error, print the traceback"
+    )
+    p.add_argument(
+        "--allow-outside",
+        action="store_true",
+        help="let a scenario's extends and network point outside its folder, the built-in "
+        "folders and the paths on the command line",
+    )
     p.add_argument("--version", action="version", version=f"borderflow {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     v = sub.add_parser("validate", help="check network folders and scenario files")
@@ -323,13 +513,13 @@ def build_parser() -> argparse.ArgumentParser:
     v.set_defaults(func=_cmd_validate)
     r = sub.add_parser("run", help="run replications of a scenario and write a results folder")
     r.add_argument("scenario", metavar="SCENARIO", help="scenario file or built-in name")
-    r.add_argument("--reps", type=_positive, default=1, help="replications (default 1)")
+    r.add_argument("--reps", type=_reps, default=1, help="replications (default 1)")
     _batch_options(r)
     r.set_defaults(func=_cmd_run)
     c = sub.add_parser("compare", help="paired deltas ALT - BASE under common random numbers")
     c.add_argument("base", metavar="BASE", help="base scenario file or built-in name")
     c.add_argument("alt", metavar="ALT", help="alternative scenario file or built-in name")
-    c.add_argument("--reps", type=_positive, default=10, help="replications (default 10)")
+    c.add_argument("--reps", type=_reps, default=10, help="replications (default 10)")
     _batch_options(c)
     c.set_defaults(func=_cmd_compare)
     w = sub.add_parser("sweep", help="batches over a grid of scenario overrides")
@@ -341,7 +531,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=V1,V2,...",
         help="dotted scenario key and its values (repeat for a grid)",
     )
-    w.add_argument("--reps", type=_positive, default=10, help="replications per point (default 10)")
+    w.add_argument("--reps", type=_reps, default=10, help="replications per point (default 10)")
     _batch_options(w)
     w.set_defaults(func=_cmd_sweep)
     g = sub.add_parser("plot", help="draw the figures of a results folder into it")
@@ -352,32 +542,89 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("dirs", nargs="+", metavar="DIR", help="results folders (a baseline among them is paired with the others)")
     h.add_argument("--out", metavar="FILE", default=None, help="HTML file to write (default DIR/report.html)")
     h.set_defaults(func=_cmd_report)
+    n = sub.add_parser(
+        "network",
+        help="list a network's crossings, commodities, lanes or sites",
+        description="borderflow network [PATH] {crossings,commodities,lanes,sites}: PATH is a "
+        "network folder or built-in name (default north_america)",
+    )
+    n.add_argument("items", nargs="+", metavar="[PATH] WHAT")
+    n.set_defaults(func=_cmd_network)
     s = sub.add_parser("scenarios", help="list the built-in scenarios")
     s.set_defaults(func=_cmd_scenarios)
     return p
 
 
+_DEBUG_HINT = "rerun with --debug for the traceback, and please report it"
+
+
+def _explain_os_error(exc: OSError) -> str:
+    """An OSError as one line naming the path (never the file's contents)."""
+    what = exc.strerror or type(exc).__name__
+    where = f": {exc.filename}" if exc.filename is not None else ""
+    return f"{what}{where}" if exc.strerror else str(exc) or what
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # the same clean stop as Ctrl-C: workers stopped, one line printed
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit status (0 ok, 2 bad input)."""
+    """Run the command line; return the exit status (0 ok, 2 bad input, 1 internal fault, 130 stopped).
+
+    No exception escapes: bad input is one ``error:`` line and exit 2; anything else is an internal
+    fault, one line and exit 1 (``--debug`` prints the traceback as well).
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    outside = "--allow-outside" in argv
+    argv = [a for a in argv if a not in ("--debug", "--allow-outside")]  # accepted anywhere
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on usage errors
-        return int(exc.code or 0)
+        return exc.code if isinstance(exc.code, int) else 2
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    given = [getattr(args, n, None) for n in ("scenario", "base", "alt")]
+    roots = [p for p in [*given, *getattr(args, "paths", [])] if p and os.path.exists(p)]
+    try:
+        with confinement(roots, outside):
+            return _dispatch(args, debug)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _dispatch(args: argparse.Namespace, debug: bool) -> int:
+    def fail(code: int, text: str) -> int:
+        if debug:
+            traceback.print_exc()
+        print(f"error: {text}", file=sys.stderr)
+        return code
+
     try:
         return int(args.func(args))
     except SimError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return fail(2, str(exc))
     except BrokenPipeError:  # output piped into `head` and closed: stop quietly, as Unix tools do
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
-    except OSError as exc:  # unwritable results folder, missing file, ...
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except OSError as exc:  # unwritable results folder, missing file, full disk, ...
+        return fail(2, _explain_os_error(exc))
+    except RecursionError:
+        return fail(2, "input nested too deeply (a TOML value or an extends chain)")
+    except MemoryError:
+        return fail(2, "out of memory: use fewer --days, --reps or --workers")
     except KeyboardInterrupt:
+        if debug:
+            traceback.print_exc()
         print("interrupted (finished replications are kept; rerun with --resume)", file=sys.stderr)
         return 130
+    except Exception as exc:  # an internal fault: one line, the traceback only with --debug
+        head = f"internal error: {type(exc).__name__}: {exc}".splitlines()[0][:300]
+        return fail(1, head if debug else f"{head} ({_DEBUG_HINT})")
 
 
 if __name__ == "__main__":  # pragma: no cover

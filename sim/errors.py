@@ -7,7 +7,8 @@
      ├── ScenarioError       (also ValueError)  bad scenario files
      ├── BatchError          (also ValueError)  bad batch arguments, or a backend that cannot be used
      ├── ResultsFolderError  (also ValueError)  a results folder this run must not mix with or overwrite
-     └── MassBalanceError                       a run created or lost goods
+     ├── MassBalanceError                       a run created or lost goods
+     └── NonFiniteError                         a run's KPIs came out inf or nan
 
 Loading collects every problem and raises once; each :class:`Problem` names the file, the row or key,
 the column, the rule and the offending value.
@@ -65,3 +66,7 @@ class BatchError(SimError, ValueError):
 
 class ResultsFolderError(SimError, ValueError):
     """A results folder holds something this run must not mix with or overwrite."""
+
+
+class NonFiniteError(SimError):
+    """A run's KPIs came out infinite or NaN where a number is required."""

@@ -192,8 +192,12 @@ def test_each_replication_is_written_with_kpis_last(
     written = _spy_on_writes(monkeypatch)
     run_batch(tiny, reps=3, seed=0, days=10, workers=1, out=tmp_path / "w")
     parts = [n for n in written if "-rep" in n]
-    # replication by replication, each one's kpis part after its four tables
-    expected = [f"{t}-rep{r:05d}.parquet" for r in range(3) for t in (*store.PART_TABLES, "kpis")]
+    # replication by replication, each one's kpis part after its four tables and their checksums
+    expected = [
+        f"{t}-rep{r:05d}.{'json' if t == 'sha256' else 'parquet'}"
+        for r in range(3)
+        for t in (*store.PART_TABLES, "sha256", "kpis")
+    ]
     assert parts == expected
 
 
@@ -250,7 +254,8 @@ def test_progress_bar_only_on_a_terminal(
     tiny: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     run_batch(tiny, reps=2, seed=0, days=5, workers=1)  # stderr captured: not a TTY
-    assert capsys.readouterr().err == ""
+    err = capsys.readouterr().err  # log lines, no bar
+    assert err.startswith("tiny: 1/2 replications (50%)") and "\r" not in err
 
     class FakeTTY(io.StringIO):
         def isatty(self) -> bool:
@@ -343,7 +348,9 @@ def test_paired_deltas_use_the_same_finite_pairs_for_every_statistic() -> None:
         pd.DataFrame({"rep": [0, 1], "x": [nan, 1.0]}),
         pd.DataFrame({"rep": [0, 1], "x": [1.0, nan]}),
     ).iloc[0]
-    assert none["n"] == 0 and math.isnan(none["base_mean"]) and math.isnan(none["delta_mean"])
+    # no common pair: each side keeps its own mean, the delta is undefined
+    assert none["n"] == 0 and none["base_mean"] == 1.0 and none["alt_mean"] == 1.0
+    assert math.isnan(none["delta_mean"])
 
 
 def test_store_has_one_atomic_write_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,4 +1,4 @@
-"""The baseline reproduces published 2024 figures (shared calibration facts, cited per number)."""
+"""The baseline reproduces published 2024 figures (networks/north_america/SOURCES.md, cited per number)."""
 
 from __future__ import annotations
 

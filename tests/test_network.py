@@ -119,7 +119,7 @@ def test_all_problems_reported_at_once(tmp_path: Path) -> None:
         ("tiny/demand.csv", "row 2, column 'unmet'"),
     ]
     assert str(info.value).startswith("5 problems found")
-    msg = "tiny/lanes.csv: row 2, column 'transit_days': transit_days must be > 0 (got -1.0)"
+    msg = "tiny/lanes.csv: row 2, column 'transit_days': transit_days must be a number > 0 and <= 365 (got -1.0)"
     assert f"  {msg}" in str(info.value).splitlines()
 
 

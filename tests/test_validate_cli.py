@@ -144,7 +144,7 @@ CASES: list[tuple[str, Mutation, str, list[str]]] = [
     ("crossing-capacity-0-used-by-a-lane", cell(X, 2, "capacity_sb", "0"), L, ["row 2, column 'crossing'", "capacity 0 southbound"]),
     # 4. numbers
     ("transit-negative", cell(L, 4, "transit_days", "-2"), L,
-     ["row 4, column 'transit_days'", "must be > 0", "-2.0"]),
+     ["row 4, column 'transit_days'", "must be a number > 0 and <= 365", "-2.0"]),
     ("transit-zero", cell(L, 5, "transit_days", "0"), L, ["row 5, column 'transit_days'"]),
     ("not-a-number", cell(L, 7, "capacity", "lots"), L, ["row 7, column 'capacity'", "'lots'"]),
     ("nan", cell(L, 3, "base_flow", "nan"), L, ["row 3, column 'base_flow'", "nan"]),
@@ -283,7 +283,7 @@ def test_validate_two_folders_one_bad(tmp_path: Path, capsys: pytest.CaptureFixt
     cell(L, 4, "transit_days", "-2")(bad)
     assert main(["validate", str(good), str(bad)]) == 2
     out = capsys.readouterr().out.splitlines()
-    msg = "bad/lanes.csv: row 4, column 'transit_days': transit_days must be > 0 (got -2.0)"
+    msg = "bad/lanes.csv: row 4, column 'transit_days': transit_days must be a number > 0 and <= 365 (got -2.0)"
     assert out == [msg]
 
 

@@ -8,6 +8,7 @@ import numpy as np
 
 from sim.engine.ledger import KINDS, PARTIES
 from sim.engine.records import RunArrays, RunRecord
+from sim.errors import NonFiniteError
 from sim.spec.network import SECTORS
 
 COST_KINDS = KINDS
@@ -97,6 +98,25 @@ def kpis(meta: RunRecord, raw: RunArrays) -> dict[str, Any]:
     return out
 
 
+# KPIs that are NaN by definition in some runs (no disruption, no duty); every other one is finite
+MAY_BE_NAN = ("tts_days", "us_share_of_duty_cost")
+
+
+def check_finite(kpis: dict[str, Any]) -> None:
+    """Raise :class:`NonFiniteError` naming every KPI that is inf, or NaN where it must not be."""
+    bad = [
+        f"{k} = {v}"
+        for k, v in kpis.items()
+        if isinstance(v, float | np.floating)
+        and (np.isinf(v) or (np.isnan(v) and k not in MAY_BE_NAN))
+    ]
+    if bad:
+        raise NonFiniteError(
+            f"scenario {kpis.get('scenario')} seed {kpis.get('seed')} rep {kpis.get('rep')}: "
+            f"KPIs are not finite ({', '.join(bad)}); check the network's and scenario's numbers"
+        )
+
+
 def _tts(meta: RunRecord, raw: RunArrays, backlog_usd: np.ndarray) -> float:
     """Time to survive: days from the first disruption's start to the first day demand goes unmet
     (backorders grow or sales are lost by more than 0.1 % of a day's demand). NaN without a
@@ -137,3 +157,29 @@ def ttr_days(alt: Any, base: Any, band: float = 0.05) -> float:
         return 0.0
     first_good = int(bad[-1]) + 1  # after the last day out of the band
     return float(first_good) if end + first_good < len(ok) else float("nan")
+
+
+def _unmet_by_day(res: Any) -> np.ndarray:
+    """US$ of demand not met each day: backorder growth plus lost sales."""
+    value = np.asarray(res.meta.point_value, dtype=float)
+    backlog = (res.raw.backlog * value).sum(axis=1) if res.raw.backlog.size else np.zeros(0)
+    grow = np.diff(backlog, prepend=backlog[:1]) if backlog.size else np.zeros(0)
+    lost = np.asarray(res.raw.lost_by_day, dtype=float)
+    out: np.ndarray = np.maximum(grow, 0.0) + lost
+    return out
+
+
+def tts_days(alt: Any, base: Any, tol: float = 1e-3) -> float:
+    """Time to survive against the paired ``base`` run (same seed and replication, both
+    :class:`sim.analysis.result.Result`): days from the first disruption's start to the first day
+    ``alt`` leaves more demand unmet than ``base`` did that day, by more than ``tol`` x a day's
+    demand. Shortfalls the baseline has on the same seed (ordinary noise) do not count. NaN without
+    a disruption, or when ``alt`` never falls short of ``base``."""
+    start = alt.meta.first_disruption
+    if start is None:
+        return float("nan")
+    extra = _unmet_by_day(alt) - _unmet_by_day(base)
+    days = len(extra)
+    daily_demand = alt.meta.demanded_value / max(days, 1)
+    hit = np.flatnonzero((np.arange(days) >= start) & (extra > tol * daily_demand))
+    return float(hit[0] - start) if hit.size else float("nan")

@@ -164,14 +164,23 @@ def summarize(
 
     Returns one row per KPI: ``kpi, n, mean, std`` (ddof=1), ``half_width`` =
     t_{(1+level)/2, n-1} * std / sqrt(n), ``ci_low, ci_high``, ``rel_half_width`` = half_width / |mean|
-    (NaN when the mean is 0). NaN values are left out (``n`` counts the rest).
+    (NaN when the mean is 0), and ``interval``: ``t``, or ``bootstrap`` for a KPI whose values are
+    all >= 0 but whose t interval would reach below 0 (a few rare events: the percentile bootstrap
+    interval of :func:`bootstrap_ci` instead, and half_width is half its width). NaN values are
+    left out (``n`` counts the rest).
     """
     import pandas as pd
 
     cols = list(columns) if columns is not None else kpi_columns(kpis)
     rows = []
     for c in cols:
-        n, mean, std, half = _mean_ci(kpis[c].tolist(), level)
+        values = kpis[c].tolist()
+        n, mean, std, half = _mean_ci(values, level)
+        low, high, how = mean - half, mean + half, "t"
+        xs = [float(v) for v in values if not math.isnan(float(v))]
+        if n > 1 and low < 0 and min(xs) >= 0:  # a non-negative KPI: never a negative bound
+            low, high = bootstrap_ci(xs, level)
+            half, how = (high - low) / 2.0, "bootstrap"
         rows.append(
             {
                 "kpi": c,
@@ -179,11 +188,12 @@ def summarize(
                 "mean": mean,
                 "std": std,
                 "half_width": half,
-                "ci_low": mean - half,
-                "ci_high": mean + half,
+                "ci_low": low,
+                "ci_high": high,
                 "rel_half_width": half / abs(mean)
                 if mean != 0 and not math.isnan(mean)
                 else math.nan,
+                "interval": how,
             }
         )
     return pd.DataFrame(
@@ -197,8 +207,25 @@ def summarize(
             "ci_low",
             "ci_high",
             "rel_half_width",
+            "interval",
         ],
     )
+
+
+def bootstrap_ci(
+    xs: Sequence[float], level: float = 0.95, resamples: int = 4000, seed: int = 0
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of the mean of ``xs`` (fixed seed: the same data give the
+    same interval). Its bounds lie within [min(xs), max(xs)], so a non-negative KPI's interval
+    is never negative."""
+    import numpy as np
+
+    data = np.asarray(xs, dtype=float)
+    rng = np.random.default_rng(seed)
+    means = data[rng.integers(0, len(data), size=(resamples, len(data)))].mean(axis=1)
+    tail = (1.0 - level) / 2.0 * 100.0
+    low, high = np.percentile(means, [tail, 100.0 - tail])
+    return float(low), float(high)
 
 
 def paired_deltas(
@@ -218,7 +245,8 @@ def paired_deltas(
     ratio of the squared standard errors (inf when the paired differences do not vary at all).
 
     Every statistic of a KPI uses the same replications: those where both values are finite
-    (a KPI such as ``tts_days`` can be NaN); ``n`` counts them.
+    (a KPI such as ``tts_days`` can be NaN); ``n`` counts them. A KPI defined on one side only
+    (``n`` = 0) keeps that side's mean in ``base_mean`` or ``alt_mean``; its deltas are NaN.
     """
     import pandas as pd
 
@@ -247,6 +275,9 @@ def paired_deltas(
         b = [y for _, y in pairs]
         n, amean, sa, _ = _mean_ci(a, level)
         _, bmean, sb, _ = _mean_ci(b, level)
+        if n == 0:  # defined on one side only (e.g. tts_days without a disruption): its own mean
+            amean = _mean_ci(merged[f"{c}__base"].astype(float).tolist(), level)[1]
+            bmean = _mean_ci(merged[f"{c}__alt"].astype(float).tolist(), level)[1]
         _, dmean, dstd, half = _mean_ci([y - x for x, y in pairs], level)
         var_unp = (sa * sa + sb * sb) / n if n > 1 else math.nan
         var_pair = dstd * dstd / n if n > 1 else math.nan

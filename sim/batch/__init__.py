@@ -36,15 +36,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from pathlib import Path
 
 from sim.analysis.result import Result
 from sim.batch.compare import compare, parse_set, sweep
 from sim.batch.engines import RepOutput, pool_context, run_rep
-from sim.batch.runner import BatchResult, as_scenario, check_args, engine_for, run_on
+from sim.batch.runner import LIMITS, BatchResult, as_scenario, check_args, engine_for, run_on
 from sim.errors import BatchError
+from sim.io import results_folder as store
 from sim.spec.scenario import Scenario
 
 __all__ = [
+    "LIMITS",
     "BatchError",
     "BatchResult",
     "RepOutput",
@@ -67,6 +70,7 @@ def run_batch(
     scheduler: str | None = None,
     out: str | os.PathLike[str] | None = None,
     resume: bool = False,
+    overwrite: bool = False,
     progress: bool | None = None,
     quiet: bool = False,
     on_result: Callable[[Result], None] | None = None,
@@ -83,6 +87,7 @@ def run_batch(
     out : results folder (see the module docstring); None = keep KPIs in memory only.
     resume : continue the batch in ``out`` (same scenario, seed, horizon, network, borderflow
         version), running only the replications without a kpis part.
+    overwrite : empty ``out`` first (only a folder Borderflow wrote: it has a manifest).
     progress : show a tqdm bar on stderr (default: when stderr is a terminal); quiet: never.
     on_result : called with each replication's full :class:`Result` when running in this
         process (``workers=1``); ignored by pools and clusters.
@@ -92,6 +97,10 @@ def run_batch(
     """
     check_args(reps, seed, days, workers)
     sc = as_scenario(scenario)
+    if overwrite and out is not None:
+        if resume:
+            raise BatchError("--resume and --overwrite exclude each other")
+        store.clear_for_overwrite(Path(out))
     with engine_for([sc], workers, scheduler) as engine:
         return run_on(
             engine,

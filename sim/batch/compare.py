@@ -21,6 +21,7 @@ from sim.batch.runner import as_scenario, check_args, engine_for, run_on
 from sim.errors import BatchError
 from sim.io import results_folder as store
 from sim.io.scenario import load_scenario, parse_override
+from sim.io.scenario_toml import toml_text
 from sim.spec.scenario import Scenario
 
 if TYPE_CHECKING:
@@ -38,6 +39,7 @@ def compare(
     scheduler: str | None = None,
     out: str | os.PathLike[str] | None = None,
     resume: bool = False,
+    overwrite: bool = False,
     progress: bool | None = None,
     quiet: bool = False,
 ) -> pd.DataFrame:
@@ -45,11 +47,18 @@ def compare(
 
     Returns :func:`sim.analysis.statistics.paired_deltas`: mean delta with its paired 95 % CI, the unpaired
     (Welch) CI, and ``variance_reduction``. With ``out``: ``out/base/``, ``out/alt/`` (batch results
-    folders) and ``out/compare.parquet``.
+    folders) and ``out/compare.parquet``, with a ``manifest.json`` (kind ``compare``) guarded like
+    a batch folder's (see :func:`sweep`).
     """
     check_args(reps, seed, days, workers)
     sb, sa = as_scenario(base), as_scenario(alt)
     folder = Path(out) if out is not None else None
+    if folder is not None:
+        ident = {
+            "base": sb.name, "alt": sa.name, "base_sha256": store.spec_hash(sb),
+            "alt_sha256": store.spec_hash(sa), **_common_identity([sb, sa], seed, days),
+        }  # fmt: skip
+        _open_group(folder, "compare", ident, resume, overwrite)
     with engine_for([sb, sa], workers, scheduler) as engine:
         results = [
             run_on(
@@ -71,7 +80,35 @@ def compare(
     table.insert(0, "base", sb.name)
     if folder is not None:
         store.write_parquet(table, folder / "compare.parquet")
+        _close_group(folder, reps, ["base", "alt"], "compare.parquet")
     return table
+
+
+def _common_identity(scenarios: Sequence[Scenario], seed: int, days: int | None) -> dict[str, object]:
+    return {
+        "network_sha256": [store.scenario_snapshot(sc)["network_sha256"] for sc in scenarios],
+        "seed": seed,
+        "days": days,
+        "borderflow": store.versions()["borderflow"],
+    }
+
+
+def _open_group(
+    folder: Path, kind: str, ident: dict[str, object], resume: bool, overwrite: bool
+) -> None:
+    """Check (or empty, with ``overwrite``) a compare/sweep folder and write its manifest."""
+    if overwrite:
+        store.clear_for_overwrite(folder)
+    old = store.check_group_folder(folder, kind, dict(ident), resume=resume)
+    folder.mkdir(parents=True, exist_ok=True)
+    manifest = {**(old or {}), "kind": kind, "identity": ident, "complete": False}
+    store.write_manifest(folder, manifest)
+
+
+def _close_group(folder: Path, reps: int, subfolders: list[str], table: str) -> None:
+    manifest = store.read_manifest(folder) or {}
+    manifest.update({"n_reps": reps, "folders": subfolders, "table": table, "complete": True})
+    store.write_manifest(folder, manifest)
 
 
 def parse_set(text: str) -> tuple[str, list[object]]:
@@ -101,6 +138,7 @@ def sweep(
     scheduler: str | None = None,
     out: str | os.PathLike[str] | None = None,
     resume: bool = False,
+    overwrite: bool = False,
     progress: bool | None = None,
     quiet: bool = False,
 ) -> pd.DataFrame:
@@ -123,6 +161,14 @@ def sweep(
     points = [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*grid.values())]
     scenarios = [_load_with_overrides(scenario, p) for p in points]  # all errors before any run
     folder = Path(out) if out is not None else None
+    if folder is not None:
+        root = as_scenario(scenario)
+        ident = {
+            "scenario": root.name, "scenario_sha256": store.spec_hash(root),
+            "grid": {k: [toml_text(v) for v in vs] for k, vs in grid.items()},
+            **_common_identity([root], seed, days),
+        }  # fmt: skip
+        _open_group(folder, "sweep", ident, resume, overwrite)
     frames = []
     with engine_for(scenarios, workers, scheduler) as engine:
         for i, (point, sc) in enumerate(zip(points, scenarios, strict=True)):
@@ -146,4 +192,6 @@ def sweep(
     table = pd.concat(frames, ignore_index=True)
     if folder is not None:
         store.write_parquet(table, folder / "sweep.parquet")
+        dirs = [_point_dir(i, p) for i, p in enumerate(points)]
+        _close_group(folder, reps, dirs, "sweep.parquet")
     return table

@@ -14,6 +14,8 @@ import concurrent.futures as cf
 import logging
 import multiprocessing
 import os
+import signal
+import socket
 import threading
 import time
 import uuid
@@ -64,6 +66,12 @@ def _noop() -> int:
     return os.getpid()
 
 
+def _worker_init() -> None:
+    """Pool workers leave Ctrl-C to the parent (which stops them) and die quietly on SIGTERM."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 # --- execution backends ---------------------------------------------------------------------------
 
 Task = tuple[Scenario, int, int, bool]  # scenario, seed, days, tables
@@ -93,6 +101,10 @@ class Engine:
 
     def close(self) -> None:
         return None
+
+    def abort(self) -> None:
+        """Stop at once (Ctrl-C, SIGTERM, an error): running replications are abandoned."""
+        self.close()
 
 
 def pool_context() -> str:
@@ -154,7 +166,9 @@ class _PoolEngine(_FuturesEngine):
         self.limit = 2 * workers
         self.context = pool_context()
         self.executor = cf.ProcessPoolExecutor(
-            max_workers=workers, mp_context=multiprocessing.get_context(self.context)
+            max_workers=workers,
+            mp_context=multiprocessing.get_context(self.context),
+            initializer=_worker_init,
         )
         # start the workers now, before this process starts any thread (progress bar, pool manager)
         self.executor.submit(_noop).result()
@@ -170,6 +184,14 @@ class _PoolEngine(_FuturesEngine):
     def close(self) -> None:
         self.executor.shutdown(wait=True, cancel_futures=True)
 
+    def abort(self) -> None:
+        procs = list((getattr(self.executor, "_processes", None) or {}).values())
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        for p in procs:  # the running replications are abandoned: stop their workers now
+            p.terminate()
+        for p in procs:
+            p.join(timeout=5)
+
 
 class _DaskEngine(_FuturesEngine):
     mode = "dask"
@@ -182,18 +204,27 @@ class _DaskEngine(_FuturesEngine):
         self.token = uuid.uuid4().hex[:8]
         if scheduler == "local":
             n = workers or os.cpu_count() or 1
-            self.cluster = dd.LocalCluster(
-                n_workers=n,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=":0",  # any free port: never collide with another cluster
-                silence_logs=logging.ERROR,
-            )
+            main = threading.current_thread() is threading.main_thread()
+            # the worker processes inherit an ignored SIGINT: Ctrl-C is this process's to handle
+            # (it closes the cluster), so they print no tracebacks of their own
+            old = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+            try:
+                self.cluster = dd.LocalCluster(
+                    n_workers=n,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=":0",  # any free port: never collide with another cluster
+                    silence_logs=logging.ERROR,
+                )
+            finally:
+                if old is not None:
+                    signal.signal(signal.SIGINT, old)
             self.client: Any = dd.Client(self.cluster)
         else:
+            probe_scheduler(scheduler)
             try:
-                self.client = dd.Client(scheduler, timeout="10s")
-            except (OSError, TimeoutError, ValueError) as exc:
+                self.client = dd.Client(scheduler, timeout=f"{handshake_s():g}s")
+            except (OSError, TimeoutError, ValueError, MemoryError) as exc:
                 raise BatchError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
         nthreads = sum(self.client.nthreads().values())
         super().__init__(max(1, nthreads))
@@ -220,6 +251,71 @@ class _DaskEngine(_FuturesEngine):
         self.client.close()
         if self.cluster is not None:
             self.cluster.close()
+
+
+def handshake_s() -> float:
+    """Seconds for the whole connection to a Dask scheduler: 10, or BORDERFLOW_DASK_TIMEOUT."""
+    try:
+        value = float(os.environ.get("BORDERFLOW_DASK_TIMEOUT", "10"))
+    except ValueError:
+        return 10.0
+    return value if 0 < value < 3600 else 10.0
+
+
+def probe_scheduler(address: str, timeout: float | None = None) -> None:
+    """Check that a Dask scheduler answers at ``tcp://host:port`` within ``timeout`` seconds.
+
+    A Dask scheduler greets a new connection with its handshake; anything else (nothing listening,
+    an unknown host, a silent listener, a web or SSH server) is a :class:`BatchError` saying what
+    was found there. TLS and other protocols are left to Dask.
+    """
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        scheme, rest = "tcp", address
+    if scheme != "tcp":
+        if scheme in ("tls", "ucx", "inproc", "ws", "wss"):
+            return
+        raise BatchError(
+            f"Dask scheduler address {address!r}: unknown protocol {scheme!r} "
+            "(use 'local' or tcp://host:port)"
+        )
+    host, colon, port = rest.rpartition(":")
+    host = host.strip("[]")
+    if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise BatchError(
+            f"Dask scheduler address {address!r} must be tcp://host:port with a port in 1..65535"
+        )
+    where = f"the Dask scheduler address {address}"
+    timeout = handshake_s() if timeout is None else timeout
+    deadline = time.monotonic() + timeout
+    try:
+        conn = socket.create_connection((host, int(port)), timeout=timeout)
+    except socket.gaierror:
+        raise BatchError(f"{where}: host {host!r} not found") from None
+    except TimeoutError:
+        raise BatchError(f"{where}: no answer within {timeout:g} s (firewall?)") from None
+    except OSError as exc:
+        what = "nothing listens there" if isinstance(exc, ConnectionRefusedError) else exc
+        raise BatchError(f"{where}: {what}") from None
+    with conn:
+        data = b""
+        try:
+            while len(data) < 64 and b"pickle-protocol" not in data:
+                conn.settimeout(max(0.01, deadline - time.monotonic()))
+                chunk = conn.recv(256)
+                if not chunk:
+                    break
+                data += chunk
+        except (TimeoutError, OSError):
+            pass
+    if b"pickle-protocol" in data or b"compression" in data:
+        return
+    if not data:
+        found = f"a listener that sent nothing within {timeout:g} s or closed the connection"
+    else:
+        text = data[:40].decode("ascii", "replace").splitlines()[0]
+        found = f"a service that is not a Dask scheduler (it says {text!r})"
+    raise BatchError(f"{where}: found {found}")
 
 
 def make_engine(workers: int | None, scheduler: str | None) -> Engine:

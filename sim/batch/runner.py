@@ -23,7 +23,7 @@ from sim.analysis.folder import QUANTILES_FILE, write_quantiles
 from sim.analysis.result import Result
 from sim.analysis.statistics import summarize
 from sim.batch.engines import Engine, RepOutput, Task, make_engine
-from sim.batch.simulate import network_for
+from sim.batch.simulate import available_memory, memory_estimate, network_for
 from sim.errors import BatchError
 from sim.io import results_folder as store
 from sim.io.scenario import load_scenario
@@ -54,19 +54,24 @@ class BatchResult:
         return summarize(self.kpis, columns)
 
 
+# ranges of the batch arguments (the command line's options use the same)
+LIMITS: dict[str, tuple[int, int]] = {
+    "reps": (1, 1_000_000),
+    "seed": (0, 2**63 - 1),  # any SeedSequence entropy that a results table's int64 column holds
+    "days": (1, 36_500),
+    "workers": (1, 1024),
+}
+
+
 def check_args(reps: int, seed: int, days: int | None, workers: int | None) -> None:
     """Raise :class:`BatchError` listing every bad value of ``reps, seed, days, workers``."""
     problems = []
-    if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:
-        problems.append(f"reps must be an integer >= 1 (got {reps!r})")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        problems.append(f"seed must be an integer >= 0 (got {seed!r})")
-    if days is not None and (isinstance(days, bool) or not isinstance(days, int) or days < 1):
-        problems.append(f"days must be an integer >= 1 (got {days!r})")
-    if workers is not None and (
-        isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
-    ):
-        problems.append(f"workers must be an integer >= 1 (got {workers!r})")
+    for name, v in (("reps", reps), ("seed", seed), ("days", days), ("workers", workers)):
+        if v is None and name in ("days", "workers"):
+            continue
+        lo, hi = LIMITS[name]
+        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+            problems.append(f"{name} must be an integer in {lo}..{hi:,} (got {v!r})")
     if problems:
         raise BatchError("; ".join(problems))
 
@@ -90,8 +95,10 @@ def engine_for(
     engine = make_engine(workers, scheduler)
     try:
         yield engine
-    finally:
-        engine.close()
+    except BaseException:  # Ctrl-C, SIGTERM or an error: stop the workers now, not after their tasks
+        engine.abort()
+        raise
+    engine.close()
 
 
 def _now() -> str:
@@ -136,6 +143,7 @@ def _write_parts(folder: Path, out: RepOutput) -> None:
 
     for name, data in (out.parts or {}).items():
         store.write_atomic(store.part_path(folder, name, out.rep), data)
+    store.write_sums(folder, out.rep, out.parts or {})
     kp = store.parquet_bytes(pd.DataFrame([out.kpis]))
     store.write_atomic(store.part_path(folder, "kpis", out.rep), kp)  # last: marks rep complete
 
@@ -150,10 +158,12 @@ def _open_folder(
     horizon: int,
     resume: bool,
     extra: Mapping[str, Any] | None,
+    quiet: bool,
 ) -> tuple[dict[str, Any], dict[int, dict[str, Any]]]:
     """Check ``folder`` belongs to this batch, write its opening manifest, read the finished reps.
 
-    Returns the manifest written (``complete`` false) and the kpis of the replications already done.
+    Returns the manifest written (``complete`` false) and the kpis of the replications already done
+    (a replication whose parts are missing or fail their checksum is not done: a line says so).
     """
     snap = store.scenario_snapshot(sc)
     versions = store.versions()
@@ -176,8 +186,17 @@ def _open_folder(
     records: dict[int, dict[str, Any]] = {}
     for rep in sorted(r for r in store.finished_reps(folder) if r < reps):
         rec = _read_kpis_part(folder, rep)
-        if rec is not None:
+        bad = store.bad_parts(folder, rep) if rec is not None else ["kpis"]
+        if rec is not None and not bad:
             records[rep] = rec
+            continue
+        store.part_path(folder, "kpis", rep).unlink(missing_ok=True)  # no longer complete
+        if not quiet:
+            print(
+                f"replication {rep}: part {', '.join(bad)} missing or corrupt in {folder}; "
+                "running it again",
+                file=sys.stderr,
+            )
     manifest = {
         "kind": "batch",
         "identity": ident,
@@ -198,6 +217,38 @@ def _open_folder(
     }
     store.write_manifest(folder, manifest)
     return manifest, records
+
+
+LOG_STEPS = 10  # progress without a terminal: a line per tenth of the replications to run
+
+
+def _progress_line(name: str, done: int, total: int, elapsed: float) -> str:
+    left = elapsed / done * (total - done)
+    return (
+        f"{name}: {done}/{total} replications ({done / total:.0%}) in {elapsed:.1f} s, "
+        f"about {left:.0f} s left"
+    )
+
+
+def _check_memory(sc: Scenario, days: int, parallel: int, mode: str, quiet: bool) -> None:
+    """Refuse a batch whose replications in flight need more memory than this machine has free;
+    warn above half of it. (A remote Dask cluster's memory is its own: not checked.)"""
+    if parallel < 1 or mode == "dask":
+        return
+    per = memory_estimate(network_for(sc), days)
+    need, have = per * parallel, available_memory()
+    if have is None:
+        return
+    gib = 2**30
+    text = (
+        f"{parallel} replication{'s' if parallel != 1 else ''} of {days} days at once "
+        f"need{'s' if parallel == 1 else ''} about "
+        f"{need / gib:.1f} GiB ({per / gib:.2f} GiB each); {have / gib:.1f} GiB is available"
+    )
+    if need > 0.9 * have:
+        raise BatchError(f"{text}: use fewer --days or --workers")
+    if need > 0.5 * have and not quiet:
+        print(f"warning: {text}", file=sys.stderr)
 
 
 def _progress_bar(name: str, total: int, done: int) -> Any:
@@ -221,21 +272,29 @@ def _run_todo(
     folder: Path | None,
     bar: Any,
     on_result: Callable[[Result], None] | None,
+    log: bool = False,
 ) -> tuple[dict[int, dict[str, Any]], dict[int, float]]:
     """Run the replications ``todo`` on ``engine``, writing each one's parts into ``folder``.
 
-    Returns the kpis and the task seconds of each replication run; closes ``bar`` at the end.
+    Returns the kpis and the task seconds of each replication run; closes ``bar`` at the end. With
+    ``log`` (no terminal for a bar), a line on stderr per tenth of ``todo`` done.
     """
     records: dict[int, dict[str, Any]] = {}
     task_s: dict[int, float] = {}
+    t0, logged = time.perf_counter(), 0
     try:
-        for res in engine.run(task, todo, on_result):
+        for done, res in enumerate(engine.run(task, todo, on_result), start=1):
             if folder is not None:
                 _write_parts(folder, res)
             records[res.rep] = res.kpis
             task_s[res.rep] = res.task_s
             if bar is not None:
                 bar.update(1)
+            step = done * LOG_STEPS // len(todo)  # whole tenths done
+            if log and step > logged:
+                line = _progress_line(task[0].name, done, len(todo), time.perf_counter() - t0)
+                print(line, file=sys.stderr)
+                logged = step
     finally:
         if bar is not None:
             bar.close()
@@ -320,16 +379,19 @@ def run_on(
     manifest: dict[str, Any] = {}
     if folder is not None:
         manifest, records = _open_folder(
-            folder, engine, sc, reps=reps, seed=seed, horizon=horizon, resume=resume, extra=extra
+            folder, engine, sc, reps=reps, seed=seed, horizon=horizon, resume=resume, extra=extra,
+            quiet=quiet,
         )
     todo = [r for r in range(reps) if r not in records]
+    _check_memory(sc, horizon, min(engine.workers, len(todo)), engine.mode, quiet)
     bar = (
         _progress_bar(sc.name, reps, reps - len(todo)) if _show_progress(progress, quiet) else None
     )
     engine.peak = 0
     t0 = time.perf_counter()
+    log = bar is None and progress is None and not quiet and len(todo) > 1  # a log, not a bar
     ran, task_s = _run_todo(
-        engine, (sc, seed, horizon, folder is not None), todo, folder, bar, on_result
+        engine, (sc, seed, horizon, folder is not None), todo, folder, bar, on_result, log
     )
     records.update(ran)
     wall = time.perf_counter() - t0

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import os
+
+from sim.analysis.metrics import check_finite
 from sim.analysis.metrics import kpis as _kpis
 from sim.analysis.result import Result
 from sim.engine.run import Run
@@ -48,7 +51,9 @@ def simulate(
     run = Run(net, sc, seed=seed, days=horizon, rep=rep)
     raw = run.run()
     meta = run.record()
-    return Result(kpis=_kpis(meta, raw), meta=meta, raw=raw, plant_lanes=plant_lanes(net))
+    kpis = _kpis(meta, raw)
+    check_finite(kpis)
+    return Result(kpis=kpis, meta=meta, raw=raw, plant_lanes=plant_lanes(net))
 
 
 def plant_lanes(net: Network) -> dict[str, list[int]]:
@@ -58,3 +63,36 @@ def plant_lanes(net: Network) -> dict[str, list[int]]:
         for s in net.sites
         if s.kind == "plant" and s.commodity
     }
+
+
+# bytes one replication holds per day and network entity (site, lane, crossing): its daily arrays and
+# the long daily table built at the end (measured: ~210 B on the default network), plus a base
+BYTES_PER_ENTITY_DAY = 256
+BASE_BYTES = 64 * 2**20
+
+
+def memory_estimate(net: Network, days: int) -> int:
+    """Bytes one replication of ``days`` on ``net`` needs at its peak (an estimate, rounded up)."""
+    entities = len(net.sites) + len(net.lanes) + len(net.crossings)
+    return BASE_BYTES + days * entities * BYTES_PER_ENTITY_DAY
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to new work (MemAvailable on Linux), or None if unknown.
+
+    ``BORDERFLOW_MEMORY_BYTES`` in the environment overrides it (a quota, or a test).
+    """
+    env = os.environ.get("BORDERFLOW_MEMORY_BYTES")
+    if env is not None and env.strip().isdigit():
+        return int(env)
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return None

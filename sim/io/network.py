@@ -60,36 +60,37 @@ def _text(s: str) -> str:
     return s
 
 
-def _num(lo: float | None = None, hi: float | None = None, strict: bool = False) -> _Parse:
-    """A finite float, optionally >= lo (> lo if strict) and <= hi."""
-    op = ">" if strict else ">="
-    what = "a number" + (f" {op} {lo:g}" if lo is not None else "")
-    what += f" <= {hi:g}" if hi is not None else ""
+class _Range:
+    """A finite number in a documented range: ``lo`` (exclusive if ``strict``) to ``hi``.
 
-    def parse(s: str) -> float:
+    ``doc`` is the range as the column tables of ``networks/README.md`` show it (a test keeps them
+    in step).
+    """
+
+    def __init__(self, lo: float, hi: float, strict: bool = False, whole: bool = False) -> None:
+        self.lo, self.hi, self.strict, self.whole = lo, hi, strict, whole
+        kind = "whole number" if whole else "number"
+        self.doc = f"{kind} {'>' if strict else '>='} {lo:g} and <= {hi:g}"
+
+    def __call__(self, s: str) -> float:
         try:
             x = float(s)
         except ValueError:
-            raise _Bad(f"must be {what}", s) from None
+            raise _Bad(f"must be a {self.doc}", s) from None
         if not math.isfinite(x):
-            raise _Bad(f"must be {what}, not nan or inf", s)
-        if lo is not None and (x <= lo if strict else x < lo):
-            raise _Bad(f"must be {op} {lo:g}", x)
-        if hi is not None and x > hi:
-            raise _Bad(f"must be <= {hi:g}", x)
+            raise _Bad(f"must be a {self.doc}, not nan or inf", s)
+        if x < self.lo or (self.strict and x == self.lo) or x > self.hi:
+            raise _Bad(f"must be a {self.doc}", x)
+        if self.whole:
+            if x != int(x):
+                raise _Bad(f"must be a {self.doc}", s)
+            return int(x)
         return x
 
-    return parse
 
-
-def _positive_int(s: str) -> int:
-    try:
-        x = float(s)
-    except ValueError:
-        x = math.nan
-    if not (math.isfinite(x) and x >= 1 and x == int(x)):
-        raise _Bad("must be a whole number >= 1", s)
-    return int(x)
+def _num(lo: float, hi: float, strict: bool = False) -> _Range:
+    """A finite float >= lo (> lo if strict) and <= hi."""
+    return _Range(lo, hi, strict)
 
 
 def _enum(*choices: str) -> _Parse:
@@ -124,43 +125,50 @@ def _cols(*cols: _Col) -> tuple[_Col, ...]:
 
 _NAME = _Col("name", blank="", optional=True)
 _BASIS = _Col("basis", field=None, blank="", optional=True)
-_GE0, _GT0 = _num(0), _num(0, strict=True)
+# ranges: physical limits with ample room (the default network's largest values are ~1e5)
+_BIG = 1e12  # flows, capacities and demand per day
+_USD = 1e9  # money per unit or per hour
+_DAYS = 3650.0  # stock cover and policy levels, days
+_CV = 10.0  # coefficients of variation
 _LAT, _LON = _Col("lat", _num(-90, 90)), _Col("lon", _num(-180, 180))
 
 _SPECS: dict[str, tuple[type, tuple[_Col, ...]]] = {
     "commodities.csv": (Commodity, _cols(
         _Col("id"), _NAME, _Col("sector", _enum(*SECTORS)), _Col("unit"),
-        _Col("value_usd", _GT0), _Col("storable", _flag),
-        _Col("shelf_life_days", _GT0, blank=None),
-        _Col("units_per_truck", _GT0, blank=None),
-        _Col("units_per_railcar", _GT0, blank=None), _BASIS,
+        _Col("value_usd", _num(0, _USD, strict=True)), _Col("storable", _flag),
+        _Col("shelf_life_days", _num(0, 36500, strict=True), blank=None),
+        _Col("units_per_truck", _num(0, 1e6, strict=True), blank=None),
+        _Col("units_per_railcar", _num(0, 1e6, strict=True), blank=None), _BASIS,
     )),
     "sites.csv": (Site, _cols(
         _Col("id"), _Col("kind", _enum(*SITE_KINDS)), _Col("country", _enum(*COUNTRIES)),
         _Col("sector", _enum(*SECTORS)), _NAME, _LAT, _LON,
-        _Col("commodity", blank=None), _Col("capacity", _GE0, blank=None),
-        _Col("cover_days", _GE0), _Col("policy", _enum(*POLICIES), blank="base_stock"),
-        _Col("s_days", _GE0, blank=None), _Col("S_days", _GE0, blank=None),
-        _Col("downtime_usd_per_hour", _GE0, blank=0.0), _BASIS,
+        _Col("commodity", blank=None), _Col("capacity", _num(0, _BIG), blank=None),
+        _Col("cover_days", _num(0, _DAYS)), _Col("policy", _enum(*POLICIES), blank="base_stock"),
+        _Col("s_days", _num(0, _DAYS), blank=None), _Col("S_days", _num(0, _DAYS), blank=None),
+        _Col("downtime_usd_per_hour", _num(0, _USD), blank=0.0), _BASIS,
     )),
     "crossings.csv": (Crossing, _cols(
         _Col("id"), _Col("kind", _enum(*CROSSING_KINDS)), _NAME, _LAT, _LON,
-        *(_Col(c, _GE0, blank=None) for c in ("capacity_sb", "capacity_nb", "obs_sb", "obs_nb")),
-        _Col("booths", _positive_int, blank=None),
-        _Col("wait_median_min", _GT0, blank=None), _Col("wait_p95_min", _GT0, blank=None), _BASIS,
+        *(_Col(c, _num(0, _BIG), blank=None)
+          for c in ("capacity_sb", "capacity_nb", "obs_sb", "obs_nb")),
+        _Col("booths", _Range(1, 1000, whole=True), blank=None),
+        _Col("wait_median_min", _num(0, 10080, strict=True), blank=None),
+        _Col("wait_p95_min", _num(0, 10080, strict=True), blank=None), _BASIS,
     )),
     "lanes.csv": (Lane, _cols(
         _Col("id"), _Col("from", field="origin"), _Col("to", field="dest"), _Col("commodity"),
         _Col("mode", _enum(*MODES)), _Col("crossing", blank=None),
-        _Col("transit_days", _GT0), _Col("transit_cv", _GE0), _Col("capacity", _GE0, blank=None),
-        _Col("base_flow", _GE0), _Col("cost_per_unit_usd", _GE0), _BASIS,
+        _Col("transit_days", _num(0, 365, strict=True)), _Col("transit_cv", _num(0, _CV)),
+        _Col("capacity", _num(0, _BIG), blank=None), _Col("base_flow", _num(0, _BIG)),
+        _Col("cost_per_unit_usd", _num(0, _USD)), _BASIS,
     )),
     "boms.csv": (BomLine, _cols(
-        _Col("plant"), _Col("input"), _Col("qty_per_unit", _GT0), _BASIS,
+        _Col("plant"), _Col("input"), _Col("qty_per_unit", _num(0, 1e6, strict=True)), _BASIS,
     )),
     "demand.csv": (Demand, _cols(
-        _Col("site"), _Col("commodity"), _Col("mean_per_day", _GE0), _Col("cv", _GE0),
-        _Col("unmet", _enum(*UNMET)), _BASIS,
+        _Col("site"), _Col("commodity"), _Col("mean_per_day", _num(0, _BIG)),
+        _Col("cv", _num(0, _CV)), _Col("unmet", _enum(*UNMET)), _BASIS,
     )),
 }  # fmt: skip
 _FILES = tuple(_SPECS)
@@ -193,7 +201,7 @@ def _csv_rows(folder: Path, fname: str, rep: _Report) -> list[list[str]] | None:
     """The rows of one CSV file; None (reported) when it cannot be read."""
     try:
         with open(folder / fname, encoding="utf-8-sig", newline="") as f:
-            return list(csv.reader(f))
+            return _strict_rows(f, fname, rep)
     except FileNotFoundError:
         rep.add(fname, 0, "", "required file is missing")
     except UnicodeDecodeError as exc:
@@ -201,6 +209,24 @@ def _csv_rows(folder: Path, fname: str, rep: _Report) -> list[list[str]] | None:
     except (OSError, csv.Error) as exc:
         rep.add(fname, 0, "", "file cannot be read", f"{type(exc).__name__}: {exc}")
     return None
+
+
+def _strict_rows(f: Any, fname: str, rep: _Report) -> list[list[str]] | None:
+    """All records of an open CSV file, strictly parsed; None (and a problem) when malformed."""
+    reader = csv.reader(f, strict=True)
+    rows: list[list[str]] = []
+    while True:
+        first = reader.line_num + 1  # the line the next record starts on
+        try:
+            rows.append(next(reader))
+        except StopIteration:
+            return rows
+        except csv.Error as exc:
+            rule = f"malformed CSV from line {first}: {exc}"
+            if "end of data" in str(exc):
+                rule += " (a quote opened here is never closed)"
+            rep.add(fname, len(rows) + 1, "", rule)
+            return None
 
 
 def _check_header(fname: str, header: list[str], cols: tuple[_Col, ...], rep: _Report) -> bool:
@@ -263,8 +289,14 @@ def _read(folder: Path, fname: str, rep: _Report) -> _Rows | None:
         cells = [c.strip() for c in raw]
         if not any(cells):
             continue  # blank spreadsheet line
-        if any(cells[len(header) :]):
-            rep.add(fname, n, "", f"row has {len(cells)} cells but the header has {len(header)}")
+        if len(cells) != len(rows[0]):  # never read a ragged row as fewer or shifted cells
+            rep.add(
+                fname,
+                n,
+                "",
+                f"row has {len(cells)} cells but the header has {len(rows[0])} "
+                "(a stray comma, a missing cell or an unclosed quote?)",
+            )
         out.append((n, cls(**_parse_row(cls, cols, index, cells, partial(rep.add, fname, n)))))
     if not out and fname not in _MAY_BE_EMPTY:
         rep.add(fname, 0, "", "file has no data rows (it needs at least one)")

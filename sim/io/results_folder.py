@@ -175,6 +175,44 @@ def part_path(folder: Path, table: str, rep: int) -> Path:
     return folder / "parts" / f"{table}-rep{rep:05d}.parquet"
 
 
+def sums_path(folder: Path, rep: int) -> Path:
+    """Path of one replication's checksums of its parts (written just before its kpis part)."""
+    return folder / "parts" / f"sha256-rep{rep:05d}.json"
+
+
+def write_sums(folder: Path, rep: int, parts: dict[str, bytes]) -> None:
+    """Record the SHA-256 of each part of replication ``rep``, so a resume can check them."""
+    sums = {name: hashlib.sha256(data).hexdigest() for name, data in parts.items()}
+    write_atomic(sums_path(folder, rep), json.dumps(sums, sort_keys=True).encode())
+
+
+def bad_parts(folder: Path, rep: int, tables: Sequence[str] = PART_TABLES) -> list[str]:
+    """The parts of a finished replication that are missing or do not match their checksum.
+
+    A folder written before checksums were kept is checked by reading each part's Parquet footer.
+    """
+    try:
+        sums = json.loads(sums_path(folder, rep).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        sums = None
+    bad = []
+    for name in tables:
+        path = part_path(folder, name, rep)
+        try:
+            if isinstance(sums, dict):
+                ok = hashlib.sha256(path.read_bytes()).hexdigest() == sums.get(name)
+            else:
+                import pyarrow.parquet as pq
+
+                pq.read_metadata(path)
+                ok = True
+        except Exception:  # missing, unreadable or not Parquet: the part is bad
+            ok = False
+        if not ok:
+            bad.append(name)
+    return bad
+
+
 def finished_reps(folder: Path) -> set[int]:
     """Replications whose kpis part exists (the kpis part is written last)."""
     done: set[int] = set()
@@ -333,6 +371,75 @@ def check_results_folder(folder: Path, identity: dict[str, Any], *, resume: bool
             file=sys.stderr,
         )
     return True
+
+
+_KINDS = ("batch", "compare", "sweep")
+
+
+def clear_for_overwrite(folder: Path) -> None:
+    """Empty a results folder for ``--overwrite``: only one that Borderflow wrote (it has a manifest)."""
+    if not folder.exists():
+        return
+    if not folder.is_dir():
+        raise ResultsFolderError(f"results folder {folder} is a file: use another --out")
+    if not any(folder.iterdir()):
+        return
+    manifest = read_manifest(folder)
+    if manifest is None or manifest.get("kind") not in _KINDS:
+        raise ResultsFolderError(
+            f"--overwrite: {folder} holds no Borderflow manifest.json, so it is not deleted: "
+            "use another --out"
+        )
+    import shutil
+
+    for p in folder.iterdir():
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p)
+        else:
+            p.unlink()
+
+
+def check_group_folder(
+    folder: Path, kind: str, identity: dict[str, Any], *, resume: bool
+) -> dict[str, Any] | None:
+    """Make sure a compare or sweep may write to ``folder``; return the old manifest if it resumes.
+
+    Like :func:`check_results_folder`: a non-empty folder without a manifest, one of another kind,
+    of other scenarios, grid, seed, horizon or network is refused, and one of the same
+    comparison or sweep unless ``resume``.
+    """
+    if folder.exists() and not folder.is_dir():
+        raise ResultsFolderError(f"results folder {folder} is a file: use another --out")
+    if not folder.is_dir() or not any(folder.iterdir()):
+        return None
+    manifest = read_manifest(folder)
+    if manifest is None:
+        raise ResultsFolderError(
+            f"results folder {folder} is not empty and holds no readable manifest.json: "
+            "use another --out, or delete the folder"
+        )
+    old_kind = manifest.get("kind")
+    if old_kind != kind:
+        raise ResultsFolderError(
+            f"results folder {folder} holds a {old_kind}, not a {kind}: use another --out "
+            "(or --overwrite)"
+        )
+    old = manifest.get("identity") or {}
+    differs = [k for k in identity if old.get(k) != identity[k]]
+    if differs:
+        shown = ", ".join(f"{k} {str(old.get(k))[:40]!s} (this run: {str(identity[k])[:40]})"
+                          for k in differs)  # fmt: skip
+        raise ResultsFolderError(
+            f"results folder {folder} holds another {kind}: {shown}: use another --out "
+            "(or --overwrite)"
+        )
+    if not resume:
+        state = "a complete" if manifest.get("complete") else "an incomplete"
+        raise ResultsFolderError(
+            f"results folder {folder} already holds {state} {kind} of the same scenarios: "
+            "pass --resume to finish it, or --overwrite to start again"
+        )
+    return manifest
 
 
 def combine_parts(folder: Path, table: str, reps: Sequence[int]) -> Path:

@@ -21,7 +21,7 @@ from typing import Any
 
 from sim.errors import NetworkError, Problem, ScenarioError
 from sim.io.network import cached_network
-from sim.io.paths import network_path
+from sim.io.paths import OUTSIDE, inside, network_path
 from sim.io.scenario_toml import COST_KEYS, MARKET_KEYS, TOP_SCALARS, Doc, Entry
 from sim.spec.measures import (
     ALL_KEY_NAMES,
@@ -52,6 +52,20 @@ from sim.spec.scenario import (
 )
 
 _TOP_KEYS = TOP_SCALARS + ("extends", "costs", "market", "measures")
+CALENDAR = (dt.date(1900, 1, 1), dt.date(2199, 12, 31))  # first and last day the model supports
+MAX_HORIZON_DAYS = 36500
+# ranges of the [costs] and [market] numbers: key -> (low, high), both inclusive
+TOP_RANGES: dict[str, tuple[float, float]] = {
+    "costs.holding_rate_per_year": (0.0, 10.0),
+    "costs.truck_hour_usd": (0.0, 1e6),
+    "costs.backlog_penalty_per_day": (0.0, 1.0),
+    "costs.lost_margin_share": (0.0, 1.0),
+    "market.switch_logit": (0.0, 1000.0),
+    "market.qualification_days": (0.0, 36500.0),
+    "market.switch_ramp_days": (0.0, 36500.0),
+    "market.prestock_max_days": (0.0, 3650.0),
+    "market.elasticity": (-10.0, 0.0),
+}
 _ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*\Z")
 
 
@@ -94,6 +108,10 @@ class _Checker:
 
     def run(self) -> Scenario:
         d = self.doc.data
+        if not d and not self.doc.measures and not self.doc.problems:
+            self.problems.append(
+                Problem(self.doc.file, "", "empty scenario: no name and no measures")
+            )
         for key in d:
             if key not in _TOP_KEYS:
                 self.top(key, "unknown key" + hint(key, _TOP_KEYS), key)
@@ -112,9 +130,17 @@ class _Checker:
         if not _is_date(start):
             self.top("start", "must be a date like 2025-01-01", start)
             start = None
+        if start is not None and not CALENDAR[0] <= start <= CALENDAR[1]:
+            self.top("start", f"must be a date in {CALENDAR[0]}..{CALENDAR[1]}", start)
+            start = None
         horizon = d.get("horizon_days", 730)
-        if not isinstance(horizon, int) or isinstance(horizon, bool) or not 1 <= horizon <= 36500:
-            self.top("horizon_days", "must be an integer in 1..36500", horizon)
+        top = MAX_HORIZON_DAYS
+        if not isinstance(horizon, int) or isinstance(horizon, bool) or not 1 <= horizon <= top:
+            self.top("horizon_days", f"must be an integer in 1..{top}", horizon)
+            horizon = None
+        elif start is not None and (CALENDAR[1] - start).days < horizon:
+            last = CALENDAR[1]
+            self.top("horizon_days", f"must end by {last} (start {start} + horizon)", horizon)
             horizon = None
         costs = self.costs(d.get("costs", {}))
         market = self.market(d.get("market", {}))
@@ -149,9 +175,8 @@ class _Checker:
                 self.top(key, "unknown cost parameter" + hint(k, COST_KEYS), k)
             elif not _is_number(v) or not math.isfinite(v):
                 self.top(key, "must be a number", v)
-            elif v < 0 or (k.endswith("_share") or k == "backlog_penalty_per_day") and v > 1:
-                rng = "0..1" if k.endswith("_share") or k.startswith("backlog") else ">= 0"
-                self.top(key, f"must be {rng}", v)
+            elif not TOP_RANGES[key][0] <= v <= TOP_RANGES[key][1]:
+                self.top(key, "must be in {:g}..{:g}".format(*TOP_RANGES[key]), v)
             else:
                 kw[k] = float(v)
         return Costs(**kw)
@@ -174,13 +199,13 @@ class _Checker:
                     else:
                         kw[k] = FrozenMap({p: shares.get(p, 0.0) for p in PARTIES})
             elif k == "elasticity":
-                el = self.share_table(key, v, SECTORS, "sector", -math.inf, 0.0)
+                el = self.share_table(key, v, SECTORS, "sector", *TOP_RANGES[key])
                 if el is not None:
                     kw[k] = FrozenMap({**ELASTICITY, **el})
             elif not _is_number(v) or not math.isfinite(v):
                 self.top(key, "must be a number", v)
-            elif v < 0:
-                self.top(key, "must be >= 0", v)
+            elif not TOP_RANGES[key][0] <= v <= TOP_RANGES[key][1]:
+                self.top(key, "must be in {:g}..{:g}".format(*TOP_RANGES[key]), v)
             else:
                 kw[k] = float(v)
         return Market(**kw)
@@ -201,7 +226,7 @@ class _Checker:
                 self.top(f"{key}.{name}", "must be a number", x)
                 ok = False
             elif not lo <= x <= hi:
-                rule = "must be in 0..1" if what == "party" else "elasticity must be <= 0"
+                rule = "must be in 0..1" if what == "party" else f"elasticity must be in {lo:g}..0"
                 self.top(f"{key}.{name}", rule, x)
                 ok = False
             else:
@@ -210,6 +235,9 @@ class _Checker:
 
     def network(self, sc: Scenario) -> Network | None:
         path = network_path(sc)
+        if not self.doc.anywhere and not inside(path, self.doc.roots):
+            self.top("network", OUTSIDE.format(path=path.resolve()), sc.network)
+            return None
         try:
             return cached_network(path)
         except NetworkError as exc:

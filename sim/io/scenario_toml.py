@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.errors import Problem, ScenarioError
-from sim.io.paths import builtin_scenarios
+from sim.io.paths import OUTSIDE, allowed_roots, builtin_scenarios, inside
 from sim.spec.measures import KEY_TYPES
 from sim.spec.scenario import PASS_THROUGH, Costs, Market
 
@@ -40,6 +40,8 @@ MEASURE_TYPES: dict[str, str] = KEY_TYPES
 # ---------------------------------------------------------------------------------------------
 # Reading and merging (extends)
 # ---------------------------------------------------------------------------------------------
+
+MAX_EXTENDS = 16  # files in one extends chain
 
 
 @dataclass
@@ -62,6 +64,8 @@ class Doc:
     measures: list[Entry] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    roots: tuple[Path, ...] = ()  # where extends and network may resolve (see sim.io.paths)
+    anywhere: bool = False  # --allow-outside
 
 
 def resolve(name_or_path: str | os.PathLike[str]) -> Path:
@@ -91,10 +95,15 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ScenarioError([Problem(fname, "", "file not found")]) from None
     except IsADirectoryError:
         raise ScenarioError([Problem(fname, "", "is a folder, not a scenario file")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError([Problem(fname, "", f"file cannot be read: {exc}")]) from None
+    except UnicodeDecodeError as exc:  # never echo a file's bytes
+        rule = f"not UTF-8 text (at byte {exc.start}): is it a scenario file?"
+        raise ScenarioError([Problem(fname, "", rule)]) from None
+    except OSError as exc:
+        raise ScenarioError([Problem(fname, "", f"file cannot be read: {exc.strerror}")]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError([Problem(fname, "", f"not valid TOML: {exc}")]) from None
+    except RecursionError:
+        raise ScenarioError([Problem(fname, "", "TOML values nested too deeply")]) from None
 
 
 def _find_parent(ext: str, child: Path) -> Path | None:
@@ -111,14 +120,30 @@ def read_doc(path: Path, chain: tuple[Path, ...] = ()) -> Doc:
     fname = str(path)
     raw = _read_toml(path)
     doc = Doc(file=fname)
+    doc.roots, doc.anywhere = allowed_roots(path if not chain else chain[0])
     ext = raw.pop("extends", None)
     here = chain + (path.resolve(),)
-    if ext is not None:
+    if ext is not None and len(here) > MAX_EXTENDS:
+        doc.problems.append(
+            Problem(fname, "key 'extends'", f"extends chain longer than {MAX_EXTENDS} files", ext)
+        )
+    elif ext is not None:
         parent_path = _find_parent(ext, path) if isinstance(ext, str) and ext else None
         if not isinstance(ext, str) or not ext:
             doc.problems.append(
                 Problem(fname, "key 'extends'", "must be a scenario name or file path", ext)
             )
+        elif parent_path is not None and parent_path.suffix != ".toml":
+            doc.problems.append(
+                Problem(fname, "key 'extends'", "must name a scenario file (.toml)", ext)
+            )
+        elif (
+            parent_path is not None
+            and not doc.anywhere
+            and not inside(parent_path, doc.roots)
+        ):
+            rule = OUTSIDE.format(path=parent_path.resolve())
+            doc.problems.append(Problem(fname, "key 'extends'", rule, ext))
         elif parent_path is None:
             known = ", ".join(builtin_scenarios())
             doc.problems.append(

@@ -179,7 +179,8 @@ def _duty_keys(*extra: Key) -> tuple[Key, ...]:
             high=1.0, text=_SHARE),
         Key("stack_group", STR, "among active measures of one group that match a good, only the "
             "highest precedence applies; groups add up"),
-        Key("precedence", INT, "order within the stack group (unique in it)"),
+        Key("precedence", INT, "order within the stack group (unique in it)", low=-1e6,
+            high=1e6, text="an integer in -1,000,000..1,000,000"),
         *extra,
     )  # fmt: skip
 
@@ -290,11 +291,11 @@ class Slowdown(MeasureKind):
         Key("capacity_factor", NUM, "share of capacity left", default=1.0, low=0.0,
             low_open=True, high=1.0, text="a factor in 0 < f <= 1"),
         Key("inspection_factor", NUM, "inspection time multiplier", default=1.0, low=1.0,
-            text="a factor >= 1"),
+            high=100.0, text="a factor in 1..100"),
         Key("secondary_share", NUM, "share of vehicles sent to secondary inspection", low=0.0,
             high=1.0, text=_SHARE),
         Key("secondary_hours", NUM, "hours a secondary inspection adds", low=0.0,
-            text="hours >= 0"),
+            high=168.0, text="hours in 0..168"),
     )  # fmt: skip
 
     @classmethod
@@ -355,7 +356,7 @@ class PortStrike(MeasureKind):
     keys = (
         Key("sites", LIST, "ports", required=True),
         Key("recovery_days", NUM, "days to recover linearly after the end", low=0.0,
-            text="days >= 0"),
+            high=36500.0, text="days in 0..36,500"),
     )  # fmt: skip
 
     @classmethod
@@ -422,8 +423,9 @@ class LaneOpen(MeasureKind):
     keys = (
         Key("lanes", LIST, "lanes", required=True),
         Key("capacity", NUM, "target units per day", required=True, low=0.0, low_open=True,
-            text="a capacity per day > 0"),
-        Key("ramp_days", NUM, "days from base flow to target", low=0.0, text="days >= 0"),
+            high=1e12, text="a capacity per day in 0 < c <= 1e12"),
+        Key("ramp_days", NUM, "days from base flow to target", low=0.0, high=36500.0,
+            text="days in 0..36,500"),
     )  # fmt: skip
 
     @classmethod

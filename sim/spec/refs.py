@@ -26,6 +26,14 @@ def hint(name: object, known: Iterable[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(known)})"
 
 
+def suggest(name: object, known: Iterable[str], listing: str) -> str:
+    """' (did you mean 'a', 'b'?)' for near misses among many ids, else where to list them all."""
+    close = difflib.get_close_matches(str(name), list(known), n=3, cutoff=0.6)
+    if close:
+        return f" (did you mean {', '.join(repr(c) for c in close)}?)"
+    return f" (list them: borderflow network {listing})"
+
+
 def _an(word: str) -> str:
     return f"an {word}" if word[:1] in "aeiou" else f"a {word}"
 
@@ -47,7 +55,8 @@ def _check_kinds(
     for j, x in enumerate(kw.get(key, ())):
         item = known.get(x)
         if item is None:
-            add(f"{key}[{j}]", f"unknown {noun} in network {network}", x)
+            add(f"{key}[{j}]", f"unknown {noun} in network {network}"
+                + suggest(x, known, f"{network} {key}"), x)  # fmt: skip
         elif item.kind not in want:
             add(
                 f"{key}[{j}]",
@@ -69,7 +78,8 @@ def check_refs(add: Report, kind_cls: type[MeasureKind], kw: dict[str, Any], net
     for j, c in enumerate(kw.get("commodities", ())):
         com = net.commodity.get(c)
         if com is None:
-            add(f"commodities[{j}]", f"unknown commodity in network {net.name}", c)
+            rule = f"unknown commodity in network {net.name}"
+            add(f"commodities[{j}]", rule + suggest(c, net.commodity, f"{net.name} commodities"), c)
         elif sectors and com.sector not in sectors:
             add(
                 f"commodities[{j}]",
@@ -88,7 +98,8 @@ def check_refs(add: Report, kind_cls: type[MeasureKind], kw: dict[str, Any], net
     for j, lid in enumerate(kw.get("lanes", ())):
         ln = net.lane.get(lid)
         if ln is None:
-            add(f"lanes[{j}]", f"unknown lane in network {net.name}", lid)
+            rule = f"unknown lane in network {net.name}" + suggest(lid, net.lane, f"{net.name} lanes")
+            add(f"lanes[{j}]", rule, lid)
         elif kind == "lane_open" and ln.base_flow > 0:
             cap = kw.get("capacity")
             if isinstance(cap, int | float) and cap <= ln.base_flow:
