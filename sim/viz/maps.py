@@ -11,6 +11,7 @@ from matplotlib.axes import Axes
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from sim.analysis.folder import Folder
 from sim.io.network import load_network
@@ -84,6 +85,9 @@ def network_map(
     sc = ax.scatter([c.lon for c in net.crossings], [c.lat for c in net.crossings], c=vals, cmap=WAIT_CMAP, norm=norm, marker="D", s=30, edgecolor="black", lw=0.5, zorder=4, gid="crossings")
     if colorbar and ax.figure is not None:
         cb = ax.figure.colorbar(sc, ax=ax, shrink=0.7, pad=0.01)
+        cb.ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        cb.ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:g}x"))
+        cb.ax.yaxis.set_minor_formatter(NullFormatter())
         cb.set_label("crossing slowdown: worst p95 wait / published p95 (x, log scale)")
     ax.set_xlim(EXTENT[0], EXTENT[1])
     ax.set_ylim(EXTENT[2], EXTENT[3])
@@ -92,7 +96,7 @@ def network_map(
     ax.set_ylabel("latitude (°N)")
     total = sum(usd.values())
     ax.set_title(f"{folder.scenario}: lanes carry {money(total)} per day", loc="left", fontsize=10)
-    handles = [Line2D([], [], color=c, lw=3, label=s) for s, c in SECTOR_COLORS.items() if s != "multi"]
+    handles = [Line2D([], [], color=c, lw=3, label=s if s != "multi" else "multi (containers)") for s, c in SECTOR_COLORS.items()]
     handles.append(Line2D([], [], color="0.5", lw=0.3 + 5.0, label=f"lane width: {money(top)}/day"))
     if far > 0:
         handles.append(Line2D([], [], color="none", label=f"overseas lanes ({money(far)}/day) not drawn"))
