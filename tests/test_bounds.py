@@ -46,6 +46,18 @@ def test_network_readme_shows_every_declared_range() -> None:
         assert rng.doc in rows[0].split("|")[2], (f, name, rng.doc, rows[0])
 
 
+def _ensure_column(d: Path, fname: str, col: str) -> None:
+    """Optional files and columns the tiny network leaves out: add them, valid, before the cell."""
+    path = d / fname
+    if not path.exists():  # stock.csv: one explicit level for the first market's first good
+        site, com = (TINY / "demand.csv").read_text(encoding="utf-8").splitlines()[1].split(",")[:2]
+        path.write_text(f"site,commodity,S,s\n{site},{com},100,\n", encoding="utf-8")
+    rows = [ln.split(",") for ln in path.read_text(encoding="utf-8").splitlines()]
+    if col not in rows[0]:  # an optional column: blank takes its default
+        path.write_text("\n".join(",".join([*r, col if k == 0 else ""]) for k, r in
+                                  enumerate(rows)) + "\n", encoding="utf-8")  # fmt: skip
+
+
 # a row of networks/tiny that has each column filled (s_days/S_days: the sS site)
 _ROW = {("sites.csv", "s_days"): 5, ("sites.csv", "S_days"): 5}
 
@@ -76,6 +88,7 @@ def test_out_of_range_network_cell(
 ) -> None:
     d = tmp_path / "tiny"
     shutil.copytree(TINY, d)
+    _ensure_column(d, fname, col)
     row = _ROW.get((fname, col), 2)
     cell(fname, row, col, value)(d)
     assert main(["validate", str(d)]) == 2

@@ -172,7 +172,11 @@ def test_boycott_shifts_orders_away_from_the_origin() -> None:
 def test_tariff_moves_orders_after_the_qualification_lag() -> None:
     t = Measure(id="t", kind="tariff", start=10, imposer="US", origin="CA", rate=0.25)
     mk = Market(
-        elasticity={"auto": 0.0}, switch_logit=8.0, qualification_days=20.0, switch_ramp_days=10.0
+        elasticity={"auto": 0.0},
+        switch_logit=8.0,
+        qualification_days=20.0,
+        switch_ramp_days=10.0,
+        duty_absorption=0.0,
     )
     run = Run(two_suppliers(), Scenario("t", market=mk, measures=(t,)), seed=0, days=60)
     weights: list[list[float]] = []

@@ -14,6 +14,7 @@ from sim.errors import ScenarioError
 from sim.io.paths import network_path
 from sim.io.scenario import parse_override
 from sim.spec.measures import KIND_KEYS, MEASURE_KINDS
+from sim.spec.network import SECTORS
 from sim.spec.scenario import (
     Costs,
     FrozenMap,
@@ -135,8 +136,8 @@ def test_extends_costs_and_market_merge_key_by_key(family: Path) -> None:
     assert sc.costs.truck_hour_usd == 120.0
     assert sc.costs.holding_rate_per_year == 0.3
     assert sc.costs.lost_margin_share == Costs().lost_margin_share
-    assert sc.market.qualification_days == 30
-    assert sc.market.switch_ramp_days == 10
+    assert dict(sc.market.qualification_days) == dict.fromkeys(SECTORS, 30.0)
+    assert dict(sc.market.switch_ramp_days) == dict.fromkeys(SECTORS, 10.0)
     # a pass_through table replaces the default as a whole: parties not listed bear 0
     assert dict(sc.market.pass_through) == {
         "exporter": 0.5,
@@ -258,7 +259,7 @@ def test_overrides_set_dotted_keys(family: Path) -> None:
     )
     assert sc.horizon_days == 500
     assert sc.costs.truck_hour_usd == 80.0
-    assert sc.market.qualification_days == 7.0
+    assert sc.market.qualification_days["auto"] == 7.0
     assert sc.market.elasticity["farm"] == -1.5
     assert sc.market.elasticity["auto"] == -1.0  # other sectors keep their defaults
     assert sc.measure("t1").rate == 0.5 and sc.measure("t1").start == sc.day("2025-06-01")
@@ -452,3 +453,19 @@ def test_readme_measure_key_table_is_generated_from_the_kind_declarations() -> N
     start, end = "<!-- measure-keys:start -->\n", "<!-- measure-keys:end -->"
     table = readme[readme.index(start) + len(start) : readme.index(end)]
     assert table == key_table(), "README measure table is stale: python -m sim.spec.measures"
+
+
+def test_switching_parameters_by_sector_from_numbers_tables_and_overrides() -> None:
+    sc = load_scenario("baseline")
+    assert dict(sc.market.switch_logit) == {"auto": 3.0, "farm": 5.0, "energy": 1.5, "multi": 4.0}
+    assert sc.market.duty_absorption["auto"] == 0.55
+    sc = load_scenario(
+        "baseline",
+        overrides={"market.qualification_days.auto": 60, "market.duty_absorption": 0.2},
+    )
+    assert dict(sc.market.qualification_days) == {
+        "auto": 60.0, "farm": 30.0, "energy": 90.0, "multi": 60.0
+    }  # fmt: skip
+    assert dict(sc.market.duty_absorption) == dict.fromkeys(SECTORS, 0.2)
+    sc = load_scenario("baseline", overrides={"market.switch_logit": 2, "market.switch_logit.farm": 9})
+    assert dict(sc.market.switch_logit) == {"auto": 2.0, "farm": 9.0, "energy": 2.0, "multi": 2.0}

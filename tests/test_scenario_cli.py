@@ -72,6 +72,12 @@ CASES: list[tuple[str, str | dict[str, str], str]] = [
     ("elasticity_positive", HEAD + "[market]\nelasticity = { farm = 0.5 }\n", "key 'market.elasticity.farm': elasticity must be in -10..0"),
     ("elasticity_unknown_sector", HEAD + "[market]\nelasticity = { toys = -1.0 }\n", "key 'market.elasticity.toys': unknown sector"),
     ("market_negative", HEAD + "[market]\nqualification_days = -1\n", "key 'market.qualification_days': must be in 0..36500"),
+    ("absorption_above_1", HEAD + "[market]\nduty_absorption = { auto = 1.2 }\n", "key 'market.duty_absorption.auto': must be in 0..1"),
+    ("absorption_number_above_1", HEAD + "[market]\nduty_absorption = 2\n", "key 'market.duty_absorption': must be in 0..1"),
+    ("switch_logit_unknown_sector", HEAD + "[market]\nswitch_logit = { toys = 2 }\n", "key 'market.switch_logit.toys': unknown sector"),
+    ("switch_ramp_text", HEAD + '[market]\nswitch_ramp_days = "slow"\n', "key 'market.switch_ramp_days': must be a number or a table sector -> number"),
+    ("warmup_beyond_horizon", HEAD + "horizon_days = 30\nwarmup_days = 30\n", "key 'warmup_days': must be an integer in 0..horizon_days - 1"),
+    ("remission_above_1", HEAD + T1.replace("rate = 0.25", "rate = 0.25\nremission_share = 1.5"), "key 'measures[0] (t1).remission_share': must be a share in 0..1"),
     ("measures_not_array", HEAD + "measures = 5\n", "key 'measures': must be an array of tables"),
     # measure keys and types
     ("unknown_measure_key", HEAD + T1.replace("rate = 0.25", "rat = 0.25"), "key 'measures[0] (t1).rat': unknown key"),

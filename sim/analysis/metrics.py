@@ -15,10 +15,15 @@ COST_KINDS = KINDS
 
 
 def kpis(meta: RunRecord, raw: RunArrays) -> dict[str, Any]:
-    """Per-replication KPIs with the names of DESIGN.md (costs in US$, backlog valued in US$)."""
+    """Per-replication KPIs with the names of DESIGN.md (costs in US$, backlog valued in US$).
+
+    Days before the scenario's warm-up (``meta.warmup``) are left out of every KPI except the
+    time to survive, which is measured from the first disruption.
+    """
+    w = meta.warmup
     value = np.asarray(meta.point_value, dtype=float)
     sector = np.asarray(meta.point_sector)
-    backlog_usd = raw.backlog * value  # days x points
+    backlog_usd = raw.backlog[w:] * value  # days x points
     total = backlog_usd.sum(axis=1) if backlog_usd.size else np.zeros(0)
     out: dict[str, Any] = {
         "scenario": meta.scenario,
@@ -35,9 +40,7 @@ def kpis(meta: RunRecord, raw: RunArrays) -> dict[str, Any]:
     dem = meta.demanded_value
     out["fill_rate"] = meta.filled_value / dem if dem > 0 else 1.0
     cats = meta.cost_cats
-    by_cat = np.zeros(len(cats))
-    for _, c, usd in raw.ledger:
-        by_cat[c] += usd
+    by_cat = _by_category(len(cats), raw, w)
     party = np.array([c[0] for c in cats])
     country = np.array([c[1] for c in cats])
     kind = np.array([c[3] for c in cats])
@@ -64,7 +67,7 @@ def kpis(meta: RunRecord, raw: RunArrays) -> dict[str, Any]:
     for ctry in ("US", "CA"):  # revenue is booked as a negative cost of the government
         rev = float(by_cat[(kind == "duty") & gov & (country == ctry)].sum()) if cats else 0.0
         out[f"duty_revenue_{ctry.lower()}_usd"] = 0.0 - rev  # 0.0 - x: no negative zero
-    shipped = raw.shipped
+    shipped = raw.shipped[w:]
     lane_val = np.asarray(meta.lane_value, dtype=float)
     to_os = np.asarray([o == "CA" and d == "OS" for o, d in meta.lane_countries], dtype=bool)
     out["overseas_exports_usd"] = (
@@ -89,7 +92,8 @@ def kpis(meta: RunRecord, raw: RunArrays) -> dict[str, Any]:
         out[f"lost_export_margin_{origin.lower()}_usd"] = float(
             np.maximum(short, 0.0).sum() * margin
         )
-    out["tts_days"] = _tts(meta, raw, total)
+    full = total if w == 0 or not raw.backlog.size else (raw.backlog * value).sum(axis=1)
+    out["tts_days"] = _tts(meta, raw, full)
     out["lost_sales_usd"] = meta.lost_value
     out["downtime_hours"] = meta.downtime_hours
     out["mass_balance_error"] = meta.mass_balance_error
@@ -115,6 +119,15 @@ def check_finite(kpis: dict[str, Any]) -> None:
             f"scenario {kpis.get('scenario')} seed {kpis.get('seed')} rep {kpis.get('rep')}: "
             f"KPIs are not finite ({', '.join(bad)}); check the network's and scenario's numbers"
         )
+
+
+def _by_category(n: int, raw: RunArrays, first_day: int) -> np.ndarray:
+    """US$ booked per cost category on days >= ``first_day``."""
+    by_cat = np.zeros(n)
+    for day, c, usd in raw.ledger:
+        if day >= first_day:
+            by_cat[c] += usd
+    return by_cat
 
 
 def _tts(meta: RunRecord, raw: RunArrays, backlog_usd: np.ndarray) -> float:

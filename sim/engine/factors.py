@@ -29,9 +29,7 @@ CrossingKey = tuple[str, str]  # (crossing id, "sb" | "nb")
 class DayFactors:
     """The factors of the current day (neutral values when no measure is active)."""
 
-    def __init__(
-        self, lay: Layout, groups: list[CrossingKey], pipes: list[CrossingKey]
-    ) -> None:
+    def __init__(self, lay: Layout, groups: list[CrossingKey], pipes: list[CrossingKey]) -> None:
         nl, ng = len(lay.lanes), len(groups)
         self.lane_tariff = [0.0] * nl  # ad valorem duty charged by the destination country
         self.lane_levy = [0.0] * nl  # ad valorem levy charged by the origin country
@@ -68,9 +66,7 @@ class DayFactors:
 class MeasureFactors:
     """The scenario's measures compiled against one run's layout; writes :attr:`today`."""
 
-    def __init__(
-        self, lay: Layout, groups: list[CrossingKey], pipes: list[CrossingKey]
-    ) -> None:
+    def __init__(self, lay: Layout, groups: list[CrossingKey], pipes: list[CrossingKey]) -> None:
         self.lay = lay
         self.today = DayFactors(lay, groups, pipes)
         sc = lay.scenario
@@ -81,19 +77,56 @@ class MeasureFactors:
         self.change_days: set[int] = {0}
         for m in self.measures:
             self.change_days |= kind_of(m).change_days(m)
-        # supplier switching
-        mk = sc.market
-        self.beta = mk.switch_logit
-        self.qual = mk.qualification_days
-        self.ramp = max(mk.switch_ramp_days, 1e-9)
-        self.transitions: dict[int, tuple[list[float], list[float], int]] = {}
-        self.switch_target: dict[int, list[float]] = {}
-        self.factor: dict[int, list[float]] = {}
-        self.prior: list[float] = list(lay.l_base)
+        self._switching(lay)
         self.lane_g = {key: g for g, key in enumerate(groups)}
         # scratch of one recomputation
         self._opened: dict[int, float] = {}
         self._origin_factor: list[float] = []
+
+    def _switching(self, lay: Layout) -> None:
+        """Constants of supplier switching: per point its sector's parameters; per lane the
+        producer whose spare capacity bounds it; the export lanes diversification reads."""
+        mk, net = lay.scenario.market, lay.net
+        sec = [net.commodity[pt.commodity].sector for pt in lay.points]
+        self.p_beta = [mk.switch_logit.get(s, 0.0) for s in sec]
+        self.p_qual = [mk.qualification_days.get(s, 0.0) for s in sec]
+        self.p_ramp = [max(mk.switch_ramp_days.get(s, 0.0), 1e-9) for s in sec]
+        self.p_keep = [1.0 - mk.duty_absorption.get(s, 0.0) for s in sec]  # share driving switching
+        self.transitions: dict[int, tuple[list[float], list[float], int]] = {}
+        self.switch_target: dict[int, list[float]] = {}
+        self.factor: dict[int, list[float]] = {}
+        self.prior: list[float] = list(lay.l_base)
+        self.raw: list[list[float]] = [list(w) for w in lay.weights0]  # before capacity caps
+        self.multi = [p for p, ins in enumerate(lay.in_lanes) if len(ins) > 1]
+        self.moved: set[int] = set()
+        self.in_base = [sum(lay.l_base[i] for i in ins) for ins in lay.in_lanes]
+        # a lane out of a producer's output point: the producer's spare capacity bounds its gains
+        self.l_site = [-1] * len(lay.lanes)
+        self.site_spare0: dict[int, tuple[float, float]] = {}  # site -> (capacity, base outflow)
+        producers = [(si, p, cap) for si, p, cap in lay.sources]
+        producers += [(si, p, cap) for si, p, cap, _ in lay.plants]
+        for si, p, cap in producers:
+            if not math.isfinite(cap):
+                continue
+            outs = lay.out_lanes[p]
+            self.site_spare0[si] = (cap, sum(lay.l_base[i] for i in outs))
+            for i in outs:
+                self.l_site[i] = si
+        # endogenous diversification: per commodity, the Canada->US border lanes whose lost share
+        # Canadian exporters may sell overseas, and the existing (base flow > 0) lanes from Canada
+        # to overseas markets that can carry it within their spare capacity
+        self.div_us: dict[int, list[tuple[int, int, int]]] = {}  # commodity -> [(lane, point, j)]
+        self.div_os: dict[int, list[int]] = {}  # commodity -> [lane]
+        for i, ln in enumerate(lay.lanes):
+            a, b = net.site[ln.origin].country, net.site[ln.dest].country
+            c = lay.p_com_i[lay.l_dp[i]]
+            if (a, b) == ("CA", "US") and ln.crossing is not None:
+                p = lay.l_dp[i]
+                self.div_us.setdefault(c, []).append((i, p, lay.in_lanes[p].index(i)))
+            elif a == "CA" and b == "OS" and ln.base_flow > 0 and lay.l_dp[i] in lay.market_of:
+                self.div_os.setdefault(c, []).append(i)
+        self.div_os = {c: v for c, v in self.div_os.items() if c in self.div_us}
+        self.diverted: dict[int, float] = {}  # lane -> extra flow overseas applied to today
 
     def _compile_duties(self) -> None:
         """Per border lane, the (measure, effective rate) of every tariff and levy that hits it."""
@@ -168,6 +201,7 @@ class MeasureFactors:
         prior = list(lay.l_base)
         self._open_lanes(prior)
         self.prior = [p * f for p, f in zip(prior, self._origin_factor, strict=True)]
+        self.diverted = {}  # the reset cleared what diversification had added
         self._reweight(t)
 
     def _open_lanes(self, prior: list[float]) -> None:
@@ -275,49 +309,177 @@ class MeasureFactors:
 
     # ------------------------------------------------------------------ supplier switching
     def _extra_cost(self, i: int) -> float:
-        """What the measures add to lane ``i``'s landed cost per unit (duty and levy): the 2024
-        base flows already reflect the base costs, so only this drives supplier switching."""
+        """What the measures add to lane ``i``'s landed cost per unit (duty and levy) that the
+        buyer acts on: the 2024 base flows already reflect the base costs, and the share of the
+        duty the importer absorbs in its margin (``duty_absorption``) does not move orders."""
         lay, fx = self.lay, self.today
-        return lay.p_value[lay.l_dp[i]] * (fx.lane_tariff[i] + fx.lane_levy[i])
+        p = lay.l_dp[i]
+        return lay.p_value[p] * (fx.lane_tariff[i] + fx.lane_levy[i]) * self.p_keep[p]
 
     def _reweight(self, t: int) -> None:
-        """Order shares = prior (base flow, opened capacity, boycotts) x switching factor.
+        """Order shares = prior (base flow, opened capacity, boycotts) x switching factor, within
+        the spare capacity of the suppliers that gain.
 
-        Prior changes act at once; the switching factor exp(-beta x relative added landed cost) moves to a
-        new value only after the qualification lag, then linearly over the ramp.
+        Prior changes act at once; the switching factor exp(-beta x relative added landed cost)
+        moves toward a new target only after the qualification lag, then linearly over the ramp,
+        from wherever it is: when the cost gap closes (a tariff ends) the target is 1 again and
+        shares move back with the same lag and ramp.
         """
         lay = self.lay
+        for p in self.multi:
+            ins = lay.in_lanes[p]
+            v = lay.p_value[p]
+            costs = [self._extra_cost(i) for i in ins]
+            cmin = min(costs)
+            f_new = [math.exp(-self.p_beta[p] * (c - cmin) / v) for c in costs]
+            last = self.switch_target.get(p, [1.0] * len(ins))
+            if any(abs(a - b) > 1e-12 for a, b in zip(last, f_new, strict=True)):
+                self.switch_target[p] = f_new
+                self.transitions[p] = (list(self.factor.get(p, [1.0] * len(ins))), f_new, t)
         for p, ins in enumerate(lay.in_lanes):
-            if not ins:
-                continue
-            if len(ins) > 1:
-                v = lay.p_value[p]
-                costs = [self._extra_cost(i) for i in ins]
-                cmin = min(costs)
-                f_new = [math.exp(-self.beta * (c - cmin) / v) for c in costs]
-                last = self.switch_target.get(p, [1.0] * len(ins))
-                if any(abs(a - b) > 1e-12 for a, b in zip(last, f_new, strict=True)):
-                    self.switch_target[p] = f_new
-                    self.transitions[p] = (list(self.factor.get(p, [1.0] * len(ins))), f_new, t)
-            self._set_weights(p)
+            if ins:
+                self._set_weights(p)
+        self._cap_weights()
 
     def _set_weights(self, p: int) -> None:
+        """Point ``p``'s order shares before capacity caps: prior x switching factor, normalised."""
         ins = self.lay.in_lanes[p]
         f = self.factor.get(p)
         raw = [self.prior[i] * (f[j] if f else 1.0) for j, i in enumerate(ins)]
         tot = sum(raw)
-        self.today.weights[p] = [x / tot for x in raw] if tot > 0 else [0.0] * len(ins)
+        w = [x / tot for x in raw] if tot > 0 else [0.0] * len(ins)
+        self.raw[p] = w
+        self.today.weights[p] = w
+        if len(ins) > 1:  # the points whose shares left their base shares (capacity caps apply)
+            if any(abs(a - b) > 1e-12 for a, b in zip(w, self.lay.weights0[p], strict=True)):
+                self.moved.add(p)
+            else:
+                self.moved.discard(p)
+
+    def _cap_weights(self) -> None:
+        """Bound what the gaining suppliers take by their spare capacity, then diversify.
+
+        A lane whose share rose above its base share wants (share - base share) x the point's base
+        inflow more per day; that is at most its own spare capacity (capacity x factor - base
+        flow) and, summed over every lane out of a producer, at most the producer's spare capacity
+        (capacity x site factor - base outflow; a plant at capacity takes nothing more). What a
+        gaining lane may not take stays with the lanes that lost share, in proportion to their
+        losses.
+        """
+        lay, fx = self.lay, self.today
+        moved = sorted(self.moved)
+        want, by_site, capped = self._wanted(moved)
+        scale: dict[int, float] = {}
+        for si, d in by_site.items():
+            cap, out = self.site_spare0[si]
+            spare = max(0.0, cap * fx.site_factor[si] - out)
+            if d > spare:
+                scale[si] = spare / d
+        if scale:
+            capped.update(
+                p
+                for p in moved
+                if any(self.l_site[i] in scale for i in lay.in_lanes[p] if i in want)
+            )
+        for p in moved:
+            fx.weights[p] = self._capped(p, want, scale) if p in capped else self.raw[p]
+        self._diversify()
+
+    def _wanted(self, moved: list[int]) -> tuple[dict[int, float], dict[int, float], set[int]]:
+        """Per gaining lane the extra flow it would take within its own room; per producer the sum;
+        the points where some lane's room binds."""
+        lay, fx = self.lay, self.today
+        want: dict[int, float] = {}
+        by_site: dict[int, float] = {}
+        capped: set[int] = set()
+        raw, l_site, lane_cap, lane_factor, base = (
+            self.raw, self.l_site, fx.lane_cap, fx.lane_factor, lay.l_base
+        )
+        for p in moved:
+            r = self.in_base[p]
+            w0, w = lay.weights0[p], raw[p]
+            for j, i in enumerate(lay.in_lanes[p]):
+                d = (w[j] - w0[j]) * r
+                if d > 1e-9 * r:
+                    room = lane_cap[i] * lane_factor[i] - base[i]
+                    if d > room:
+                        d = max(0.0, room)
+                        capped.add(p)
+                    want[i] = d
+                    si = l_site[i]
+                    if si >= 0:
+                        by_site[si] = by_site.get(si, 0.0) + d
+        return want, by_site, capped
+
+    def _capped(self, p: int, want: dict[int, float], scale: dict[int, float]) -> list[float]:
+        """Point ``p``'s shares with its gaining lanes held to what they may take; the rest goes
+        back to the lanes that lost share, in proportion to their losses."""
+        lay = self.lay
+        w, w0, r = self.raw[p], lay.weights0[p], self.in_base[p]
+        new = list(w)
+        freed = lost = 0.0
+        for j, i in enumerate(lay.in_lanes[p]):
+            if i in want:
+                new[j] = w0[j] + want[i] * scale.get(self.l_site[i], 1.0) / r
+                freed += w[j] - new[j]
+            elif w[j] < w0[j]:
+                lost += w0[j] - w[j]
+        if freed > 0 and lost > 0:
+            back = min(1.0, freed / lost)
+            for j, i in enumerate(lay.in_lanes[p]):
+                if i not in want and w[j] < w0[j]:
+                    new[j] = w[j] + back * (w0[j] - w[j])
+        tot = sum(new)
+        return [x / tot for x in new] if tot > 0 else new
+
+    def _diversify(self) -> None:
+        """Endogenous diversification: the share Canada->US lanes of a commodity lost (below their
+        base flow) goes to that commodity's existing lanes from Canada to overseas markets, within
+        their spare capacity (capacity x factor - base flow), in proportion to it. The overseas
+        buyers take it as extra demand, and the stock points on the way hold stock for it, as for
+        a lane a scenario opened; it follows the switching lag and ramp because the shares do."""
+        lay, fx = self.lay, self.today
+        for c, os_lanes in self.div_os.items():
+            shed = 0.0
+            for i, p, j in self.div_us[c]:
+                shed += max(0.0, lay.l_base[i] - fx.weights[p][j] * self.in_base[p])
+            room = [max(0.0, fx.lane_cap[i] * fx.lane_factor[i] - lay.l_base[i]) for i in os_lanes]
+            tot = sum(room)
+            take = min(shed, tot)
+            for i, r in zip(os_lanes, room, strict=True):
+                if i in self._opened:  # a lane the scenario opens takes its own capacity
+                    continue
+                x = take * r / tot if tot > 0 else 0.0
+                dx = x - self.diverted.get(i, 0.0)
+                if abs(dx) <= 1e-12:
+                    continue
+                self.diverted[i] = x
+                dp, op = lay.l_dp[i], lay.l_op[i]
+                fx.demand_extra[lay.market_of[dp]] += dx
+                fx.target_extra[dp] += dx * (lay.l_transit[i] + 1 + lay.p_cover[dp])
+                if lay.p_site[op].kind in ("storage", "port"):
+                    fx.target_extra[op] += dx * (lay.p_lead[op] + 1 + lay.p_cover[op])
+                self.prior[i] = lay.l_base[i] * self._origin_factor_of(i) + x
+                if len(lay.in_lanes[dp]) > 1:
+                    self._set_weights(dp)
+
+    def _origin_factor_of(self, i: int) -> float:
+        return self._origin_factor[i] if self._origin_factor else 1.0
 
     def _step_transitions(self, t: int) -> None:
+        moved = False
         done = []
         for p, (f0, f1, t0) in self.transitions.items():
-            x = (t - t0 - self.qual) / self.ramp
+            x = (t - t0 - self.p_qual[p]) / self.p_ramp[p]
             if x <= 0:
                 continue
             x = min(1.0, x)
             self.factor[p] = [a + (b - a) * x for a, b in zip(f0, f1, strict=True)]
             self._set_weights(p)
+            moved = True
             if x >= 1.0:
                 done.append(p)
         for p in done:
             del self.transitions[p]
+        if moved:
+            self._cap_weights()

@@ -78,6 +78,10 @@ class Layout:
         self.in_lanes: list[list[int]] = [[] for _ in range(n)]
         self.out_lanes: list[list[int]] = [[] for _ in range(n)]
         self.nonstorable = [p for p in range(n) if not self.p_storable[p]]
+        # live animals held at a point: (point, feeding US$ per unit-day, death rate per day)
+        self.live = [
+            (p, c.holding_usd_per_day, c.death_rate_per_day) for p, c in enumerate(coms) if c.live
+        ]
 
     # ------------------------------------------------------------------ lanes
     def _lanes(self) -> None:
@@ -151,6 +155,11 @@ class Layout:
             # every other point starts with the day's use on top of it
             days = cover if is_output else cover + 1
             self.opening[p] = r * days if self.p_storable[p] else 0.0
+        for x in net.stock:  # explicit levels: S (and s) in units; the start is S less the pipeline
+            p = self.pidx[(x.site, x.commodity)]
+            self.target[p] = x.S
+            self.reorder[p] = -math.inf if x.s is None else x.s
+            self.opening[p] = max(0.0, x.S - self.rate[p] * self.p_lead[p])
 
     # ------------------------------------------------------------------ producers and markets
     def _producers(self) -> None:
@@ -171,6 +180,7 @@ class Layout:
             (self.pidx[(dm.site, dm.commodity)], dm.mean_per_day, dm.cv, dm.unmet == "lost")
             for dm in net.demand
         ]
+        self.m_poisson = [dm.dist == "poisson" for dm in net.demand]
         self.market_of = {p: k for k, (p, _, _, _) in enumerate(self.markets)}
         el = self.scenario.market.elasticity
         self.m_elastic = [

@@ -98,6 +98,7 @@ class RunRecord:
     balance: dict[str, dict[str, float]]  #: per commodity: initial, produced, consumed, ...
     events: int  #: SimPy events processed
     wall_s: float  #: wall time of the event loop, s
+    warmup: int = 0  #: first day the KPIs count (run totals above count from it)
 
 
 class Recorder:

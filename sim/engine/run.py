@@ -76,6 +76,7 @@ class Run:
         self._state()
         self._draw_random()
         self.hooks: list[Any] = []  # extra objects with .apply(run, day), called after the measures
+        self.lane_live = [net.commodity[ln.commodity].live for ln in lay.lanes]
 
     def _state(self) -> None:
         """The mutable state: stock, backlog, FIFO batches, orders, goods in transit, totals."""
@@ -118,7 +119,8 @@ class Run:
         # so a replication never depends on how many others run, or where
         lay = self.lay
         ss = np.random.SeedSequence(self.seed, spawn_key=(self.rep,))
-        demand_ss, transit_ss, inspect_ss, bkg_ss = ss.spawn(4)
+        demand_ss, transit_ss, inspect_ss, bkg_ss, poisson_ss = ss.spawn(5)
+        self.rng_poisson = np.random.default_rng(poisson_ss)  # integer demand, drawn day by day
         days = self.days
         self.z_demand = (
             np.random.default_rng(demand_ss).standard_normal((days, len(lay.markets))).tolist()
@@ -268,6 +270,8 @@ class Run:
 
     def step(self, t: int) -> None:
         """Everything that happens on day ``t`` after the measures switch."""
+        if t and t == self.scenario.warmup_days:  # KPIs count from the end of the warm-up
+            self.demanded_value = self.filled_value = self.lost_value = self.downtime_hours = 0.0
         self._spoil(t)
         self._demand(t)
         self._order()
@@ -282,6 +286,11 @@ class Run:
 
     def _spoil(self, t: int) -> None:
         lay = self.lay
+        for p, feed, death in lay.live:  # live animals are fed, and a few die, instead of spoiling
+            have = self.on_hand[p]
+            if have > 0:
+                self._die(p, have * death, self.ledger.p_spoil_cat[p])
+                self.ledger.today[self.ledger.p_hold_cat[p]] += self.on_hand[p] * feed
         for p, fifo in enumerate(self.fifo):
             if not fifo:
                 continue
@@ -293,6 +302,14 @@ class Run:
                 self.on_hand[p] -= lost
                 self.spoiled[lay.p_com_i[p]] += lost
                 self.ledger.today[self.ledger.p_spoil_cat[p]] += lost * lay.p_value[p]
+
+    def _die(self, p: int, dead: float, cat: int) -> None:
+        """Book ``dead`` animals of point ``p`` (taken from its stock when held there)."""
+        if dead > 0:
+            lay = self.lay
+            self.on_hand[p] -= dead
+            self.spoiled[lay.p_com_i[p]] += dead
+            self.ledger.today[cat] += dead * lay.p_value[p]
 
     def _produce(self) -> None:
         lay = self.lay
@@ -340,13 +357,13 @@ class Run:
         z = self.z_demand[t]
         oh = self.on_hand
         cons = self.ledger.pass_through[3]
-        extra = fx.demand_extra
+        extra, pois = fx.demand_extra, lay.m_poisson
         for k, (p, mean, cv, lost) in enumerate(lay.markets):
             m = mean * fx.demand_factor[k]
             emb = self.embodied[p]
             if emb > 0 and lay.m_elastic[k]:  # consumers see their share of the duty in the price
                 m *= (1.0 + cons * emb / lay.p_value[p]) ** lay.m_elastic[k]
-            d = m * max(0.0, 1.0 + cv * z[k])
+            d = float(self.rng_poisson.poisson(m)) if pois[k] else m * max(0.0, 1.0 + cv * z[k])
             self._serve(t, p, d, lost)
             if extra[k] > 0 and oh[p] > 0:
                 # new overseas buyers (a lane a scenario opened) take what arrives, up to the lane's
@@ -466,12 +483,29 @@ class Run:
         ct, delay_cat = self.ledger.today, self.ledger.l_delay_cat
         for c in crossed:
             if isinstance(c, Crossed):
+                if self.lane_live[c.lane]:
+                    c = self._held_at_border(c, t - c.dispatched + c.wait_days)
                 duty = c.duty + self.assess(c.lane, c.qty, t, c.dispatched)
                 self.schedule(c.lane, c.qty, c.transit_days + c.wait_days, c.born, duty)
                 if c.truck_hours is not None:
                     ct[delay_cat[c.lane]] += c.truck_hours * th
             else:
                 ct[delay_cat[c.lane]] += c.vehicles * 24.0 * th
+
+    def _held_at_border(self, c: Crossed, held: float) -> Crossed:
+        """Live animals held at the border ``held`` days (queued days and the day's wait): fed for
+        those days (US$ per head-day, a delay cost), and the death rate applied over them; the
+        survivors cross."""
+        lay, led = self.lay, self.ledger
+        com = self.net.commodity[lay.points[lay.l_dp[c.lane]].commodity]
+        led.today[led.l_delay_cat[c.lane]] += c.qty * held * com.holding_usd_per_day
+        dead = c.qty * (1.0 - (1.0 - com.death_rate_per_day) ** held)
+        if dead <= 0:
+            return c
+        self.in_transit[c.lane] -= dead
+        self.spoiled[lay.p_com_i[lay.l_dp[c.lane]]] += dead
+        led.today[led.l_spoil_cat[c.lane]] += dead * lay.p_value[lay.l_dp[c.lane]]
+        return c._replace(qty=c.qty - dead)
 
     def _curtail(self) -> None:
         oh, com_i = self.on_hand, self.lay.p_com_i
@@ -557,6 +591,7 @@ class Run:
             balance=self.balance,
             events=self.events,
             wall_s=self.wall_s,
+            warmup=min(self.scenario.warmup_days, self.days - 1),
         )
 
     def mass_balance(self) -> float:

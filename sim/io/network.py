@@ -25,6 +25,7 @@ from sim.errors import NetworkError, Problem
 from sim.spec.network import (
     COUNTRIES,
     CROSSING_KINDS,
+    DISTS,
     MODES,
     POLICIES,
     SECTORS,
@@ -37,6 +38,7 @@ from sim.spec.network import (
     Lane,
     Network,
     Site,
+    StockLevel,
 )
 
 _MODE_CROSSING = {
@@ -138,7 +140,9 @@ _SPECS: dict[str, tuple[type, tuple[_Col, ...]]] = {
         _Col("value_usd", _num(0, _USD, strict=True)), _Col("storable", _flag),
         _Col("shelf_life_days", _num(0, 36500, strict=True), blank=None),
         _Col("units_per_truck", _num(0, 1e6, strict=True), blank=None),
-        _Col("units_per_railcar", _num(0, 1e6, strict=True), blank=None), _BASIS,
+        _Col("units_per_railcar", _num(0, 1e6, strict=True), blank=None),
+        _Col("holding_usd_per_day", _num(0, _USD), blank=0.0, optional=True),
+        _Col("death_rate_per_day", _num(0, 1), blank=0.0, optional=True), _BASIS,
     )),
     "sites.csv": (Site, _cols(
         _Col("id"), _Col("kind", _enum(*SITE_KINDS)), _Col("country", _enum(*COUNTRIES)),
@@ -168,11 +172,17 @@ _SPECS: dict[str, tuple[type, tuple[_Col, ...]]] = {
     )),
     "demand.csv": (Demand, _cols(
         _Col("site"), _Col("commodity"), _Col("mean_per_day", _num(0, _BIG)),
-        _Col("cv", _num(0, _CV)), _Col("unmet", _enum(*UNMET)), _BASIS,
+        _Col("cv", _num(0, _CV)), _Col("unmet", _enum(*UNMET)),
+        _Col("dist", _enum(*DISTS), blank="normal", optional=True), _BASIS,
+    )),
+    "stock.csv": (StockLevel, _cols(
+        _Col("site"), _Col("commodity"), _Col("S", _num(0, _BIG, strict=True)),
+        _Col("s", _num(0, _BIG), blank=None), _BASIS,
     )),
 }  # fmt: skip
 _FILES = tuple(_SPECS)
-_MAY_BE_EMPTY = ("boms.csv",)
+_MAY_BE_EMPTY = ("boms.csv", "stock.csv")
+_OPTIONAL_FILES = ("stock.csv",)
 
 
 class _Report:
@@ -203,6 +213,8 @@ def _csv_rows(folder: Path, fname: str, rep: _Report) -> list[list[str]] | None:
         with open(folder / fname, encoding="utf-8-sig", newline="") as f:
             return _strict_rows(f, fname, rep)
     except FileNotFoundError:
+        if fname in _OPTIONAL_FILES:  # absent: a header and no rows
+            return [[c.name for c in _SPECS[fname][1] if not c.optional]]
         rep.add(fname, 0, "", "required file is missing")
     except UnicodeDecodeError as exc:
         rep.add(fname, 0, "", "file must be UTF-8 text (save the sheet as CSV UTF-8)", str(exc))
@@ -333,14 +345,17 @@ class _Checker:
             ("lanes.csv", lambda ln: ln.id, "id", {}),
             ("boms.csv", lambda b: (b.plant, b.input), "input", {}),
             ("demand.csv", lambda d: (d.site, d.commodity), "commodity", {}),
+            ("stock.csv", lambda x: (x.site, x.commodity), "commodity", {}),
         ):
             self.duplicates(f, key, col, seen)
         for f, check in (
+            ("commodities.csv", self.check_commodity),
             ("sites.csv", self.check_site),
             ("crossings.csv", self.check_crossing),
             ("lanes.csv", self.check_lane),
             ("boms.csv", self.check_bom),
             ("demand.csv", self.check_demand),
+            ("stock.csv", self.check_stock),
         ):
             for n, obj in self.t[f]:
                 check(partial(self.rep.add, f, n), obj)
@@ -375,6 +390,21 @@ class _Checker:
         if c is not None and c not in self.com:
             add(col, "unknown commodity", c)
         return self.com.get(c) if c is not None else None
+
+    def check_commodity(self, add: _Add, c: Commodity) -> None:
+        if c.live and c.shelf_life_days is not None:
+            add("shelf_life_days", "live animals do not spoil: leave shelf_life_days blank when "
+                "holding_usd_per_day or death_rate_per_day is set", c.shelf_life_days)  # fmt: skip
+        if c.death_rate_per_day >= 1:
+            add("death_rate_per_day", "death_rate_per_day must be < 1", c.death_rate_per_day)
+
+    def check_stock(self, add: _Add, x: StockLevel) -> None:
+        self.site_of(add, "site", x.site)
+        c = self.commodity_of(add, "commodity", x.commodity)
+        if x.site in self.site and c is not None and (x.site, c.id) not in self.into:
+            add("commodity", f"no lane brings this commodity to '{x.site}' (nothing to order)", c.id)
+        if x.s is not None and x.s >= x.S:
+            add("s", f"s must be < S ({x.S:g})", x.s)
 
     def check_site(self, add: _Add, s: Site) -> None:
         self.commodity_of(add, "commodity", s.commodity)
@@ -481,6 +511,8 @@ class _Checker:
         c = self.commodity_of(add, "commodity", d.commodity)
         if m is not None and c is not None and m.id not in self.reachable(c.id):
             add("commodity", f"no source or plant of this commodity reaches '{m.id}'", c.id)
+        if d.dist == "poisson" and d.cv > 0:
+            add("cv", "cv must be 0 with dist poisson (its variance is its mean)", d.cv)
 
     def reachable(self, commodity: str) -> set[str]:
         """Sites reachable from a producer of ``commodity`` by lanes of that commodity."""
@@ -546,6 +578,7 @@ def load_network(path: str | os.PathLike[str]) -> Network:
         boms=objs("boms.csv"),
         demand=objs("demand.csv"),
         path=str(path),
+        stock=objs("stock.csv"),
     )
 
 

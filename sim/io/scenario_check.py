@@ -42,14 +42,23 @@ from sim.spec.measures import (
 from sim.spec.network import SECTORS, Network
 from sim.spec.refs import check_refs, hint
 from sim.spec.scenario import (
-    ELASTICITY,
     PARTIES,
+    SECTOR_TABLES,
     Costs,
     FrozenMap,
     Market,
     Measure,
     Scenario,
 )
+
+_SECTOR_MAX = {"duty_absorption": 1.0}  # [market] sector tables bounded above
+
+
+def _range(lo: float, hi: float) -> str:
+    if hi == 0.0 and lo == -math.inf:
+        return "<= 0"
+    return f"in {lo:g}..{hi:g}" if math.isfinite(hi) else f">= {lo:g}"
+
 
 _TOP_KEYS = TOP_SCALARS + ("extends", "costs", "market", "measures")
 CALENDAR = (dt.date(1900, 1, 1), dt.date(2199, 12, 31))  # first and last day the model supports
@@ -142,6 +151,10 @@ class _Checker:
             last = CALENDAR[1]
             self.top("horizon_days", f"must end by {last} (start {start} + horizon)", horizon)
             horizon = None
+        warmup = d.get("warmup_days", 0)
+        if not isinstance(warmup, int) or isinstance(warmup, bool) or not 0 <= warmup < (horizon or 36501):
+            self.top("warmup_days", "must be an integer in 0..horizon_days - 1", warmup)
+            warmup = 0
         costs = self.costs(d.get("costs", {}))
         market = self.market(d.get("market", {}))
         sc = Scenario(
@@ -150,6 +163,7 @@ class _Checker:
             network=network or "north_america",
             start=start or dt.date(2025, 1, 1),
             horizon_days=horizon or 730,
+            warmup_days=warmup,
             path=self.doc.file,
         )
         net = self.network(sc) if network else None
@@ -198,10 +212,23 @@ class _Checker:
                         self.top(key, "shares must sum to 1", round(total, 9))
                     else:
                         kw[k] = FrozenMap({p: shares.get(p, 0.0) for p in PARTIES})
-            elif k == "elasticity":
-                el = self.share_table(key, v, SECTORS, "sector", *TOP_RANGES[key])
-                if el is not None:
-                    kw[k] = FrozenMap({**ELASTICITY, **el})
+            elif k in SECTOR_TABLES:
+                lo, hi = (
+                    TOP_RANGES["market.elasticity"]
+                    if k == "elasticity"
+                    else (0.0, _SECTOR_MAX.get(k, TOP_RANGES.get(key, (0.0, math.inf))[1]))
+                )
+                if isinstance(v, dict):
+                    el = self.share_table(key, v, SECTORS, "sector", lo, hi)
+                    if el is not None:
+                        kw[k] = FrozenMap({**SECTOR_TABLES[k], **el})
+                elif k == "elasticity" or not _is_number(v) or not math.isfinite(v):
+                    self.top(key, "must be a " + ("" if k == "elasticity" else "number or a ")
+                             + "table sector -> number", v)  # fmt: skip
+                elif not lo <= v <= hi:
+                    self.top(key, f"must be {_range(lo, hi)}", v)
+                else:
+                    kw[k] = float(v)
             elif not _is_number(v) or not math.isfinite(v):
                 self.top(key, "must be a number", v)
             elif not TOP_RANGES[key][0] <= v <= TOP_RANGES[key][1]:
@@ -226,7 +253,12 @@ class _Checker:
                 self.top(f"{key}.{name}", "must be a number", x)
                 ok = False
             elif not lo <= x <= hi:
-                rule = "must be in 0..1" if what == "party" else f"elasticity must be in {lo:g}..0"
+                if what == "party":
+                    rule = "must be in 0..1"
+                elif key.endswith("elasticity"):
+                    rule = f"elasticity must be in {lo:g}..0"
+                else:
+                    rule = f"must be {_range(lo, hi)}"
                 self.top(f"{key}.{name}", rule, x)
                 ok = False
             else:

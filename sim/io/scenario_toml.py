@@ -22,16 +22,16 @@ from typing import Any
 from sim.errors import Problem, ScenarioError
 from sim.io.paths import OUTSIDE, allowed_roots, builtin_scenarios, inside
 from sim.spec.measures import KEY_TYPES
-from sim.spec.scenario import PASS_THROUGH, Costs, Market
+from sim.spec.scenario import PASS_THROUGH, SECTOR_TABLES, Costs, Market
 
 # ---------------------------------------------------------------------------------------------
 # Key tables
 # ---------------------------------------------------------------------------------------------
 
-TOP_SCALARS = ("name", "description", "network", "start", "horizon_days")
+TOP_SCALARS = ("name", "description", "network", "start", "horizon_days", "warmup_days")
 COST_KEYS = tuple(f.name for f in fields(Costs))
 MARKET_KEYS = tuple(f.name for f in fields(Market))
-MARKET_TABLES = ("pass_through", "elasticity")
+MARKET_TABLES = ("pass_through", *SECTOR_TABLES)
 
 # type of each measure key as written in TOML: from the measure kinds' declarations
 MEASURE_TYPES: dict[str, str] = KEY_TYPES
@@ -289,7 +289,7 @@ def apply_overrides(doc: Doc, overrides: Mapping[str, object]) -> None:
                 Problem(
                     doc.file,
                     f"override '{key}'",
-                    f"{_BAD} (use name, description, network, start, horizon_days, costs.<key>, "
+                    f"{_BAD} (use name, description, network, start, horizon_days, warmup_days, costs.<key>, "
                     "market.<key>, market.pass_through.<party>, market.elasticity.<sector> or "
                     "measures.<id>.<key>)",
                     value,
@@ -322,6 +322,8 @@ def _override_market_table(doc: Doc, parts: list[str], value: object) -> None:
     table = market.get(parts[1])
     if not isinstance(table, dict):
         default = PASS_THROUGH if parts[1] == "pass_through" else {}
+        if isinstance(table, (int, float)) and parts[1] in SECTOR_TABLES:  # a number: every sector
+            default = dict.fromkeys(SECTOR_TABLES[parts[1]], table)
         table = market[parts[1]] = dict(default)
     table[parts[2]] = value
     doc.src[f"market.{parts[1]}"] = doc.file

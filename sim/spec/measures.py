@@ -200,7 +200,7 @@ class DutyKind(MeasureKind):
     @classmethod
     def effective_rate(cls, m: Measure) -> float:
         """The rate on the whole customs value, after exemptions and the content basis."""
-        eff = m.rate * (1.0 - m.exempt_share)
+        eff = m.rate * (1.0 - m.exempt_share) * (1.0 - m.remission_share)
         if m.content_basis in ("non_us", "non_ca"):
             eff *= 1.0 - m.domestic_content
         return eff
@@ -232,6 +232,9 @@ class Tariff(DutyKind):
             "`non_us`/`non_ca`", low=0.0, high=1.0, text=_SHARE),
         Key("announce", DATE, "day importers learn of it and may order ahead (<= start)"),
         Key("transit_exempt", BOOL, "goods shipped before start pay no duty"),
+        Key("remission_share", NUM, "share of the duty remitted after entry (e.g. Canada's "
+            "remission quotas for automakers that build in Canada)", low=0.0, high=1.0,
+            text=_SHARE),
     )  # fmt: skip
 
     @classmethod

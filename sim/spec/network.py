@@ -27,6 +27,7 @@ MODES: tuple[str, ...] = get_args(Mode)
 COUNTRIES: tuple[str, ...] = get_args(Country)
 SECTORS: tuple[str, ...] = get_args(Sector)
 UNMET: tuple[str, ...] = ("backorder", "lost")
+DISTS: tuple[str, ...] = ("normal", "poisson")
 POLICIES: tuple[str, ...] = ("base_stock", "sS")
 
 
@@ -43,10 +44,18 @@ class Commodity:
     shelf_life_days: float | None = None
     units_per_truck: float | None = None
     units_per_railcar: float | None = None
+    # live animals: they do not spoil; held, they are fed (US$ per unit-day) and a few die
+    holding_usd_per_day: float = 0.0
+    death_rate_per_day: float = 0.0
 
     @property
     def perishable(self) -> bool:
         return self.shelf_life_days is not None
+
+    @property
+    def live(self) -> bool:
+        """Live animals: a feeding cost or a death rate while held, no shelf life."""
+        return self.holding_usd_per_day > 0 or self.death_rate_per_day > 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +137,19 @@ class Demand:
     mean_per_day: float
     cv: float = 0.0
     unmet: str = "backorder"
+    dist: str = "normal"  # "normal": truncated normal with cv; "poisson": integer, variance = mean
+
+
+@dataclass(frozen=True, slots=True)
+class StockLevel:
+    """Explicit stock levels of one stock point, in units: order up to ``S`` every day
+    (base stock), or, with ``s``, only when the inventory position is at or below ``s``
+    ((s, S)). Replaces the site's cover-day policy for that point."""
+
+    site: str
+    commodity: str
+    S: float
+    s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +164,7 @@ class Network:
     boms: tuple[BomLine, ...]
     demand: tuple[Demand, ...]
     path: str | None = None
+    stock: tuple[StockLevel, ...] = ()
     graph: nx.DiGraph = field(default_factory=nx.DiGraph, compare=False, repr=False)
     commodity: Mapping[str, Commodity] = field(default_factory=dict, compare=False, repr=False)
     site: Mapping[str, Site] = field(default_factory=dict, compare=False, repr=False)
@@ -159,6 +182,7 @@ class Network:
         boms: list[BomLine] | tuple[BomLine, ...] = (),
         demand: list[Demand] | tuple[Demand, ...] = (),
         path: str | None = None,
+        stock: list[StockLevel] | tuple[StockLevel, ...] = (),
     ) -> Network:
         """Assemble a network from specs (no validation; :func:`load_network` validates files)."""
         g = nx.DiGraph()
@@ -181,6 +205,7 @@ class Network:
             boms=tuple(boms),
             demand=tuple(demand),
             path=path,
+            stock=tuple(stock),
             graph=g,
             commodity=MappingProxyType({c.id: c for c in commodities}),
             site=MappingProxyType({s.id: s for s in sites}),
@@ -199,6 +224,7 @@ class Network:
             self.boms,
             self.demand,
             self.path,
+            self.stock,
         )
         return (Network.build, args)
 

@@ -15,6 +15,7 @@ Top level (all optional)::
                            this file; default "north_america"
     start         date     day 0 of the simulation, e.g. 2025-01-01 (default 2025-01-01)
     horizon_days  integer  1..36500 (default 730)
+    warmup_days   integer  0..horizon_days - 1 (default 0): days at the start left out of the KPIs
     extends       string   parent scenario: a path relative to this file, or a built-in name
     [costs]       table    cost parameters (numbers >= 0; *_share and backlog_penalty_per_day <= 1)
         holding_rate_per_year (0.25)  truck_hour_usd (90.89)  backlog_penalty_per_day (0.002)
@@ -27,8 +28,13 @@ Top level (all optional)::
         elasticity     table sector -> price elasticity of demand (<= 0); sectors auto, farm,
                        energy, multi; sectors not listed keep their defaults
                        (default auto -1.0, farm -0.6, energy -0.2, multi -0.5)
-        switch_logit (8.0)  qualification_days (60)  switch_ramp_days (90)
-        prestock_max_days (21): numbers >= 0
+        switch_logit, qualification_days, switch_ramp_days, duty_absorption: each a number (every
+                       sector) or a table sector -> number (sectors not listed keep their
+                       defaults); numbers >= 0, duty_absorption <= 1
+                       (defaults by sector auto/farm/energy/multi: switch_logit 3/5/1.5/4,
+                       qualification_days 180/30/90/60, switch_ramp_days 270/60/180/90,
+                       duty_absorption 0.55/0/0/0)
+        prestock_max_days (21): number >= 0
     [[measures]]  array of tables, one per timed measure (below)
 
 Measure tables: one per timed measure; each kind's keys, their types, ranges and defaults are
@@ -41,7 +47,7 @@ measure whose id the parent has replaces the given keys of the parent's measure;
 
 Overrides (sweeps): ``load_scenario(path, overrides={"measures.us_tariff.rate": 0.35})`` sets
 dotted keys on the merged data before validation: ``name``, ``description``, ``network``,
-``start``, ``horizon_days``, ``costs.<field>``, ``market.<field>``,
+``start``, ``horizon_days``, ``warmup_days``, ``costs.<field>``, ``market.<field>``,
 ``market.pass_through.<party>``, ``market.elasticity.<sector>``, ``measures.<id>.<key>``
 (``measures.<id>.drop = true`` removes a measure). :func:`parse_override` parses the command-line
 form ``KEY=V1,V2,...``.
@@ -99,14 +105,32 @@ PARTIES: tuple[str, ...] = ("exporter", "importer", "downstream", "consumer")
 # defaults of Market.pass_through and Market.elasticity
 PASS_THROUGH = {"exporter": 0.1, "importer": 0.2, "downstream": 0.3, "consumer": 0.4}
 ELASTICITY = {"auto": -1.0, "farm": -0.6, "energy": -0.2, "multi": -0.5}
+# supplier switching by sector (behavioural parameters §2.2 S1-S4 and §3 W1-W7; §5 A1): the logit
+# sensitivity beta ~ the elasticity of substitution between sources over a 6-18 month horizon; the
+# qualification lag before orders move and the ramp over which they move; the share of a duty the
+# importer (an OEM) absorbs in its margin before it re-sources (autos 2025: 0.55, range 0.35-0.80)
+SWITCH_LOGIT = {"auto": 3.0, "farm": 5.0, "energy": 1.5, "multi": 4.0}
+QUALIFICATION_DAYS = {"auto": 180.0, "farm": 30.0, "energy": 90.0, "multi": 60.0}
+SWITCH_RAMP_DAYS = {"auto": 270.0, "farm": 60.0, "energy": 180.0, "multi": 90.0}
+DUTY_ABSORPTION = {"auto": 0.55, "farm": 0.0, "energy": 0.0, "multi": 0.0}
+SECTOR_TABLES: dict[str, dict[str, float]] = {
+    "elasticity": ELASTICITY,
+    "switch_logit": SWITCH_LOGIT,
+    "qualification_days": QUALIFICATION_DAYS,
+    "switch_ramp_days": SWITCH_RAMP_DAYS,
+    "duty_absorption": DUTY_ABSORPTION,
+}
+"""The [market] keys that are tables sector -> number, with their defaults."""
 
 
 @dataclass(frozen=True, slots=True)
 class Market:
     """Price response: who absorbs a duty, and how demand answers the price.
 
-    ``pass_through`` and ``elasticity`` are read-only mappings (:class:`FrozenMap`); a plain dict
-    given to the constructor is converted.
+    ``pass_through`` and the sector tables (:data:`SECTOR_TABLES`) are read-only mappings
+    (:class:`FrozenMap`); a plain dict given to the constructor is converted (sectors it leaves
+    out keep their defaults, except ``elasticity``, taken as given), and a number means that
+    value for every sector.
     """
 
     # shares of each duty dollar borne by each party (sum to 1); the importer of record pays the
@@ -115,16 +139,31 @@ class Market:
     # literature on the 2018-19 US tariffs); elasticities EST.
     pass_through: Mapping[str, float] = field(default_factory=lambda: FrozenMap(PASS_THROUGH))
     elasticity: Mapping[str, float] = field(default_factory=lambda: FrozenMap(ELASTICITY))
-    switch_logit: float = 8.0  # sensitivity of supplier shares to relative landed cost
-    qualification_days: float = 60.0  # before orders may move to another supplier
-    switch_ramp_days: float = 90.0  # then shares move linearly over this many days
+    # by sector: sensitivity of supplier shares to relative landed cost; days before orders may
+    # move to another supplier; then days over which shares move linearly; share of a duty the
+    # importer absorbs in its margin (it does not drive switching)
+    switch_logit: Mapping[str, float] = field(default_factory=lambda: FrozenMap(SWITCH_LOGIT))
+    qualification_days: Mapping[str, float] = field(
+        default_factory=lambda: FrozenMap(QUALIFICATION_DAYS)
+    )
+    switch_ramp_days: Mapping[str, float] = field(
+        default_factory=lambda: FrozenMap(SWITCH_RAMP_DAYS)
+    )
+    duty_absorption: Mapping[str, float] = field(default_factory=lambda: FrozenMap(DUTY_ABSORPTION))
     prestock_max_days: float = 21.0  # an announced tariff: importers stock up to this many days
 
     def __post_init__(self) -> None:
-        for name in ("pass_through", "elasticity"):
-            value = getattr(self, name)
-            if not isinstance(value, FrozenMap):
-                object.__setattr__(self, name, FrozenMap(value))
+        for name in ("pass_through", "elasticity"):  # given as a whole
+            if not isinstance(getattr(self, name), FrozenMap):
+                object.__setattr__(self, name, FrozenMap(getattr(self, name)))
+        for name, default in SECTOR_TABLES.items():
+            value: object = getattr(self, name)
+            if isinstance(value, FrozenMap):
+                continue
+            if isinstance(value, (int, float)):
+                value = dict.fromkeys(default, float(value))
+            assert isinstance(value, Mapping)
+            object.__setattr__(self, name, FrozenMap({**default, **value}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +197,7 @@ class Measure:
     domestic_content: float = (
         0.0  # share of value that is the imposer's own content (for non_us/non_ca)
     )
+    remission_share: float = 0.0  # share of the duty remitted (e.g. Canada's auto remission quotas)
     stack_group: str = ""  # measures of one group replace each other; highest precedence wins
     precedence: int = 0
     transit_exempt: bool = False  # goods already shipped at the effective date pay no duty
@@ -185,6 +225,7 @@ class Scenario:
     network: str = "north_america"
     start: dt.date = dt.date(2025, 1, 1)
     horizon_days: int = 730
+    warmup_days: int = 0  # KPIs count days >= warmup_days (the start-up transient left out)
     costs: Costs = field(default_factory=Costs)
     market: Market = field(default_factory=Market)
     measures: tuple[Measure, ...] = ()
