@@ -21,7 +21,6 @@ from sim.analysis.series import series_quantiles
 from sim.cli import main
 from sim.viz import timeseries
 
-TINY = Path(__file__).resolve().parent.parent / "networks" / "tiny"
 MEASURES = """
 [[measures]]
 id = "us_auto_tariff"
@@ -44,7 +43,7 @@ start = 2025-01-22
 [[measures]]
 id = "bridge_slow"
 kind = "slowdown"
-crossings = ["ambassador"]
+crossings = ["X_AMB"]
 direction = "sb"
 capacity_factor = 0.3
 start = 2025-01-20
@@ -54,10 +53,10 @@ end = 2025-02-10
 
 @pytest.fixture(scope="module")
 def studies(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A paired compare of the tiny network without and with three measures (3 reps, 60 days)."""
+    """A paired compare on the default network without and with three measures (3 reps, 60 days)."""
     d = tmp_path_factory.mktemp("viz")
-    (d / "base.toml").write_text(f'name = "baseline"\nnetwork = "{TINY}"\nhorizon_days = 60\n', encoding="utf-8")
-    (d / "alt.toml").write_text(f'name = "pressure"\nnetwork = "{TINY}"\nhorizon_days = 60\n{MEASURES}', encoding="utf-8")
+    (d / "base.toml").write_text('name = "baseline"\nhorizon_days = 60\n', encoding="utf-8")
+    (d / "alt.toml").write_text(f'name = "pressure"\nhorizon_days = 60\n{MEASURES}', encoding="utf-8")
     sim.compare(d / "base.toml", d / "alt.toml", reps=3, seed=7, workers=1, out=d / "cmp", quiet=True)
     return d / "cmp"
 
@@ -92,13 +91,17 @@ def test_series_agree_with_the_engine_records(studies: Path) -> None:
     for c in ("US", "CA"):
         cols = [k for k in s.columns if k.startswith(f"burden_usd|{c}:")]
         np.testing.assert_allclose(s[cols].sum(axis=1)[led.index], led[c], rtol=1e-5, atol=1e-2)
-    # plant output: what the plant shipped on its output lanes (vehicles_us, vehicles_nb)
+    # plant output: what the plant shipped on its output lanes (those leaving it with its product)
     d = res.daily
-    shipped = d[(d.metric == "shipped") & d.id.isin(["vehicles_us", "vehicles_nb"])].groupby("day")["value"].sum()
-    np.testing.assert_allclose(s["plant_output|us_assembly"], shipped.to_numpy(), rtol=1e-6)
+    net = sim.network_for(sc)
+    plant = net.site["CA_TOY_CAM"]
+    lanes = [ln.id for ln in net.lanes if ln.origin == plant.id and ln.commodity == plant.commodity]
+    assert lanes
+    shipped = d[(d.metric == "shipped") & d.id.isin(lanes)].groupby("day")["value"].sum()
+    np.testing.assert_allclose(s["plant_output|CA_TOY_CAM"], shipped.to_numpy(), rtol=1e-5)
     # the crossing series are the daily table's
-    p95 = d[(d.metric == "wait_p95_min") & (d.id == "ambassador:sb")]["value"].to_numpy()
-    np.testing.assert_allclose(s["wait_p95_min|ambassador:sb"], p95, rtol=1e-6)
+    p95 = d[(d.metric == "wait_p95_min") & (d.id == "X_AMB:sb")]["value"].to_numpy()
+    np.testing.assert_allclose(s["wait_p95_min|X_AMB:sb"], p95, rtol=1e-6)
 
 
 def test_quantiles_file_matches_the_replications(studies: Path) -> None:
@@ -240,20 +243,26 @@ def test_a_single_run_draws_lines_without_bands(studies: Path, tmp_path: Path) -
 
 def test_crossing_and_plant_figures(studies: Path) -> None:
     f = sim.Folder.open(studies / "alt")
-    ax = sim.viz.crossing_waits(f, top=1)
-    assert _labels(ax) == ["ambassador southbound p50", "ambassador southbound p95"]
+    ax = sim.viz.crossing_waits(f, crossings=["X_AMB:sb"])
+    assert _labels(ax) == ["X_AMB southbound p50", "X_AMB southbound p95"]
     p95 = f.series("wait_p95_min")
-    np.testing.assert_allclose(ax.get_lines()[1].get_ydata(), p95[p95.key == "ambassador:sb"].sort_values("day")["q50"])
+    np.testing.assert_allclose(ax.get_lines()[1].get_ydata(), p95[p95.key == "X_AMB:sb"].sort_values("day")["q50"])
+    assert len(sim.viz.crossing_waits(f, top=3).get_lines()) == 6  # p50 and p95 of three
     assert "(min)" in ax.get_ylabel() and _is_date_axis(ax, dt.date(2025, 1, 1), 60)
-    ax = sim.viz.crossing_load(f, top=1)
+    ax = sim.viz.crossing_load(f, crossings=["X_AMB:sb"])
     assert len([c for c in ax.collections if isinstance(c, PolyCollection)]) == 1
     assert "vehicles per day" in ax.get_ylabel()
     cr = f.table("crossings")
-    gone = cr[(cr.crossing == "ambassador") & (cr.direction == "sb")]["background_diverted"].mean()
+    gone = cr[(cr.crossing == "X_AMB") & (cr.direction == "sb")]["background_diverted"].mean()
     assert gone > 0  # the slowdown turned background trucks away, and the legend says how many
     assert f"({gone:,.0f} diverted over the run)" in _labels(ax)[1]
-    ax = sim.viz.plant_output(f)
-    assert [ln.get_label() for ln in ax.get_lines() if not ln.get_label().startswith("_")] == ["us_assembly"]
+    ax = sim.viz.plant_output(f, top=3)
+    shown = [ln for ln in ax.get_lines() if not ln.get_label().startswith("_")]
+    assert len(shown) == 3
+    base = timeseries.plant_base_output(f)
+    q = f.series("plant_output")
+    first = q[q.key == shown[0].get_label()].sort_values("day")
+    np.testing.assert_allclose(shown[0].get_ydata(), 100 * first["q50"] / base[shown[0].get_label()])
     assert "%" in ax.get_ylabel() and _is_date_axis(ax, dt.date(2025, 1, 1), 60)
     ax = sim.viz.plant_downtime(f)
     assert "US$" in ax.get_ylabel()
@@ -261,12 +270,13 @@ def test_crossing_and_plant_figures(studies: Path) -> None:
 
 def test_network_maps_draw_every_site_lane_and_crossing(studies: Path) -> None:
     a, b = sim.viz.network_maps(studies / "alt", studies / "base")
-    net = sim.load_network(TINY)
+    net = sim.network_for(sim.load_scenario(studies.parent / "alt.toml"))
+    site = {s.id: s for s in net.sites}
+    overseas = {ln.id for ln in net.lanes if "OS" in (site[ln.origin].country, site[ln.dest].country)}
     for ax, folder in ((a, "base"), (b, "alt")):
-        flows = sim.Folder.open(studies / folder).table("flows").groupby("lane")["shipped_per_day"].mean()
+        flows = sim.Folder.open(studies / folder).table("flows").groupby("lane", observed=True)["shipped_per_day"].mean()
         drawn = {ln.get_gid() for ln in ax.get_lines() if (ln.get_gid() or "").startswith("lane:")}
-        inside = {"crude_asia"}  # to Asia: off the map
-        assert drawn == {f"lane:{k}" for k, v in flows.items() if v > 0 and k not in inside}
+        assert drawn == {f"lane:{k}" for k, v in flows.items() if v > 0 and k not in overseas}
         cr = [c for c in ax.collections if c.get_gid() == "crossings"][0]
         assert len(cr.get_offsets()) == len(net.crossings)
         sites = sum(len(c.get_offsets()) for c in ax.collections if (c.get_gid() or "").startswith("sites:"))
@@ -275,7 +285,7 @@ def test_network_maps_draw_every_site_lane_and_crossing(studies: Path) -> None:
     # the slowed bridge is slower in the scenario: its colour value is larger
     va = [c for c in b.collections if c.get_gid() == "crossings"][0].get_array()
     vb = [c for c in a.collections if c.get_gid() == "crossings"][0].get_array()
-    i = [c.id for c in net.crossings].index("ambassador")
+    i = [c.id for c in net.crossings].index("X_AMB")
     assert va[i] > vb[i]
 
 
