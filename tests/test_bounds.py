@@ -49,6 +49,9 @@ def test_network_readme_shows_every_declared_range() -> None:
 def _ensure_column(d: Path, fname: str, col: str) -> None:
     """Optional files and columns the tiny network leaves out: add them, valid, before the cell."""
     path = d / fname
+    if not path.exists() and fname == "corridors.csv":  # a row to hold the cell under test
+        path.write_text("crossing,alternative,detour_hours,toll_usd\nambassador,ambassador,1,0\n",
+                        encoding="utf-8")  # fmt: skip
     if not path.exists():  # stock.csv: one explicit level for the first market's first good
         site, com = (TINY / "demand.csv").read_text(encoding="utf-8").splitlines()[1].split(",")[:2]
         path.write_text(f"site,commodity,S,s\n{site},{com},100,\n", encoding="utf-8")

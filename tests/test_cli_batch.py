@@ -37,7 +37,7 @@ def test_single_rep_run_keeps_its_results_folder(
     )
     assert code == 0, err
     assert "scenario tiny  seed 2  rep 0  days 30" in stdout  # the one-replication summary
-    for name in ("kpis", "daily", "ledger", "crossings", "flows"):
+    for name in ("kpis", "daily", "ledger", "crossings", "flows", "plants"):
         assert (out / f"{name}.parquet").exists()
     man = json.loads((out / "manifest.json").read_text())
     assert man["seeds"] == [2] and man["reps"] == [0] and man["days"] == 30

@@ -74,11 +74,20 @@ def test_closure_stops_the_crossing_and_the_queue_clears_after() -> None:
     res = simulate(Scenario("c", measures=(shut,)), seed=1, days=40, network=net)
     served = res.raw.cross_served[:, 0]
     queue = res.raw.cross_queue[:, 0]
+    lost = res.raw.cross_bkg_lost[:, 0]
     assert np.all(served[10:16] == 0.0)
-    assert queue[15] > 5 * 40  # about six days of modelled lots wait (background diverts)
+    assert queue[15] > 5 * 40  # about six days of modelled lots wait
     assert queue[-1] == 0.0  # after reopening the booths clear it
-    # delay cost: every modelled truck in the queue costs 24 truck-hours a day
-    assert res.kpis["cost_delay_usd"] > queue[10:16].sum() * 24 * 90.89 * 0.99
+    # background waits at most bkg_patience_days (1): what arrived on day t and is still queued
+    # after day t + 1 leaves the system, so from day 12 on a day's worth of background leaves daily
+    assert lost[:12].sum() == 0.0 and np.all(lost[12:17] > 100)
+    # delay cost: every modelled truck in the queue costs 24 truck-hours a day; without background
+    # the queue is the modelled trucks alone
+    alone = simulate(
+        Scenario("c", measures=(shut,)), seed=1, days=40, network=crossing_net(obs=50.0)
+    )
+    q = alone.raw.cross_queue[:, 0]
+    assert alone.kpis["cost_delay_usd"] > q[10:16].sum() * 24 * 90.89 * 0.99
 
 
 def test_pipeline_outage_curtails_and_backlog_recovers() -> None:

@@ -312,8 +312,8 @@ def test_daily_table_matches_the_raw_series() -> None:
     res = simulate(SC, seed=2, days=20, network=road_network(capacity=500.0))
     d = res.daily
     assert len(d) == 20 * (
-        2 * 2 + 2 * 1 + 5 * 1
-    )  # 2 points x 2 metrics, 1 lane x 2, 1 crossing x 5
+        2 * 2 + 2 * 1 + 10 * 1
+    )  # 2 points x 2 metrics, 1 lane x 2, 1 crossing x 10
     row = d[(d.day == 7) & (d.entity == "site") & (d.id == "M") & (d.metric == "stock")]
     assert float(row.value.iloc[0]) == res.raw.stock[7, res.meta.point_site.index("M")]
     row = d[(d.day == 9) & (d.id == "X:sb") & (d.metric == "vehicles")]

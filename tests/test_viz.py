@@ -91,14 +91,17 @@ def test_series_agree_with_the_engine_records(studies: Path) -> None:
     for c in ("US", "CA"):
         cols = [k for k in s.columns if k.startswith(f"burden_usd|{c}:")]
         np.testing.assert_allclose(s[cols].sum(axis=1)[led.index], led[c], rtol=1e-5, atol=1e-2)
-    # plant output: what the plant shipped on its output lanes (those leaving it with its product)
+    # plant output and downtime: the plants table's, plant by plant
     d = res.daily
+    pl = res.plants
+    cam = pl[pl.plant == "CA_TOY_CAM"].sort_values("day")
+    np.testing.assert_allclose(s["plant_output|CA_TOY_CAM"], cam["produced"], rtol=1e-5)
+    np.testing.assert_allclose(s["plant_downtime_h|CA_TOY_CAM"], cam["downtime_hours"], rtol=1e-5)
+    # downtime hours x the plant's cost per hour = the ledger's downtime by country and sector
     net = sim.network_for(sc)
-    plant = net.site["CA_TOY_CAM"]
-    lanes = [ln.id for ln in net.lanes if ln.origin == plant.id and ln.commodity == plant.commodity]
-    assert lanes
-    shipped = d[(d.metric == "shipped") & d.id.isin(lanes)].groupby("day")["value"].sum()
-    np.testing.assert_allclose(s["plant_output|CA_TOY_CAM"], shipped.to_numpy(), rtol=1e-5)
+    cost = pl.assign(usd=pl["downtime_hours"] * pl["plant"].map(lambda p: net.site[p].downtime_usd_per_hour))
+    total = s[[c for c in s.columns if c.startswith("downtime_usd|")]].sum(axis=1).sum()
+    assert cost["usd"].sum() == pytest.approx(total, rel=1e-4, abs=1.0)
     # the crossing series are the daily table's
     p95 = d[(d.metric == "wait_p95_min") & (d.id == "X_AMB:sb")]["value"].to_numpy()
     np.testing.assert_allclose(s["wait_p95_min|X_AMB:sb"], p95, rtol=1e-6)
@@ -264,8 +267,14 @@ def test_crossing_and_plant_figures(studies: Path) -> None:
     first = q[q.key == shown[0].get_label()].sort_values("day")
     np.testing.assert_allclose(shown[0].get_ydata(), 100 * first["q50"] / base[shown[0].get_label()])
     assert "%" in ax.get_ylabel() and _is_date_axis(ax, dt.date(2025, 1, 1), 60)
-    ax = sim.viz.plant_downtime(f)
-    assert "US$" in ax.get_ylabel()
+    ax = sim.viz.plant_downtime(f, top=2)
+    q = f.series("plant_downtime_h")
+    lost = q.groupby("key")["mean"].sum()
+    lost = lost[lost > 0].sort_values(ascending=False)
+    layers = [c.get_gid() for c in ax.collections if (c.get_gid() or "").startswith("downtime:")]
+    want = [f"downtime:{k}" for k in lost.index[:2]] + ([f"downtime:{len(lost) - 2} other plants"] if len(lost) > 2 else [])
+    assert layers == want
+    assert "hours" in ax.get_ylabel()
 
 
 def test_network_maps_draw_every_site_lane_and_crossing(studies: Path) -> None:

@@ -96,12 +96,20 @@ def kpis(meta: RunRecord, raw: RunArrays) -> dict[str, Any]:
     out["tts_days"] = _tts(meta, raw, full)
     out["lost_sales_usd"] = meta.lost_value
     out["downtime_hours"] = meta.downtime_hours
-    out["mass_balance_error"] = meta.mass_balance_error
-    out["events"] = meta.events
-    out["wall_s"] = meta.wall_s
+    out.update(_border_kpis(raw, w))
+    out.update(mass_balance_error=meta.mass_balance_error, events=meta.events, wall_s=meta.wall_s)
     return out
 
 
+def _border_kpis(raw: RunArrays, w: int) -> dict[str, float]:
+    """Trade value of background traffic delayed and lost, vehicles diverted and lost (days
+    from ``w``, the end of the warm-up)."""
+    return {
+        "trade_delayed_usd": float(raw.cross_trade_delayed[w:].sum()),
+        "trade_lost_usd": float(raw.cross_trade_lost[w:].sum()),
+        "vehicles_diverted": float(raw.cross_div_out[w:].sum()),
+        "background_lost": float(raw.cross_bkg_lost[w:].sum()),
+    }
 # KPIs that are NaN by definition in some runs (no disruption, no duty); every other one is finite
 MAY_BE_NAN = ("tts_days", "us_share_of_duty_cost")
 

@@ -26,8 +26,6 @@ class Result:
     kpis: dict[str, Any]
     meta: RunRecord = field(repr=False)  #: what the replication was, its indices and totals
     raw: RunArrays = field(repr=False)  #: its daily arrays
-    #: each plant's output lanes (indices into ``meta.lane_id``), for the plant output series
-    plant_lanes: dict[str, list[int]] = field(default_factory=dict, repr=False)
 
     @functools.cached_property
     def daily(self) -> pd.DataFrame:
@@ -49,6 +47,11 @@ class Result:
             ("queue", "cross_queue"),
             ("wait_p50_min", "cross_p50"),
             ("wait_p95_min", "cross_p95"),
+            ("diverted_in", "cross_div_in"),
+            ("diverted_out", "cross_div_out"),
+            ("background_lost", "cross_bkg_lost"),
+            ("trade_delayed_usd", "cross_trade_delayed"),
+            ("trade_lost_usd", "cross_trade_lost"),
         ):
             blocks.append(("crossing", gids, [""] * len(gids), metric, getattr(r, key)))
         blocks = [b for b in blocks if b[4].size]
@@ -100,7 +103,7 @@ class Result:
     @functools.cached_property
     def series(self) -> pd.DataFrame:
         """Daily series a chart needs, wide (see :func:`sim.analysis.series.daily_series`)."""
-        return daily_series(self.meta, self.raw, self.plant_lanes)
+        return daily_series(self.meta, self.raw)
 
     @functools.cached_property
     def ledger(self) -> pd.DataFrame:
@@ -146,10 +149,44 @@ class Result:
                     "queue_peak": float(r.cross_queue[:, g].max())
                     if r.cross_queue.size
                     else 0.0,
-                    "background_diverted": m.crossing_diverted[g],
+                    "background_value_usd": m.crossing_bkg_value[g],
+                    "trade_usd_per_day": self._trade_per_day(g),
+                    "diverted_in": m.crossing_div_in[g],
+                    "diverted_out": m.crossing_div_out[g],
+                    "background_lost": m.crossing_lost[g],
                 }
             )
         return pd.DataFrame(rows)
+
+    def _trade_per_day(self, g: int) -> float:
+        """Mean value crossing at group ``g`` per day: modelled lanes' shipments (in the lane's
+        home group) plus background served there, at its value per vehicle."""
+        m, r = self.meta, self.raw
+        cid, direc = m.crossing_keys[g]
+        lanes = [
+            i for i, (c, d) in enumerate(zip(m.lane_crossing, m.lane_direction, strict=True))
+            if c == cid and d == direc
+        ]  # fmt: skip
+        mod = sum(float(r.shipped[:, i].mean()) * m.lane_value[i] for i in lanes)
+        return mod + m.crossing_bkg[g] * m.crossing_bkg_value[g]
+
+    @functools.cached_property
+    def plants(self) -> pd.DataFrame:
+        """Per plant and day: ``produced``, ``shortfall`` (planned output not made for want of
+        inputs) and ``downtime_hours`` (line-hours lost)."""
+        import pandas as pd
+
+        m, r = self.meta, self.raw
+        days, npl = r.plant_made.shape
+        return pd.DataFrame(
+            {
+                "day": np.repeat(np.arange(days, dtype=np.int32), npl),
+                "plant": pd.Categorical(np.tile(np.asarray(m.plant_site, dtype=object), days)),
+                "produced": r.plant_made.reshape(-1),
+                "shortfall": r.plant_short.reshape(-1),
+                "downtime_hours": r.plant_down.reshape(-1),
+            }
+        )
 
     @functools.cached_property
     def flows(self) -> pd.DataFrame:

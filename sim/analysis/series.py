@@ -19,7 +19,8 @@ group               key                          value per day
 ``queue``           ``<crossing>:<sb|nb>``       queue at the end of the day, vehicles
 ``wait_p50_min``    ``<crossing>:<sb|nb>``       median wait, minutes
 ``wait_p95_min``    ``<crossing>:<sb|nb>``       95th-percentile wait, minutes
-``plant_output``    plant site id                units shipped from the plant's output
+``plant_output``    plant site id                units produced
+``plant_downtime_h`` plant site id               line-hours lost for want of inputs
 ``downtime_usd``    ``<country>:<sector>``       plant downtime cost, US$
 =================== ============================ ==============================================
 
@@ -32,7 +33,7 @@ so it needs ``lost_margin_share > 0``; its daily total equals the run's ``lost_b
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -61,6 +62,7 @@ UNITS = {
     "wait_p50_min": "min",
     "wait_p95_min": "min",
     "plant_output": "units/day",
+    "plant_downtime_h": "hours/day",
     "downtime_usd": "US$/day",
 }
 
@@ -74,11 +76,8 @@ def _ledger_by_cat(raw: RunArrays, days: int, ncat: int) -> np.ndarray:
     return out
 
 
-def daily_series(
-    meta: RunRecord, raw: RunArrays, plant_lanes: Mapping[str, Sequence[int]]
-) -> pd.DataFrame:
-    """One replication's daily series, wide: ``day`` then one column per ``group|key``
-    (``plant_lanes``: each plant's output lanes, indices into ``meta.lane_id``)."""
+def daily_series(meta: RunRecord, raw: RunArrays) -> pd.DataFrame:
+    """One replication's daily series, wide: ``day`` then one column per ``group|key``."""
     import pandas as pd
 
     days = int(raw.stock.shape[0])
@@ -122,8 +121,9 @@ def daily_series(
         arr = getattr(raw, key)
         for g, gid in enumerate(gids):
             cols[f"{metric}|{gid}"] = arr[:, g]
-    for site, idx in plant_lanes.items():
-        cols[f"plant_output|{site}"] = raw.shipped[:, list(idx)].sum(axis=1) if idx else np.zeros(days)
+    for k, site in enumerate(meta.plant_site):
+        cols[f"plant_output|{site}"] = raw.plant_made[:, k]
+        cols[f"plant_downtime_h|{site}"] = raw.plant_down[:, k]
     frame = pd.DataFrame({k: np.asarray(v, dtype=np.float32) for k, v in cols.items()})
     frame.insert(0, "day", np.arange(days, dtype=np.int32))
     return frame

@@ -18,7 +18,7 @@ Results folder (``out``)
     Each finished replication is written by the parent as Parquet parts (``parts/daily-rep00042.parquet``
     ... and, last, ``parts/kpis-rep00042.parquet``, which marks it complete), each atomically. At the
     end: ``kpis.parquet`` (all replications), ``summary.parquet``/``summary.csv``, the combined
-    ``daily/ledger/crossings/flows.parquet`` when reps <= 20 (larger batches: read the parts, e.g.
+    ``daily/ledger/crossings/flows/plants.parquet`` when reps <= 20 (larger batches: read the parts, e.g.
     ``pd.read_parquet(sorted(Path(out, "parts").glob("daily-rep*.parquet")))``), and ``manifest.json``
     (written at the start with ``complete: false``). ``resume=True`` skips replications whose kpis
     part exists; folders of another scenario, seed, horizon, network or borderflow version are

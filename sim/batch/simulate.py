@@ -53,16 +53,7 @@ def simulate(
     meta = run.record()
     kpis = _kpis(meta, raw)
     check_finite(kpis)
-    return Result(kpis=kpis, meta=meta, raw=raw, plant_lanes=plant_lanes(net))
-
-
-def plant_lanes(net: Network) -> dict[str, list[int]]:
-    """Each plant's output lanes: indices of the lanes leaving it with its own commodity."""
-    return {
-        s.id: [i for i, ln in enumerate(net.lanes) if ln.origin == s.id and ln.commodity == s.commodity]
-        for s in net.sites
-        if s.kind == "plant" and s.commodity
-    }
+    return Result(kpis=kpis, meta=meta, raw=raw)
 
 
 # bytes one replication holds per day and network entity (site, lane, crossing): its daily arrays and

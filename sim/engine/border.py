@@ -5,13 +5,21 @@ direction) pair that a modelled lane uses, or that carries observed background t
 ``g`` with a :class:`~sim.engine.queueing.CrossingQueue` calibrated to its published waits and a Poisson
 stream of background vehicles (observed traffic minus the modelled lanes' vehicles). Each day
 :meth:`Border.cross` serves the group's carry-over queue, then the day's lots and background
-vehicles, FIFO up to the crossing's daily capacity; modelled lots that do not fit queue to the next
-day, background traffic that does not fit diverts. Pipelines and wires have no queue:
+vehicles, FIFO up to the crossing's daily capacity; what does not fit queues to the next day.
+Before that, the traffic of a crossing with alternatives (``corridors.csv``) is split among them
+by :class:`~sim.engine.routes.RouteChoice` on the waits expected today; a diverted lot crosses at
+the alternative and carries the detour and toll per vehicle (:class:`Crossed`), which the run
+books. Background vehicles carry a value (the crossing's published trade value per day, less the
+modelled lanes', per background vehicle); what leaves the system is the background that forgoes
+the trip and the background still queued after ``bkg_patience_days`` days (its value is
+``trade lost``); background that crosses a day late or at another crossing is ``trade delayed``.
+Pipelines and wires have no queue:
 :meth:`Border.limit_pipes` curtails the day's dispatches through them pro rata to their capacity.
 The border never calls the run: it reads the day's factors
 (:class:`~sim.engine.factors.DayFactors`) it is given and returns what crossed (:class:`Crossed`)
 and what is still waiting (:class:`Waiting`), in service order; the run books duty and delay and
-schedules the arrivals. Records read ``keys``, ``queues``, ``day``, ``bkg`` and ``diverted``.
+schedules the arrivals. Records read ``keys``, ``queues``, ``day``, ``bkg``, ``bkg_value`` and the
+run totals ``lost``, ``div_in`` and ``div_out``.
 """
 
 from __future__ import annotations
@@ -22,12 +30,25 @@ from typing import Any, NamedTuple
 
 from sim.engine.factors import DayFactors
 from sim.engine.queueing import CrossingQueue
+from sim.engine.routes import Option, RouteChoice
 from sim.spec.network import Network
+from sim.spec.scenario import Market
 
 RAIL_ROAD = ("road", "rail")
 
 # a lot waiting for a road/rail crossing: (lane, quantity, transit days, born, dispatch day, duty/unit)
 Lot = tuple[int, float, float, float, int, float]
+# a lot routed to a group: a Lot plus (detour hours, toll US$ per vehicle)
+_Routed = tuple[int, float, float, float, int, float, float, float]
+# background routed to a group: (vehicles, US$ per vehicle, home group)
+_Bkg = tuple[float, float, int]
+# the day's record of a group: vehicles, served, queue, wait scale, extra wait days, diverted in,
+# diverted out, background lost (vehicles), trade delayed (US$), trade lost (US$)
+GroupDay = tuple[float, float, float, float, float, float, float, float, float, float]
+_IDLE: GroupDay = (0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+BKG = -1  # lane index of a background entry in a queue
+ROUTE_ITERATIONS = 8  # damped iterations of the day's route choice (method of successive averages)
+ROUTE_TOL = 5.0  # ... stopped once no crossing's load moves by this many vehicles a day
 
 
 class Crossed(NamedTuple):
@@ -36,11 +57,13 @@ class Crossed(NamedTuple):
     lane: int
     qty: float
     wait_days: float  # in-day wait, secondary inspection and the days it queued
-    transit_days: float  # the lot's transit time, to which the wait adds
+    transit_days: float  # the lot's transit time plus its detour, to which the wait adds
     born: float  # production day of its oldest unit (perishables)
     dispatched: int  # day the lot left its origin (transit-exempt duties)
     duty: float  # duty embodied per unit before this crossing, US$
     truck_hours: float | None  # waiting truck-hours at a road crossing, None at rail
+    detour_hours: float = 0.0  # extra driving hours per vehicle (crossed at an alternative)
+    toll_usd: float = 0.0  # extra toll per vehicle
 
 
 class Waiting(NamedTuple):
@@ -51,18 +74,22 @@ class Waiting(NamedTuple):
 
 
 class Border:
-    """The crossing groups of one run, their queues and the factors measures set on them."""
+    """The crossing groups of one run, their queues, route choice and the factors measures set."""
 
-    def __init__(self, net: Network) -> None:
+    def __init__(
+        self, net: Network, market: Market | None = None, truck_hour_usd: float = 90.89
+    ) -> None:
         lanes = net.lanes
+        mk = market or Market()
         self.keys: list[tuple[str, str]] = []  # (crossing id, direction) of group g
         self.queues: list[CrossingQueue] = []
         self.lanes: list[list[int]] = []  # modelled lanes of group g
         self.bkg: list[float] = []  # mean background vehicles per day
+        self.bkg_value: list[float] = []  # US$ per background vehicle
         self.upv: dict[int, float] = {}  # units per vehicle of each road/rail lane
         self.lane_group = [-1] * len(lanes)  # group of each lane, -1 if not road/rail
         self.pipe_groups: dict[tuple[str, str], tuple[float, list[int]]] = {}
-        modelled = self._group_lanes(net)
+        modelled, mod_value = self._group_lanes(net)
         self._add_background_only(net)
         for key in self.keys:
             cr = net.crossing[key[0]]
@@ -73,17 +100,45 @@ class Border:
             median = cr.wait_median_min or 10.0
             p95 = cr.wait_p95_min or 3.0 * median
             self.queues.append(CrossingQueue.calibrate(cap, cr.booths or 1, load0, median, p95))
-            self.bkg.append(max(0.0, obs - mod))
+            b = max(0.0, obs - mod)
+            self.bkg.append(b)
+            trade = cr.trade(key[1])
+            value = (trade - mod_value.get(key, 0.0)) / b if trade is not None and b > 0 else 0.0
+            self.bkg_value.append(max(0.0, value))
         ng = len(self.keys)
-        self.diverted = [0.0] * ng  # background vehicles turned away by a full crossing
+        self.patience = mk.bkg_patience_days
         self.queued: list[deque[list[Any]]] = [deque() for _ in range(ng)]
         self.road = [net.crossing[k[0]].kind == "road" for k in self.keys]
-        # the day's record per group: (vehicles, served, queue, wait scale, extra wait days)
-        self.day: list[tuple[float, float, float, float, float]] = [(0.0, 0.0, 0.0, 1.0, 0.0)] * ng
+        self.day: list[GroupDay] = [_IDLE] * ng
+        self.lost = [0.0] * ng  # background vehicles that left the system, run total
+        self.div_in = [0.0] * ng  # vehicles diverted here from their home crossing, run total
+        self.div_out = [0.0] * ng  # vehicles of this crossing diverted elsewhere, run total
         # lanes that cross without a queue (pipeline, wire, sea): duty is assessed at dispatch
         self.at_dispatch = [
             ln.crossing is not None and self.lane_group[i] < 0 for i, ln in enumerate(lanes)
         ]
+        self._routes(net, mk, truck_hour_usd)
+
+    def _routes(self, net: Network, mk: Market, truck_hour_usd: float) -> None:
+        """The options of every group whose crossing has alternatives in the same direction."""
+        options: dict[int, list[Option]] = {}
+        for alt in net.alternatives:
+            for direc in ("sb", "nb"):
+                h = self._gidx.get((alt.crossing, direc))
+                j = self._gidx.get((alt.alternative, direc))
+                if h is None or j is None:
+                    continue
+                opts = options.setdefault(h, [Option(h, 0.0, 0.0)])
+                opts.append(Option(j, alt.detour_hours, alt.toll_usd))
+        self.choice = RouteChoice(
+            options,
+            [q.wait_mean_min() / 60.0 for q in self.queues],
+            mk.route_logit,
+            mk.route_inertia_days,
+            mk.route_forgo_hours,
+            truck_hour_usd,
+        )
+        self.watched = sorted({o.group for opts in options.values() for o in opts})
 
     def _group(self, key: tuple[str, str]) -> int:
         if key not in self._gidx:
@@ -92,11 +147,14 @@ class Border:
             self.lanes.append([])
         return self._gidx[key]
 
-    def _group_lanes(self, net: Network) -> dict[tuple[str, str], float]:
+    def _group_lanes(
+        self, net: Network
+    ) -> tuple[dict[tuple[str, str], float], dict[tuple[str, str], float]]:
         """Group road/rail lanes by (crossing, direction) and pipeline/wire lanes by capacity;
-        return the modelled vehicles per day of each road/rail group."""
+        return the modelled vehicles and US$ per day of each road/rail group."""
         self._gidx: dict[tuple[str, str], int] = {}
         modelled: dict[tuple[str, str], float] = {}
+        value: dict[tuple[str, str], float] = {}
         for i, ln in enumerate(net.lanes):
             if ln.crossing is None:
                 continue
@@ -108,6 +166,7 @@ class Border:
                 upv = com.units_per_truck if cr.kind == "road" else com.units_per_railcar
                 self.upv[i] = float(upv or 1.0)
                 modelled[key] = modelled.get(key, 0.0) + ln.base_flow / self.upv[i]
+                value[key] = value.get(key, 0.0) + ln.base_flow * com.value_usd
                 g = self._group(key)
                 self.lanes[g].append(i)
                 self.lane_group[i] = g
@@ -117,7 +176,7 @@ class Border:
                     old = self.pipe_groups.get(key, (cap, []))
                     old[1].append(i)
                     self.pipe_groups[key] = old
-        return modelled
+        return modelled, value
 
     def _add_background_only(self, net: Network) -> None:
         """Crossings no modelled lane uses still carry their background traffic."""
@@ -139,43 +198,173 @@ class Border:
                 for i in lanes:
                     want[i] *= s
 
+    def expected_wait_hours(self, g: int, fx: DayFactors, load: float) -> float:
+        """The mean wait (hours; ``inf`` when closed) of a vehicle arriving at group ``g`` today
+        with ``load`` vehicles: the carried-over queue ahead of it and half the day's excess over
+        capacity, at today's capacity, plus the in-day wait at that load and secondary inspection."""
+        q = self.queues[g]
+        cap_f, insp_f = fx.cap_factor[g], fx.insp_factor[g]
+        cap = q.daily_capacity(cap_f, insp_f)
+        if cap <= 0:
+            return math.inf
+        ahead = 0.0
+        for e in self.queued[g]:
+            ahead += e[0]
+        ahead += 0.5 * max(0.0, load - max(0.0, cap - ahead))
+        in_day = q.wait_mean_min(q.scale(load, cap_f, insp_f)) / 60.0
+        return 24.0 * (ahead / cap + fx.sec_days[g]) + in_day
+
     def cross(
         self, t: int, lots: list[list[Lot]], bkg: list[float], fx: DayFactors
     ) -> list[Crossed | Waiting]:
-        """Serve day ``t``'s vehicles at every road/rail group; ``lots[g]`` arrive at group ``g``
-        with ``bkg[g]`` background vehicles. Return what crossed and what waits, in order."""
+        """Serve day ``t``'s vehicles at every road/rail group; ``lots[g]`` and ``bkg[g]``
+        background vehicles set out for group ``g``, and go where route choice sends them.
+        Return what crossed and what waits, in order."""
+        ng = len(self.queues)
+        routed: list[list[_Routed]] = [
+            [(*lot, 0.0, 0.0) for lot in lots[g]] for g in range(ng)
+        ]
+        back: list[list[_Bkg]] = [
+            [(bkg[g], self.bkg_value[g], g)] if bkg[g] > 0 else [] for g in range(ng)
+        ]
+        forgone = [0.0] * ng
+        moved_in = [0.0] * ng
+        moved_out = [0.0] * ng
+        if self.choice.options:
+            self._choose(fx, routed, back, forgone, moved_in, moved_out)
         out: list[Crossed | Waiting] = []
         for g, q in enumerate(self.queues):
-            self._serve(g, q, lots[g], bkg[g], fx, out)
+            self._serve(t, g, q, routed[g], back[g], fx, out)
+            a, served, queue, scale, extra, _, _, lost, delayed, lost_usd = self.day[g]
+            lost += forgone[g]
+            lost_usd += forgone[g] * self.bkg_value[g]
+            self.lost[g] += forgone[g]
+            self.div_in[g] += moved_in[g]
+            self.div_out[g] += moved_out[g]
+            self.day[g] = (
+                a, served, queue, scale, extra, moved_in[g], moved_out[g], lost, delayed, lost_usd
+            )  # fmt: skip
         return out
 
-    def _serve(
+    def _choose(
         self,
-        g: int,
-        q: CrossingQueue,
-        arriving: list[Lot],
-        bkg: float,
         fx: DayFactors,
-        out: list[Crossed | Waiting],
+        routed: list[list[_Routed]],
+        back: list[list[_Bkg]],
+        forgone: list[float],
+        moved_in: list[float],
+        moved_out: list[float],
     ) -> None:
-        queued = self.queued[g]
-        cap_f, insp_f = fx.cap_factor[g], fx.insp_factor[g]
-        cap = q.daily_capacity(cap_f, insp_f)
+        """Split each home group's lots and background over its options by today's shares."""
+        ch = self.choice
+        ch.commit(*self._shares(fx, routed, back))
         upv = self.upv
-        a_mod = 0.0
-        for lot in arriving:
-            a_mod += lot[1] / upv[lot[0]]
-        a = a_mod + bkg
-        road = self.road[g]
-        # in-day wait (queue formula at today's load) plus secondary inspection, in days; a
-        # vehicle also waits for the vehicles served before it today: (served so far) / capacity
-        if cap > 0:
-            scale = q.scale(a, cap_f, insp_f)
-            base_wait = q.wait_mean_min(scale) / 1440.0 + fx.sec_days[g]
-        else:
-            scale = base_wait = math.inf
-        # serve the carry-over queue first (the days it has queued are already behind it)
-        room = cap
+        # each home group's own traffic is split once (what arrives from elsewhere stays put)
+        own_lots = {h: routed[h] for h in ch.options}
+        own_bkg = {h: back[h] for h in ch.options}
+        for h in ch.options:
+            routed[h], back[h] = [], []
+        for h, opts in ch.options.items():
+            s_lot, s_bkg = ch.lot[h], ch.bkg[h]
+            for k, o in enumerate(opts):
+                s = s_lot[k]
+                if s <= 0:
+                    continue
+                dest = routed[o.group]
+                for i, x, tau, born, dday, duty, _, _ in own_lots[h]:
+                    dest.append((i, x * s, tau, born, dday, duty, o.detour_hours, o.toll_usd))
+                    if k:
+                        v = x * s / upv[i]
+                        moved_out[h] += v
+                        moved_in[o.group] += v
+            for b, value, _ in own_bkg[h]:
+                for k, o in enumerate(opts):
+                    x = b * s_bkg[k]
+                    if x > 0:
+                        back[o.group].append((x, value, h))
+                        if k:
+                            moved_out[h] += x
+                            moved_in[o.group] += x
+                forgone[h] += b * s_bkg[-1]
+
+    def _shares(
+        self, fx: DayFactors, routed: list[list[_Routed]], back: list[list[_Bkg]]
+    ) -> tuple[dict[int, list[float]], dict[int, list[float]]]:
+        """Today's shares. Drivers see today's waits (published live): the shares are the fixed
+        point of "waits at the loads the shares imply", found by iteration from yesterday's
+        shares (one step, then the method of successive averages), stopped once no load moves
+        by :data:`ROUTE_TOL` vehicles."""
+        ch, upv = self.choice, self.upv
+        own_lot_v = {h: sum(lot[1] / upv[lot[0]] for lot in routed[h]) for h in ch.options}
+        own_bkg_v = {h: sum(b[0] for b in back[h]) for h in ch.options}
+        fixed = [0.0] * len(self.queues)  # traffic that stays where it is (no choice)
+        for g in self.watched:
+            if g not in ch.options:
+                fixed[g] = sum(lot[1] / upv[lot[0]] for lot in routed[g])
+                fixed[g] += sum(b[0] for b in back[g])
+        wait = [0.0] * len(self.queues)
+        lot_s, bkg_s = ch.lot, ch.bkg
+        load = self._loads(fixed, own_lot_v, own_bkg_v, lot_s, bkg_s)
+        for it in range(ROUTE_ITERATIONS):
+            for g in self.watched:
+                wait[g] = self.expected_wait_hours(g, fx, load[g])
+            new_lot, new_bkg = ch.propose(wait)
+            new_load = self._loads(fixed, own_lot_v, own_bkg_v, new_lot, new_bkg)
+            moved = max(abs(new_load[g] - load[g]) for g in self.watched)
+            if it == 0 or moved < ROUTE_TOL:
+                lot_s, bkg_s, load = new_lot, new_bkg, new_load
+            else:
+                w = 1.0 / (it + 1)  # method of successive averages
+                lot_s = {h: [x + w * (y - x) for x, y in zip(lot_s[h], new_lot[h], strict=True)]
+                         for h in ch.options}  # fmt: skip
+                bkg_s = {h: [x + w * (y - x) for x, y in zip(bkg_s[h], new_bkg[h], strict=True)]
+                         for h in ch.options}  # fmt: skip
+                load = self._loads(fixed, own_lot_v, own_bkg_v, lot_s, bkg_s)
+            if moved < ROUTE_TOL:
+                break
+        return lot_s, bkg_s
+
+    def _loads(
+        self,
+        fixed: list[float],
+        own_lot_v: dict[int, float],
+        own_bkg_v: dict[int, float],
+        lot_s: dict[int, list[float]],
+        bkg_s: dict[int, list[float]],
+    ) -> list[float]:
+        """Vehicles arriving at each group if the homes split their traffic by these shares."""
+        load = list(fixed)
+        for h, opts in self.choice.options.items():
+            lh, bh, lv, bv = lot_s[h], bkg_s[h], own_lot_v[h], own_bkg_v[h]
+            for k, o in enumerate(opts):
+                load[o.group] += lv * lh[k] + bv * bh[k]
+        return load
+
+    def _leave(self, t: int, g: int) -> tuple[float, float]:
+        """Background queued at group ``g`` for more than the patience leaves; (vehicles, US$)."""
+        queued = self.queued[g]
+        lost = lost_usd = 0.0
+        if not queued or self.patience == math.inf:
+            return lost, lost_usd
+        keep: deque[list[Any]] = deque()
+        for e in queued:
+            if e[1] == BKG and t - e[5] > self.patience:
+                lost += e[0]
+                lost_usd += e[0] * e[6]
+            else:
+                keep.append(e)
+        if len(keep) < len(queued):
+            self.queued[g] = keep
+            self.lost[g] += lost
+        return lost, lost_usd
+
+    def _serve_queue(
+        self, g: int, cap: float, base_wait: float, out: list[Crossed | Waiting]
+    ) -> tuple[float, float]:
+        """Serve group ``g``'s carry-over queue first (the days it queued are behind it); return
+        the capacity left and the value of background served late (US$)."""
+        queued, upv, road = self.queued[g], self.upv, self.road[g]
+        room, delayed = cap, 0.0
         while queued and room > 0:
             e = queued[0]
             v = e[0]
@@ -188,29 +377,73 @@ class Border:
                 part = room / v
                 e[0] = v - room
                 room = 0.0
-            i, x, tau, born, dday, duty = e[1], e[2], e[3], e[4], e[5], e[6]
+            i, x = e[1], e[2]
             sent = x * part
             if part < 1.0:
                 e[2] = x - sent
+            if i == BKG:  # background served a day late or more
+                delayed += sent * e[6]
+                continue
             hours = (sent / upv[i]) * wait_days * 24.0 if road else None
-            out.append(Crossed(i, sent, wait_days, tau, born, dday, duty, hours))
-        extra = (cap - room) / cap if cap > 0 else math.inf
+            det = e[7] / 24.0
+            out.append(Crossed(i, sent, wait_days, e[3] + det, e[4], e[5], e[6], hours, e[7], e[8]))
+        return room, delayed
+
+    def _serve(
+        self,
+        t: int,
+        g: int,
+        q: CrossingQueue,
+        arriving: list[_Routed],
+        back: list[_Bkg],
+        fx: DayFactors,
+        out: list[Crossed | Waiting],
+    ) -> None:
+        lost, lost_usd = self._leave(t, g)
+        cap_f, insp_f = fx.cap_factor[g], fx.insp_factor[g]
+        cap = q.daily_capacity(cap_f, insp_f)
+        upv = self.upv
+        a = 0.0
+        for lot in arriving:
+            a += lot[1] / upv[lot[0]]
+        for entry in back:
+            a += entry[0]
+        road = self.road[g]
+        # in-day wait (queue formula at today's load) plus secondary inspection, in days; a
+        # vehicle also waits for the vehicles served before it today: (served so far) / capacity
+        if cap > 0:
+            scale = q.scale(a, cap_f, insp_f)
+            base_wait = q.wait_mean_min(scale) / 1440.0 + fx.sec_days[g]
+            room, delayed = self._serve_queue(g, cap, base_wait, out)
+            extra = (cap - room) / cap
+        else:
+            scale = base_wait = extra = math.inf
+            room = delayed = 0.0
         wait_days = base_wait + extra
         frac = 1.0 if a <= room else (room / a if a > 0 else 0.0)
-        for i, x, tau, born, dday, duty in arriving:
+        queued = self.queued[g]
+        for i, x, tau, born, dday, duty, det_h, toll in arriving:
             sent = x * frac
             if sent > 0:
                 hours = (sent / upv[i]) * wait_days * 24.0 if road else None
-                out.append(Crossed(i, sent, wait_days, tau, born, dday, duty, hours))
+                tau_d = tau + det_h / 24.0
+                out.append(Crossed(i, sent, wait_days, tau_d, born, dday, duty, hours, det_h, toll))
             rest = x - sent
             if rest > 1e-12:
-                queued.append([rest / upv[i], i, rest, tau, born, dday, duty])
-        # background traffic the crossing cannot serve today diverts to other crossings or waits
-        # for better days; it never stands in the queue (modelled lots do)
-        self.diverted[g] += bkg * (1 - frac)
+                queued.append([rest / upv[i], i, rest, tau, born, dday, duty, det_h, toll])
+        for veh, value, home in back:
+            if home != g:  # crossed (or will) at an alternative: delayed by the detour
+                delayed += veh * frac * value
+            rest = veh * (1.0 - frac)
+            if rest > 1e-12:
+                queued.append([rest, BKG, rest, 0.0, 0.0, t, value, 0.0, 0.0])
         # a day in the queue costs 24 truck-hours per modelled truck still waiting
-        if road:
-            for e in queued:
+        qlen = 0.0
+        for e in queued:
+            qlen += e[0]
+            if road and e[1] != BKG:
                 out.append(Waiting(e[1], e[0]))
         served = (cap - room) + frac * a if cap > 0 else 0.0
-        self.day[g] = (a, served, sum(e[0] for e in queued), scale, extra + fx.sec_days[g])
+        self.day[g] = (
+            a, served, qlen, scale, extra + fx.sec_days[g], 0.0, 0.0, lost, delayed, lost_usd
+        )  # fmt: skip

@@ -444,8 +444,12 @@ class MeasureFactors:
             for i, p, j in self.div_us[c]:
                 shed += max(0.0, lay.l_base[i] - fx.weights[p][j] * self.in_base[p])
             room = [max(0.0, fx.lane_cap[i] * fx.lane_factor[i] - lay.l_base[i]) for i in os_lanes]
-            tot = sum(room)
-            take = min(shed, tot)
+            if any(math.isinf(r) for r in room):  # lanes without a capacity share it equally
+                room = [1.0 if math.isinf(r) else 0.0 for r in room]
+                take, tot = shed, sum(room)
+            else:
+                tot = sum(room)
+                take = min(shed, tot)
             for i, r in zip(os_lanes, room, strict=True):
                 if i in self._opened:  # a lane the scenario opens takes its own capacity
                     continue

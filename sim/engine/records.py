@@ -16,9 +16,14 @@ id       site id, lane id, or ``<crossing>:<sb|nb>``
 commodity commodity id ('' for crossings)
 metric   site: ``stock``, ``backlog``; lane: ``shipped``, ``in_transit``;
          crossing: ``vehicles`` (arrivals incl. background), ``served``, ``queue``,
-         ``wait_p50_min``, ``wait_p95_min``
+         ``wait_p50_min``, ``wait_p95_min``, ``diverted_in``, ``diverted_out`` (vehicles
+         routed here from / away from their home crossing), ``background_lost`` (background
+         vehicles that left), ``trade_delayed_usd``, ``trade_lost_usd`` (background value)
 value    number in the commodity's unit, vehicles, or minutes
 ======== ==========================================================================
+
+Plants (``Result.plants``): ``day, plant, produced, shortfall, downtime_hours`` — output, what the
+plan missed for want of inputs, and the line-hours lost.
 
 Ledger (``Result.ledger``): ``day, party, country, sector, kind, usd`` — every dollar booked once.
 """
@@ -34,7 +39,10 @@ from numpy.typing import NDArray
 from sim.engine.queueing import CrossingQueue
 
 Floats = NDArray[np.float64]
-CrossingDay = tuple[float, float, float, float, float]  # vehicles, served, queue, scale, extra days
+# vehicles, served, queue, scale, extra days, diverted in, diverted out, background lost,
+# trade delayed US$, trade lost US$ (sim.engine.border.GroupDay)
+CrossingDay = tuple[float, float, float, float, float, float, float, float, float, float]
+_CROSS_FIELDS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +64,14 @@ class RunArrays:
     cross_p50: Floats  #: median wait of the day's served vehicles, minutes
     cross_p95: Floats  #: 95th percentile wait, minutes
     wait_samples: Floats  #: sampled waits (days x groups x samples), minutes
+    cross_div_in: Floats  #: vehicles routed to each group from their home crossing
+    cross_div_out: Floats  #: vehicles of each home group routed to another crossing
+    cross_bkg_lost: Floats  #: background vehicles that forwent the trip or left the queue
+    cross_trade_delayed: Floats  #: value of background crossing late or at another crossing, US$
+    cross_trade_lost: Floats  #: value of background lost, US$
+    plant_made: Floats  #: output per plant (days x plants), units of its commodity
+    plant_short: Floats  #: planned output not made for want of inputs
+    plant_down: Floats  #: line-hours lost for missing inputs
     ledger: list[tuple[int, int, float]]  #: (day, cost category, US$) rows
     duty_by_day: list[tuple[int, str, float]]  #: (day, levying country, US$ assessed)
     lost_by_day: list[float]  #: value of lost sales per day, US$
@@ -86,7 +102,11 @@ class RunRecord:
     crossing_keys: list[tuple[str, str]]  #: (crossing id, direction) of each group
     crossing_kind: list[str]  #: road or rail
     crossing_bkg: list[float]  #: mean background vehicles per day
-    crossing_diverted: list[float]  #: background vehicles turned away over the run
+    crossing_bkg_value: list[float]  #: US$ per background vehicle
+    crossing_lost: list[float]  #: background vehicles that left the system over the run
+    crossing_div_in: list[float]  #: vehicles diverted to the group over the run
+    crossing_div_out: list[float]  #: vehicles of the group diverted elsewhere over the run
+    plant_site: list[str]  #: site id of each plant (columns of the plant arrays)
     crossing_obs: list[float | None]  #: observed 2024 vehicles per day
     crossing_pub: list[tuple[float | None, float | None]]  #: published (p50, p95) wait, minutes
     cost_cats: list[tuple[str, str, str, str]]  #: (party, country, sector, kind) of each category
@@ -110,6 +130,7 @@ class Recorder:
         self.shipped: list[list[float]] = []
         self.transit: list[list[float]] = []
         self.cross: list[list[CrossingDay]] = []
+        self.plants: list[tuple[list[float], list[float], list[float]]] = []
 
     def append_day(
         self,
@@ -126,6 +147,10 @@ class Recorder:
         self.transit.append(in_transit[:])
         self.cross.append(crossings[:])
 
+    def append_plants(self, made: list[float], short: list[float], down: list[float]) -> None:
+        """The day's output, shortfall and lost hours per plant (lists replaced daily)."""
+        self.plants.append((made, short, down))
+
     def finish(
         self,
         queues: list[CrossingQueue],
@@ -137,7 +162,10 @@ class Recorder:
         """The run's arrays; crossing waits from each group's queue and the inspection draws."""
         days = len(self.stock)
         ng = len(queues)
-        cross = np.asarray(self.cross, dtype=float).reshape(days, ng, 5)
+        cross = np.asarray(self.cross, dtype=float).reshape(days, ng, _CROSS_FIELDS)
+        plants = np.asarray(self.plants, dtype=float)
+        if plants.ndim < 3:
+            plants = plants.reshape(days, 3, 0)
         scale = cross[:, :, 3]
         extra = cross[:, :, 4]
         p50 = np.full((days, ng), np.nan)
@@ -162,6 +190,14 @@ class Recorder:
             cross_p50=p50,
             cross_p95=p95,
             wait_samples=samples,
+            cross_div_in=cross[:, :, 5],
+            cross_div_out=cross[:, :, 6],
+            cross_bkg_lost=cross[:, :, 7],
+            cross_trade_delayed=cross[:, :, 8],
+            cross_trade_lost=cross[:, :, 9],
+            plant_made=plants[:, 0, :],
+            plant_short=plants[:, 1, :],
+            plant_down=plants[:, 2, :],
             ledger=ledger,
             duty_by_day=duty_by_day,
             lost_by_day=lost_by_day,

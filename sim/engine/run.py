@@ -15,8 +15,10 @@ process per lot. Within day ``t`` the order is fixed and does not depend on SimP
    their safety stock, within capacity and, for plants, within the inputs on hand;
 7. every lane dispatches what its origin can ship (pro rata when short), within lane capacity and
    pipeline/wire crossing capacity (curtailed pro rata, :meth:`sim.engine.border.Border.limit_pipes`);
-8. road and rail crossings serve the day's vehicles (modelled lots plus background traffic) FIFO up
-   to their daily capacity; the rest queue to the next day (:meth:`sim.engine.border.Border.cross`);
+8. the day's vehicles (modelled lots plus background traffic) choose among each crossing and its
+   alternatives (:mod:`sim.engine.routes`); road and rail crossings serve them FIFO up to their
+   daily capacity; the rest queue to the next day (:meth:`sim.engine.border.Border.cross`); the
+   run books duty, waiting and a diverted lot's detour and toll;
 9. stock of non-storable commodities (electricity) that is left is curtailed;
 10. costs are booked (:meth:`sim.engine.ledger.Ledger.close_day`) and the day is recorded.
 
@@ -69,7 +71,7 @@ class Run:
         self.env = simpy.Environment()
         lay = self.lay = Layout(net, scenario)
         self.points, self.pidx, self.lanes = lay.points, lay.pidx, lay.lanes
-        self.border = Border(net)
+        self.border = Border(net, scenario.market, scenario.costs.truck_hour_usd)
         self.ledger = Ledger(net, scenario, [(p.site, p.commodity) for p in lay.points], lay.plants)
         self.measures = MeasureFactors(lay, self.border.keys, list(self.border.pipe_groups))
         self.fx: DayFactors = self.measures.today
@@ -102,6 +104,10 @@ class Run:
         self.curtailed = [0.0] * ncom
         self.initial = [0.0] * ncom
         self.downtime_hours = 0.0
+        npl = len(lay.plants)
+        self.plant_made = [0.0] * npl  # today's output, shortfall and lost line-hours per plant
+        self.plant_short = [0.0] * npl
+        self.plant_down = [0.0] * npl
         self.demanded_value = 0.0
         self.filled_value = 0.0
         self.lost_value = 0.0
@@ -283,6 +289,7 @@ class Run:
         self.rec.append_day(
             self.on_hand, self.backlog, self.shipped_today, self.in_transit, self.border.day
         )
+        self.rec.append_plants(self.plant_made, self.plant_short, self.plant_down)
 
     def _spoil(self, t: int) -> None:
         lay = self.lay
@@ -315,6 +322,8 @@ class Run:
         lay = self.lay
         oh, out, os_ = self.on_hand, lay.out_lanes, self.outstanding
         site_factor = self.fx.site_factor
+        npl = len(lay.plants)
+        self.plant_made, self.plant_short, self.plant_down = [0.0] * npl, [0.0] * npl, [0.0] * npl
         for si, p, cap in lay.sources:
             want = sum(os_[i] for i in out[p]) + lay.buffer[p] - oh[p]
             q = min(cap * site_factor[si], want)
@@ -345,9 +354,12 @@ class Run:
                 self.consumed[lay.p_com_i[ip]] += use
             self._add(p, q, self.now, duty)
             self.produced[lay.p_com_i[p]] += q
+            self.plant_made[k] = q
         short = plan - q
         if short > 1e-9 and c > 0 and math.isfinite(c):
             hours = 24.0 * short / c
+            self.plant_short[k] = short
+            self.plant_down[k] = hours
             self.downtime_hours += hours
             led = self.ledger
             led.today[led.plant_down_cat[k]] += hours * led.plant_down_cost[k]
@@ -478,9 +490,11 @@ class Run:
         return lots
 
     def _book_crossings(self, t: int, crossed: list[Any]) -> None:
-        """Book what the border served today (duty, arrival, delay) and a day of waiting."""
+        """Book what the border served today (duty, arrival, delay, a detour's driving hours and
+        toll) and a day of waiting."""
         th = self.scenario.costs.truck_hour_usd
         ct, delay_cat = self.ledger.today, self.ledger.l_delay_cat
+        tcat, upv = self.ledger.l_transport_cat, self.border.upv
         for c in crossed:
             if isinstance(c, Crossed):
                 if self.lane_live[c.lane]:
@@ -489,6 +503,8 @@ class Run:
                 self.schedule(c.lane, c.qty, c.transit_days + c.wait_days, c.born, duty)
                 if c.truck_hours is not None:
                     ct[delay_cat[c.lane]] += c.truck_hours * th
+                if c.detour_hours or c.toll_usd:
+                    ct[tcat[c.lane]] += (c.qty / upv[c.lane]) * (c.detour_hours * th + c.toll_usd)
             else:
                 ct[delay_cat[c.lane]] += c.vehicles * 24.0 * th
 
@@ -576,7 +592,11 @@ class Run:
             crossing_keys=border.keys,
             crossing_kind=[net.crossing[c].kind for c, _ in border.keys],
             crossing_bkg=border.bkg,
-            crossing_diverted=border.diverted,
+            crossing_bkg_value=border.bkg_value,
+            crossing_lost=border.lost,
+            crossing_div_in=border.div_in,
+            crossing_div_out=border.div_out,
+            plant_site=[net.sites[si].id for si, _, _, _ in lay.plants],
             crossing_obs=[net.crossing[c].observed(d) for c, d in border.keys],
             crossing_pub=[
                 (net.crossing[c].wait_median_min, net.crossing[c].wait_p95_min)

@@ -31,6 +31,7 @@ from sim.spec.network import (
     SECTORS,
     SITE_KINDS,
     UNMET,
+    Alternative,
     BomLine,
     Commodity,
     Crossing,
@@ -158,7 +159,9 @@ _SPECS: dict[str, tuple[type, tuple[_Col, ...]]] = {
           for c in ("capacity_sb", "capacity_nb", "obs_sb", "obs_nb")),
         _Col("booths", _Range(1, 1000, whole=True), blank=None),
         _Col("wait_median_min", _num(0, 10080, strict=True), blank=None),
-        _Col("wait_p95_min", _num(0, 10080, strict=True), blank=None), _BASIS,
+        _Col("wait_p95_min", _num(0, 10080, strict=True), blank=None),
+        *(_Col(c, _num(0, _BIG), blank=None, optional=True) for c in ("trade_sb_usd", "trade_nb_usd")),
+        _BASIS,
     )),
     "lanes.csv": (Lane, _cols(
         _Col("id"), _Col("from", field="origin"), _Col("to", field="dest"), _Col("commodity"),
@@ -179,10 +182,14 @@ _SPECS: dict[str, tuple[type, tuple[_Col, ...]]] = {
         _Col("site"), _Col("commodity"), _Col("S", _num(0, _BIG, strict=True)),
         _Col("s", _num(0, _BIG), blank=None), _BASIS,
     )),
+    "corridors.csv": (Alternative, _cols(
+        _Col("crossing"), _Col("alternative"), _Col("detour_hours", _num(0, 1000)),
+        _Col("toll_usd", _num(-10_000, 10_000), blank=0.0), _BASIS,
+    )),
 }  # fmt: skip
 _FILES = tuple(_SPECS)
-_MAY_BE_EMPTY = ("boms.csv", "stock.csv")
-_OPTIONAL_FILES = ("stock.csv",)
+_MAY_BE_EMPTY = ("boms.csv", "stock.csv", "corridors.csv")
+_OPTIONAL_FILES = ("stock.csv", "corridors.csv")  # absent: none given
 
 
 class _Report:
@@ -345,6 +352,7 @@ class _Checker:
             ("lanes.csv", lambda ln: ln.id, "id", {}),
             ("boms.csv", lambda b: (b.plant, b.input), "input", {}),
             ("demand.csv", lambda d: (d.site, d.commodity), "commodity", {}),
+            ("corridors.csv", lambda a: (a.crossing, a.alternative), "alternative", {}),
             ("stock.csv", lambda x: (x.site, x.commodity), "commodity", {}),
         ):
             self.duplicates(f, key, col, seen)
@@ -355,6 +363,7 @@ class _Checker:
             ("lanes.csv", self.check_lane),
             ("boms.csv", self.check_bom),
             ("demand.csv", self.check_demand),
+            ("corridors.csv", self.check_alternative),
             ("stock.csv", self.check_stock),
         ):
             for n, obj in self.t[f]:
@@ -514,6 +523,18 @@ class _Checker:
         if d.dist == "poisson" and d.cv > 0:
             add("cv", "cv must be 0 with dist poisson (its variance is its mean)", d.cv)
 
+    def check_alternative(self, add: _Add, a: Alternative) -> None:
+        x = self.crossing_of(add, "crossing", a.crossing)
+        y = self.crossing_of(add, "alternative", a.alternative)
+        if a.crossing is not None and a.crossing == a.alternative:
+            add("alternative", "a crossing cannot be its own alternative", a.alternative)
+            return
+        if x is not None and x.kind not in ("road", "rail"):
+            add("crossing", "only road and rail crossings have alternatives", f"{x.id} ({x.kind})")
+        elif x is not None and y is not None and y.kind != x.kind:
+            rule = f"must be a {x.kind} crossing like '{x.id}', not a {y.kind} one"
+            add("alternative", rule, y.id)
+
     def reachable(self, commodity: str) -> set[str]:
         """Sites reachable from a producer of ``commodity`` by lanes of that commodity."""
         if commodity not in self.reach:
@@ -540,7 +561,8 @@ def load_network(path: str | os.PathLike[str]) -> Network:
     ----------
     path
         A folder holding ``commodities.csv``, ``sites.csv``, ``crossings.csv``, ``lanes.csv``,
-        ``boms.csv`` and ``demand.csv``.
+        ``boms.csv`` and ``demand.csv``, and optionally ``corridors.csv`` (absent: no
+        alternative crossings).
 
     Returns
     -------
@@ -578,6 +600,7 @@ def load_network(path: str | os.PathLike[str]) -> Network:
         boms=objs("boms.csv"),
         demand=objs("demand.csv"),
         path=str(path),
+        alternatives=objs("corridors.csv"),
         stock=objs("stock.csv"),
     )
 

@@ -157,7 +157,7 @@ def write_parquet(df: pd.DataFrame, path: Path) -> None:
 # A batch writes each finished replication as its own Parquet parts, then the combined tables:
 #
 #     DIR/manifest.json                  written at the start (complete: false), rewritten at the end
-#     DIR/parts/daily-rep00042.parquet   ... ledger-, crossings-, flows- ... and, written LAST,
+#     DIR/parts/daily-rep00042.parquet   ... ledger-, crossings-, flows-, plants- ... and, written LAST,
 #     DIR/parts/kpis-rep00042.parquet    whose presence marks replication 42 complete
 #     DIR/kpis.parquet                   all replications, sorted by rep
 #     DIR/daily.parquet ...              combined tables, only for batches of <= COMBINE_MAX_REPS
@@ -166,7 +166,7 @@ def write_parquet(df: pd.DataFrame, path: Path) -> None:
 # Temporary files are hidden (``.name.PID.tmp``) and never match a part's name. Larger batches are
 # read from the parts: ``pd.read_parquet(sorted(Path(DIR, "parts").glob("daily-rep*.parquet")))``.
 
-PART_TABLES = ("daily", "ledger", "crossings", "flows", "series")
+PART_TABLES = ("daily", "ledger", "crossings", "flows", "plants", "series")
 COMBINE_MAX_REPS = 20
 
 

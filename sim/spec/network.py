@@ -1,4 +1,5 @@
-"""Network specs: commodities, sites, crossings, lanes, bills of materials and demand.
+"""Network specs: commodities, sites, crossings, lanes, bills of materials, demand and the
+alternative crossings traffic may take.
 
 All specs are frozen dataclasses; nothing here reads files (:mod:`sim.io.network` does). A
 :class:`Network`'s ``graph`` is a frozen ``networkx.DiGraph`` (nodes: sites and crossings; edges:
@@ -94,12 +95,32 @@ class Crossing:
     booths: int | None = None
     wait_median_min: float | None = None
     wait_p95_min: float | None = None
+    trade_sb_usd: float | None = None  # published 2024 trade value per day, all vehicles, SB
+    trade_nb_usd: float | None = None
+
+    def trade(self, direction: str) -> float | None:
+        return self.trade_sb_usd if direction == "sb" else self.trade_nb_usd
 
     def capacity(self, direction: str) -> float | None:
         return self.capacity_sb if direction == "sb" else self.capacity_nb
 
     def observed(self, direction: str) -> float | None:
         return self.obs_sb if direction == "sb" else self.obs_nb
+
+
+@dataclass(frozen=True, slots=True)
+class Alternative:
+    """Another crossing the traffic of ``crossing`` may take (one row of ``corridors.csv``).
+
+    ``detour_hours`` is the extra driving time of the route through ``alternative`` and
+    ``toll_usd`` the extra toll per vehicle there (negative when cheaper), both against the
+    route through ``crossing``; they apply in both directions of travel.
+    """
+
+    crossing: str
+    alternative: str
+    detour_hours: float = 0.0
+    toll_usd: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +185,7 @@ class Network:
     boms: tuple[BomLine, ...]
     demand: tuple[Demand, ...]
     path: str | None = None
+    alternatives: tuple[Alternative, ...] = ()
     stock: tuple[StockLevel, ...] = ()
     graph: nx.DiGraph = field(default_factory=nx.DiGraph, compare=False, repr=False)
     commodity: Mapping[str, Commodity] = field(default_factory=dict, compare=False, repr=False)
@@ -182,6 +204,7 @@ class Network:
         boms: list[BomLine] | tuple[BomLine, ...] = (),
         demand: list[Demand] | tuple[Demand, ...] = (),
         path: str | None = None,
+        alternatives: list[Alternative] | tuple[Alternative, ...] = (),
         stock: list[StockLevel] | tuple[StockLevel, ...] = (),
     ) -> Network:
         """Assemble a network from specs (no validation; :func:`load_network` validates files)."""
@@ -205,6 +228,7 @@ class Network:
             boms=tuple(boms),
             demand=tuple(demand),
             path=path,
+            alternatives=tuple(alternatives),
             stock=tuple(stock),
             graph=g,
             commodity=MappingProxyType({c.id: c for c in commodities}),
@@ -224,6 +248,7 @@ class Network:
             self.boms,
             self.demand,
             self.path,
+            self.alternatives,
             self.stock,
         )
         return (Network.build, args)

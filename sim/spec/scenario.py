@@ -34,7 +34,8 @@ Top level (all optional)::
                        (defaults by sector auto/farm/energy/multi: switch_logit 3/5/1.5/4,
                        qualification_days 180/30/90/60, switch_ramp_days 270/60/180/90,
                        duty_absorption 0.55/0/0/0)
-        prestock_max_days (21): number >= 0
+        prestock_max_days (21)  route_logit (1.0, per hour)  route_inertia_days (1)
+        route_forgo_hours (8)  bkg_patience_days (1): numbers >= 0
     [[measures]]  array of tables, one per timed measure (below)
 
 Measure tables: one per timed measure; each kind's keys, their types, ranges and defaults are
@@ -151,6 +152,11 @@ class Market:
     )
     duty_absorption: Mapping[str, float] = field(default_factory=lambda: FrozenMap(DUTY_ABSORPTION))
     prestock_max_days: float = 21.0  # an announced tariff: importers stock up to this many days
+    # route choice at the border (EST, see the README): a logit on generalised cost in hours
+    route_logit: float = 1.0  # per hour: sensitivity of the choice among crossings
+    route_inertia_days: float = 1.0  # each day shares close 1 / (1 + this) of the gap to target
+    route_forgo_hours: float = 8.0  # background: cost of not crossing today (trip lost)
+    bkg_patience_days: float = 1.0  # background still queued after this many days leaves
 
     def __post_init__(self) -> None:
         for name in ("pass_through", "elasticity"):  # given as a whole

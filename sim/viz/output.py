@@ -108,7 +108,7 @@ def plots(study: Study) -> Iterator[Plot]:
         a, b = fig.subplots(2, 1, height_ratios=[1.6, 1.0], sharex=True)
         timeseries.plant_output(f, a)
         timeseries.plant_downtime(f, b)
-        yield Plot("plants", "Plant output as % of the 2024 base outflow (the plants hit hardest) and downtime cost when inputs run short.", fig)
+        yield Plot("plants", "Plant output as % of the 2024 base outflow (the plants hit hardest) and the line-hours lost when inputs run short.", fig)
         if study.baseline is not None:
             fig = _figure(16.0, 5.8)
             maps.network_maps(f, study.baseline, fig)

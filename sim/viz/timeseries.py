@@ -298,30 +298,35 @@ def plant_output(
     return ax
 
 
-def plant_downtime(source: Folder | str | Path | pd.DataFrame, ax: Axes | None = None) -> Axes:
-    """Plant downtime cost per day by country and sector (mean across replications), stacked.
-    ``source`` may be a table ``key (<country>:<sector>), date, mean``."""
+def plant_downtime(
+    source: Folder | str | Path | pd.DataFrame, ax: Axes | None = None, *, top: int = 6
+) -> Axes:
+    """Line-hours lost per day at the plants that lost most, for want of inputs (mean across
+    replications), stacked; the rest summed as one layer. ``source`` may be a table
+    ``key (plant), date, mean``."""
     table, folder = frame_or_folder(source)
     if folder is not None:
-        table = folder.series("downtime_usd")
+        table = folder.series("plant_downtime_h")
     assert table is not None
     wide = table.pivot_table(index="date", columns="key", values="mean", aggfunc="sum").fillna(0.0)
+    order = wide.sum().sort_values(ascending=False)
+    order = order[order > 0]
+    keep = list(order.index[:top])
+    rest = list(order.index[top:])
     ax = new_axes(ax, (11.0, 4.0))
-    if wide.shape[1]:
-        colors = [SECTOR_COLORS.get(k.split(":")[-1], f"C{i}") for i, k in enumerate(wide.columns)]
-        polys = ax.stackplot(
-            wide.index.to_numpy(),
-            *[wide[c].to_numpy() for c in wide.columns],
-            labels=[c.replace(":", " ") for c in wide.columns],
-            colors=colors,
-            alpha=0.8,
-        )
-        for poly, key in zip(polys, wide.columns, strict=True):
-            poly.set_hatch("////" if key.startswith("US") else "")
-            poly.set_edgecolor("white")
+    layers = [wide[k].to_numpy() for k in keep]
+    labels = list(keep)
+    if rest:
+        layers.append(wide[rest].sum(axis=1).to_numpy())
+        labels.append(f"{len(rest)} other plants")
+    if layers:
+        polys = ax.stackplot(wide.index.to_numpy(), *layers, labels=labels, alpha=0.85)
+        for poly, label in zip(polys, labels, strict=True):
+            poly.set_gid(f"downtime:{label}")
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
-    money_axis(ax, "plant downtime (US$ per day)")
+    ax.set_ylabel("line-hours lost per day")
+    ax.set_ylim(bottom=0)
     date_axis(ax, table["date"].to_numpy())
     ax.grid(alpha=0.3)
-    ax.set_title("Plant downtime (inputs short), mean across replications", loc="left")
+    ax.set_title("Plant downtime for want of inputs, mean across replications", loc="left")
     return ax

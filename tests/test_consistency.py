@@ -1,4 +1,12 @@
-"""The baseline reproduces published 2024 figures (networks/north_america/SOURCES.md, cited per number)."""
+"""Consistency of the 2024 baseline with its own inputs (this is not validation).
+
+The published 2024 figures below (cited per number; networks/north_america/SOURCES.md) are the very figures the network was
+calibrated to: truck counts and waits are columns of ``crossings.csv``, flows are lanes' base
+flows. These tests check that the simulated baseline stays consistent with its inputs (queues,
+background traffic, order policies and route choice do not drift away from them); they cannot
+show that the model behaves as the border did. That judgement is made on episodes the network
+was not calibrated on: ``tests/test_replays.py`` and ``experiments/replays/``.
+"""
 
 from __future__ import annotations
 
