@@ -256,9 +256,12 @@ def test_crossing_and_plant_figures(studies: Path) -> None:
     assert len([c for c in ax.collections if isinstance(c, PolyCollection)]) == 1
     assert "vehicles per day" in ax.get_ylabel()
     cr = f.table("crossings")
-    gone = cr[(cr.crossing == "X_AMB") & (cr.direction == "sb")]["background_diverted"].mean()
-    assert gone > 0  # the slowdown turned background trucks away, and the legend says how many
-    assert f"({gone:,.0f} diverted over the run)" in _labels(ax)[1]
+    amb = cr[(cr.crossing == "X_AMB") & (cr.direction == "sb")]
+    out, into = amb["diverted_out"].mean(), amb["diverted_in"].mean()
+    assert out > 0  # the slowdown sent trucks to other crossings, and the legend says how many
+    assert f"({out:,.0f} rerouted away, {into:,.0f} here, over the run)" in _labels(ax)[1]
+    moved = f.series("diverted_out")
+    assert moved[moved.key == "X_AMB:sb"]["mean"].sum() == pytest.approx(out, rel=1e-4)
     ax = sim.viz.plant_output(f, top=3)
     shown = [ln for ln in ax.get_lines() if not ln.get_label().startswith("_")]
     assert len(shown) == 3

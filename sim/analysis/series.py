@@ -19,6 +19,8 @@ group               key                          value per day
 ``queue``           ``<crossing>:<sb|nb>``       queue at the end of the day, vehicles
 ``wait_p50_min``    ``<crossing>:<sb|nb>``       median wait, minutes
 ``wait_p95_min``    ``<crossing>:<sb|nb>``       95th-percentile wait, minutes
+``diverted_in``     ``<crossing>:<sb|nb>``       vehicles routed here from their home crossing
+``diverted_out``    ``<crossing>:<sb|nb>``       vehicles of this crossing routed elsewhere
 ``plant_output``    plant site id                units produced
 ``plant_downtime_h`` plant site id               line-hours lost for want of inputs
 ``downtime_usd``    ``<country>:<sector>``       plant downtime cost, US$
@@ -49,6 +51,8 @@ CROSSING_METRICS = (
     ("queue", "cross_queue"),
     ("wait_p50_min", "cross_p50"),
     ("wait_p95_min", "cross_p95"),
+    ("diverted_in", "cross_div_in"),
+    ("diverted_out", "cross_div_out"),
 )
 QUANTILES = (("q05", 0.05), ("q50", 0.5), ("q95", 0.95))
 UNITS = {
@@ -61,6 +65,8 @@ UNITS = {
     "queue": "vehicles",
     "wait_p50_min": "min",
     "wait_p95_min": "min",
+    "diverted_in": "vehicles/day",
+    "diverted_out": "vehicles/day",
     "plant_output": "units/day",
     "plant_downtime_h": "hours/day",
     "downtime_usd": "US$/day",

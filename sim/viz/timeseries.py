@@ -237,16 +237,18 @@ def crossing_load(
     keys = crossings or list(dict.fromkeys(table["key"]))
     ax = new_axes(ax, (11.0, 5.0))
     _bands(ax, table, keys, {}, folder.reps if folder is not None else None)
-    if folder is not None:  # background traffic a slowed crossing could not serve went elsewhere
+    if folder is not None:  # traffic the route choice moved away from, or onto, each crossing
         cr = folder.table("crossings")
-        gone = cr.groupby(["crossing", "direction"], observed=True)["background_diverted"].mean()
+        g = cr.groupby(["crossing", "direction"], observed=True)[["diverted_out", "diverted_in"]].mean()
+        moved = {(str(c), str(d)): (float(o), float(i)) for (c, d), o, i in zip(g.index, g["diverted_out"], g["diverted_in"], strict=True)}
         for ln in ax.get_lines():
             key = next((k for k in keys if ln.get_label() in (pretty(k), f"{pretty(k)} median")), None)
-            if key is not None:
-                c, d = key.split(":")
-                n = float(gone.get((c, d), 0.0))
-                if n > 0:
-                    ln.set_label(f"{ln.get_label()} ({n:,.0f} diverted over the run)")
+            if key is None:
+                continue
+            c, d = key.split(":")
+            out, into = moved.get((c, d), (0.0, 0.0))
+            if out > 0 or into > 0:
+                ln.set_label(f"{ln.get_label()} ({out:,.0f} rerouted away, {into:,.0f} here, over the run)")
     ax.set_ylabel("vehicles per day (trucks or railcars)")
     ax.set_ylim(bottom=0)
     date_axis(ax, table["date"].to_numpy())
