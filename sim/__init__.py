@@ -19,6 +19,7 @@ from sim.errors import (
 from sim.io.network import load_network
 from sim.io.paths import builtin_scenarios
 from sim.io.scenario import load_scenario
+from sim.io.synthetic import write_synthetic_network
 from sim.spec.network import Network
 from sim.spec.scenario import Scenario
 
@@ -46,6 +47,7 @@ __all__ = [
     "ttr_days",
     "tts_days",
     "viz",
+    "write_synthetic_network",
 ]
 
 try:  # single source: the version in pyproject.toml, as installed

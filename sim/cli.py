@@ -21,6 +21,7 @@ from sim.errors import SimError
 from sim.io.network import load_network
 from sim.io.paths import NETWORK_DIR, builtin_scenarios, confinement
 from sim.io.scenario import load_scenario
+from sim.io.synthetic import write_synthetic_network
 from sim.spec.network import Network
 from sim.viz.output import plot, report
 
@@ -441,6 +442,32 @@ def _cmd_network(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_synth(args: argparse.Namespace) -> int:
+    mix = None
+    if args.mix:
+        try:
+            mix = {k.strip(): float(v) for k, v in (kv.split("=") for kv in args.mix.split(","))}
+        except ValueError:
+            print(f"error: --mix must look like auto=0.5,farm=0.3,energy=0.2, got {args.mix!r}",
+                  file=sys.stderr)  # fmt: skip
+            return 2
+    try:
+        out = write_synthetic_network(
+            args.out, args.n_sites, seed=args.seed, sector_mix=mix, bom_depth=args.bom_depth,
+            cross_border_share=args.cross_border_share,
+        )  # fmt: skip
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    net = load_network(out)
+    crossing = sum(1 for ln in net.lanes if ln.crossing is not None)
+    print(
+        f"{out}: {len(net.sites):,} sites, {len(net.lanes):,} lanes "
+        f"({crossing:,} cross-border), {len(net.crossings):,} crossings"
+    )
+    return 0
+
+
 def _int_in(low: int, high: int) -> Callable[[str], int]:
     """An argparse type: an integer in ``low..high`` (the ranges are in ``sim.batch.LIMITS``)."""
 
@@ -497,9 +524,7 @@ def _batch_options(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="borderflow", description=__doc__)
-    p.add_argument(
-        "--debug", action="store_true", help="on an internal error, print the traceback"
-    )
+    p.add_argument("--debug", action="store_true", help="on an internal error, print the traceback")
     p.add_argument(
         "--allow-outside",
         action="store_true",
@@ -550,6 +575,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     n.add_argument("items", nargs="+", metavar="[PATH] WHAT")
     n.set_defaults(func=_cmd_network)
+    y = sub.add_parser("synth", help="write a synthetic network folder of N sites (for scaling)")
+    y.add_argument("n_sites", type=_int_in(2, 10_000_000), metavar="N")
+    y.add_argument("out", metavar="OUT", help="folder to write")
+    y.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
+    y.add_argument("--bom-depth", type=_int_in(1, 6), default=2, help="plant levels of auto chains")
+    y.add_argument(
+        "--cross-border-share", type=float, default=0.3, help="share of lanes that cross (0.3)"
+    )
+    y.add_argument("--mix", default=None, help="sector weights, e.g. auto=0.5,farm=0.3,energy=0.2")
+    y.set_defaults(func=_cmd_synth)
     s = sub.add_parser("scenarios", help="list the built-in scenarios")
     s.set_defaults(func=_cmd_scenarios)
     return p
