@@ -1,7 +1,9 @@
 """Borderflow: discrete-event simulation of Canada-US supply chains under trade conflict."""
 
 from importlib import metadata as _metadata
+from typing import Any
 
+from sim.analysis.folder import Folder, burden_table
 from sim.analysis.metrics import ttr_days, tts_days
 from sim.analysis.result import Result
 from sim.batch import BatchResult, compare, run_batch, sweep
@@ -24,6 +26,7 @@ from sim.spec.scenario import Scenario
 __all__ = [
     "BatchError",
     "BatchResult",
+    "Folder",
     "MassBalanceError",
     "Network",
     "NetworkError",
@@ -33,6 +36,7 @@ __all__ = [
     "ScenarioError",
     "SimError",
     "builtin_scenarios",
+    "burden_table",
     "compare",
     "load_network",
     "load_scenario",
@@ -42,6 +46,7 @@ __all__ = [
     "sweep",
     "ttr_days",
     "tts_days",
+    "viz",
     "write_synthetic_network",
 ]
 
@@ -49,3 +54,13 @@ try:  # single source: the version in pyproject.toml, as installed
     __version__ = _metadata.version("borderflow")
 except _metadata.PackageNotFoundError:  # a source tree put on sys.path without installing it
     __version__ = "0+unknown"
+
+
+def __getattr__(name: str) -> Any:
+    """``sim.viz`` (figures and reports) is imported on first use: matplotlib and pandas stay out
+    of the simulation path."""
+    if name == "viz":
+        import importlib
+
+        return importlib.import_module("sim.viz")
+    raise AttributeError(f"module 'sim' has no attribute {name!r}")

@@ -23,6 +23,7 @@ from sim.io.paths import NETWORK_DIR, builtin_scenarios, confinement
 from sim.io.scenario import load_scenario
 from sim.io.synthetic import write_synthetic_network
 from sim.spec.network import Network
+from sim.viz.output import plot, report
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -368,6 +369,17 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_plot(args: argparse.Namespace) -> int:
+    for path in plot(args.dir, args.format):
+        print(path)
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    print(report(args.dirs, args.out))
+    return 0
+
+
 def _cmd_scenarios(args: argparse.Namespace) -> int:
     for name in builtin_scenarios():
         sc = load_scenario(name)
@@ -547,6 +559,14 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--reps", type=_reps, default=10, help="replications per point (default 10)")
     _batch_options(w)
     w.set_defaults(func=_cmd_sweep)
+    g = sub.add_parser("plot", help="draw the figures of a results folder into it")
+    g.add_argument("dir", metavar="DIR", help="results folder (run, compare or sweep)")
+    g.add_argument("--format", choices=("png", "svg"), default="png", help="file format (default png)")
+    g.set_defaults(func=_cmd_plot)
+    h = sub.add_parser("report", help="one self-contained HTML page of results folders")
+    h.add_argument("dirs", nargs="+", metavar="DIR", help="results folders (a baseline among them is paired with the others)")
+    h.add_argument("--out", metavar="FILE", default=None, help="HTML file to write (default DIR/report.html)")
+    h.set_defaults(func=_cmd_report)
     n = sub.add_parser(
         "network",
         help="list a network's crossings, commodities, lanes or sites",
