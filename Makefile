@@ -18,7 +18,13 @@ demo: $(STAMP)  ## the main job on the default network; rewrites results/demo/
 	$(VENV)/bin/borderflow run baseline --seed 1 --days 730 --out results/demo/baseline
 	$(PY) experiments/talks_collapse.py --reps 4 --seed 2025 --out results/demo/talks_collapse
 	$(VENV)/bin/borderflow run talks_collapse --reps 8 --seed 1 --out results/demo/talks_collapse_batch
-	$(VENV)/bin/borderflow compare baseline talks_collapse --reps 8 --seed 1
+	$(VENV)/bin/borderflow compare baseline talks_collapse --reps 8 --seed 1 --out results/demo/compare
+	$(VENV)/bin/borderflow plot results/demo/talks_collapse_batch
+	$(VENV)/bin/borderflow plot results/demo/compare
+	mkdir -p docs/figures
+	cp results/demo/compare/backlog.png results/demo/compare/who_pays.png results/demo/compare/map.png results/demo/compare/crossings.png docs/figures/
+	$(VENV)/bin/borderflow report results/demo/compare --out results/demo/talks_collapse_report.html
+	@echo "talks-collapse report: $(CURDIR)/results/demo/talks_collapse_report.html"
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check sim tests benchmarks experiments

@@ -23,7 +23,9 @@ from sim.errors import SimError
 from sim.io.network import load_network
 from sim.io.paths import NETWORK_DIR, builtin_scenarios, confinement
 from sim.io.scenario import load_scenario
+from sim.io.synthetic import write_synthetic_network
 from sim.spec.network import Network
+from sim.viz.output import plot, report
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -515,6 +517,17 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_plot(args: argparse.Namespace) -> int:
+    for path in plot(args.dir, args.format):
+        print(path)
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    print(report(args.dirs, args.out))
+    return 0
+
+
 def _cmd_scenarios(args: argparse.Namespace) -> int:
     for name in builtin_scenarios():
         sc = load_scenario(name)
@@ -577,6 +590,32 @@ def _cmd_network(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_synth(args: argparse.Namespace) -> int:
+    mix = None
+    if args.mix:
+        try:
+            mix = {k.strip(): float(v) for k, v in (kv.split("=") for kv in args.mix.split(","))}
+        except ValueError:
+            print(f"error: --mix must look like auto=0.5,farm=0.3,energy=0.2, got {args.mix!r}",
+                  file=sys.stderr)  # fmt: skip
+            return 2
+    try:
+        out = write_synthetic_network(
+            args.out, args.n_sites, seed=args.seed, sector_mix=mix, bom_depth=args.bom_depth,
+            cross_border_share=args.cross_border_share,
+        )  # fmt: skip
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    net = load_network(out)
+    crossing = sum(1 for ln in net.lanes if ln.crossing is not None)
+    print(
+        f"{out}: {len(net.sites):,} sites, {len(net.lanes):,} lanes "
+        f"({crossing:,} cross-border), {len(net.crossings):,} crossings"
+    )
+    return 0
+
+
 def _int_in(low: int, high: int) -> Callable[[str], int]:
     """An argparse type: an integer in ``low..high`` (the ranges are in ``sim.batch.LIMITS``)."""
 
@@ -631,6 +670,41 @@ def _batch_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
 
+def _who_pays_parsers(sub: Any) -> None:
+    """The ``whopays`` and ``sensitivity`` subcommands."""
+    wp = sub.add_parser("whopays", help="who bears the extra burden of a scenario: US shares")
+    wp.add_argument("scenario", metavar="SCENARIO", help="scenario file or built-in name")
+    wp.add_argument(
+        "--baseline",
+        metavar="B",
+        default=None,
+        help="paired baseline scenario (default: SCENARIO without its measures)",
+    )
+    wp.add_argument("--reps", type=_reps, default=10, help="replications (default 10)")
+    wp.add_argument(
+        "--fixed", action="store_true", help="ignore [uncertain]: parameters at the files' values"
+    )
+    _batch_options(wp)
+    wp.set_defaults(func=_cmd_whopays)
+    se = sub.add_parser(
+        "sensitivity", help="Sobol'/Morris indices of who pays and break-even parameter values"
+    )
+    se.add_argument("scenario", metavar="SCENARIO", help="scenario file or built-in name")
+    se.add_argument("--baseline", metavar="B", default=None, help="as for whopays")
+    se.add_argument(
+        "--samples",
+        type=_int_in(2, 2**20),
+        default=8,
+        help="N: Sobol' base samples (a power of 2; N x (k+2) points) or Morris trajectories",
+    )
+    se.add_argument("--method", choices=("sobol", "morris"), default="sobol")
+    se.add_argument(
+        "--scan", type=_int_in(2, 1000), default=3, help="break-even scan points per parameter"
+    )
+    _batch_options(se)
+    se.set_defaults(func=_cmd_sensitivity)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="borderflow", description=__doc__)
     p.add_argument("--debug", action="store_true", help="on an internal error, print the traceback")
@@ -668,37 +742,24 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--reps", type=_reps, default=10, help="replications per point (default 10)")
     _batch_options(w)
     w.set_defaults(func=_cmd_sweep)
-    wp = sub.add_parser("whopays", help="who bears the extra burden of a scenario: US shares")
-    wp.add_argument("scenario", metavar="SCENARIO", help="scenario file or built-in name")
-    wp.add_argument(
-        "--baseline",
-        metavar="B",
-        default=None,
-        help="paired baseline scenario (default: SCENARIO without its measures)",
+    _who_pays_parsers(sub)
+    g = sub.add_parser("plot", help="draw the figures of a results folder into it")
+    g.add_argument("dir", metavar="DIR", help="results folder (run, compare or sweep)")
+    g.add_argument(
+        "--format", choices=("png", "svg"), default="png", help="file format (default png)"
     )
-    wp.add_argument("--reps", type=_reps, default=10, help="replications (default 10)")
-    wp.add_argument(
-        "--fixed", action="store_true", help="ignore [uncertain]: parameters at the files' values"
+    g.set_defaults(func=_cmd_plot)
+    h = sub.add_parser("report", help="one self-contained HTML page of results folders")
+    h.add_argument(
+        "dirs",
+        nargs="+",
+        metavar="DIR",
+        help="results folders (a baseline among them is paired with the others)",
     )
-    _batch_options(wp)
-    wp.set_defaults(func=_cmd_whopays)
-    se = sub.add_parser(
-        "sensitivity", help="Sobol'/Morris indices of who pays and break-even parameter values"
+    h.add_argument(
+        "--out", metavar="FILE", default=None, help="HTML file to write (default DIR/report.html)"
     )
-    se.add_argument("scenario", metavar="SCENARIO", help="scenario file or built-in name")
-    se.add_argument("--baseline", metavar="B", default=None, help="as for whopays")
-    se.add_argument(
-        "--samples",
-        type=_int_in(2, 2**20),
-        default=8,
-        help="N: Sobol' base samples (a power of 2; N x (k+2) points) or Morris trajectories",
-    )
-    se.add_argument("--method", choices=("sobol", "morris"), default="sobol")
-    se.add_argument(
-        "--scan", type=_int_in(2, 1000), default=3, help="break-even scan points per parameter"
-    )
-    _batch_options(se)
-    se.set_defaults(func=_cmd_sensitivity)
+    h.set_defaults(func=_cmd_report)
     n = sub.add_parser(
         "network",
         help="list a network's crossings, commodities, lanes or sites",
@@ -707,6 +768,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     n.add_argument("items", nargs="+", metavar="[PATH] WHAT")
     n.set_defaults(func=_cmd_network)
+    y = sub.add_parser("synth", help="write a synthetic network folder of N sites (for scaling)")
+    y.add_argument("n_sites", type=_int_in(2, 10_000_000), metavar="N")
+    y.add_argument("out", metavar="OUT", help="folder to write")
+    y.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
+    y.add_argument("--bom-depth", type=_int_in(1, 6), default=2, help="plant levels of auto chains")
+    y.add_argument(
+        "--cross-border-share", type=float, default=0.3, help="share of lanes that cross (0.3)"
+    )
+    y.add_argument("--mix", default=None, help="sector weights, e.g. auto=0.5,farm=0.3,energy=0.2")
+    y.set_defaults(func=_cmd_synth)
     s = sub.add_parser("scenarios", help="list the built-in scenarios")
     s.set_defaults(func=_cmd_scenarios)
     return p

@@ -298,3 +298,25 @@ def test_queued_lots_wait_only_for_the_vehicles_served_before_them() -> None:
     base = q.wait_mean_min(q.scale(100.0)) / 1440
     hours = 24 * (100 * base + 100 * (base + 0.1) + 100 * (base + 0.2))
     assert paid == pytest.approx(hours * 90.89, rel=1e-9)
+
+
+def test_port_strike_on_lanes_without_a_capacity_ships_nothing_and_stays_finite() -> None:
+    """A stopped lane with no capacity of its own (inf x 0) carries nothing: before this was
+    checked, the port's stock turned to NaN on the first strike day and the mass-balance check,
+    comparing NaN, let it through."""
+    sites = [
+        Site("SRC", "source", "CA", "farm", commodity="w", capacity=500.0),
+        Site("PORT", "port", "CA", "multi"),
+        Site("ASIA", "market", "OS", "multi"),
+    ]
+    lanes = [
+        Lane("IN", "SRC", "PORT", "w", "rail", transit_days=1.0, base_flow=100.0),
+        Lane("OUT", "PORT", "ASIA", "w", "ship", transit_days=10.0, base_flow=100.0),
+    ]
+    w = Commodity("w", "Grain", "farm", "t", 300.0, units_per_railcar=90.0)
+    net = Network.build("port", [w], sites, lanes, demand=[Demand("ASIA", "w", 100.0, 0.0)])
+    strike = Measure(id="s", kind="port_strike", start=10, end=20, sites=("PORT",))
+    res = simulate(Scenario("s", measures=(strike,)), seed=0, days=40, network=net)
+    assert np.isfinite(res.raw.stock).all() and np.isfinite(res.raw.shipped).all()
+    assert (res.raw.shipped[10:20] == 0.0).all()
+    assert (res.raw.shipped[25:] > 0).all()

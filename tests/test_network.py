@@ -234,3 +234,14 @@ def test_network_pickles_and_rebuilds_its_graph() -> None:
     assert sorted(back.graph.edges) == sorted(net.graph.edges)
     assert dict(back.lane) == dict(net.lane)
     assert nx.is_frozen(back.graph)
+
+
+def test_reachability_uses_every_producer_whatever_their_order(tmp_path: Path) -> None:
+    """A market is reached if any producer of the commodity reaches it, not only the first listed."""
+    d = _copy(tmp_path)
+    sites = (d / "sites.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    idle = next(line for line in sites if line.startswith("ca_idle_plant,"))
+    first_idle = idle.replace("ca_idle_plant,", "ca_idle_first,", 1)
+    (d / "sites.csv").write_text(sites[0] + first_idle + "".join(sites[1:]), encoding="utf-8")
+    net = load_network(d)  # the idle plant listed before us_assembly makes vehicles too
+    assert net.site["ca_idle_first"].capacity == 0

@@ -478,3 +478,15 @@ def test_switching_parameters_by_sector_from_numbers_tables_and_overrides() -> N
     assert dict(sc.market.duty_absorption) == dict.fromkeys(SECTORS, 0.2)
     sc = load_scenario("baseline", overrides={"market.switch_logit": 2, "market.switch_logit.farm": 9})
     assert dict(sc.market.switch_logit) == {"auto": 2.0, "farm": 9.0, "energy": 2.0, "multi": 2.0}
+
+
+@pytest.mark.parametrize("value", ['["a", 1]', "{ x = 1 }", "3", "true"])
+def test_a_kind_that_is_not_a_string_is_a_clear_problem(tmp_path: Path, value: str) -> None:
+    p = tmp_path / "k.toml"
+    p.write_text(
+        f'name = "k"\nnetwork = "{TINY.as_posix()}"\nhorizon_days = 10\n'
+        f"[[measures]]\nid = \"m\"\nkind = {value}\nstart = 2025-01-02\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ScenarioError, match=r"measures\[0\] \(m\)\.kind'?: unknown kind"):
+        load_scenario(p)

@@ -5,7 +5,9 @@ and Canadian exports moving onto an existing overseas lane within its spare capa
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 from sim import simulate
@@ -163,3 +165,19 @@ def test_remission_share_reduces_the_duty() -> None:
     res = simulate(Scenario("t", market=MK, measures=(m,)), seed=0, days=15, network=net())
     # Canadian flow is 50/day at US$100 until switching starts: 5 days of duty at 10 %
     assert res.kpis["duty_revenue_us_usd"] == pytest.approx(5 * 50 * 100 * 0.1)
+
+
+def test_diversification_onto_an_overseas_lane_without_capacity_stays_finite(tmp_path: Path) -> None:
+    """An overseas lane with a blank capacity has unlimited room: the share it takes must be a
+    number (a closure on the tiny network once made in-transit infinite from day 0)."""
+    tiny = Path(__file__).resolve().parents[1] / "networks" / "tiny"
+    p = tmp_path / "closure.toml"
+    p.write_text(
+        f'name = "closure"\nnetwork = "{tiny.as_posix()}"\nhorizon_days = 60\n'
+        '[[measures]]\nid = "shut"\nkind = "closure"\ncrossings = ["ambassador"]\n'
+        'direction = "sb"\nstart = 2025-01-06\nend = 2025-01-26\n',
+        encoding="utf-8",
+    )
+    res = simulate(str(p), seed=0)
+    assert math.isfinite(res.kpis["cost_total_usd"])
+    assert np.isfinite(res.raw.in_transit).all()

@@ -110,8 +110,6 @@ def _border_kpis(raw: RunArrays, w: int) -> dict[str, float]:
         "vehicles_diverted": float(raw.cross_div_out[w:].sum()),
         "background_lost": float(raw.cross_bkg_lost[w:].sum()),
     }
-
-
 # KPIs that are NaN by definition in some runs (no disruption, no duty); every other one is finite
 MAY_BE_NAN = ("tts_days", "us_share_of_duty_cost")
 

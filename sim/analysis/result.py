@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from sim.analysis.series import daily_series
 from sim.engine.records import RunArrays, RunRecord
 
 if TYPE_CHECKING:
@@ -98,6 +99,11 @@ class Result:
         usd = self.raw.backlog * value
         cols = {s: usd[:, sector == s].sum(axis=1) for s in ("auto", "farm", "energy")}
         return pd.DataFrame(cols).rename_axis("day").reset_index()
+
+    @functools.cached_property
+    def series(self) -> pd.DataFrame:
+        """Daily series a chart needs, wide (see :func:`sim.analysis.series.daily_series`)."""
+        return daily_series(self.meta, self.raw)
 
     @functools.cached_property
     def ledger(self) -> pd.DataFrame:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sim.analysis.folder import QUANTILES_FILE, write_quantiles
 from sim.analysis.result import Result
 from sim.analysis.statistics import summarize
 from sim.batch.engines import Engine, Reducer, RepOutput, Task, make_engine
@@ -204,6 +205,8 @@ def _open_folder(
         "kind": "batch",
         "identity": ident,
         "scenario": snap,
+        "start": sc.start.isoformat(),  # calendar date of day 0
+        "measures": store.measure_records(sc),
         **dict(extra or {}),
         "seed": seed,
         "n_reps": reps,
@@ -312,7 +315,8 @@ def _write_tables(folder: Path, kpis: pd.DataFrame, reps: int) -> list[str]:
     summ = summarize(kpis)
     store.write_parquet(summ, folder / "summary.parquet")
     store.write_atomic(folder / "summary.csv", summ.to_csv(index=False).encode())
-    tables = ["kpis.parquet", "summary.parquet", "summary.csv"]
+    write_quantiles(folder, range(reps))
+    tables = ["kpis.parquet", "summary.parquet", "summary.csv", QUANTILES_FILE]
     for name in store.PART_TABLES:
         if reps <= store.COMBINE_MAX_REPS:
             store.combine_parts(folder, name, range(reps))

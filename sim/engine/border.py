@@ -221,7 +221,9 @@ class Border:
         background vehicles set out for group ``g``, and go where route choice sends them.
         Return what crossed and what waits, in order."""
         ng = len(self.queues)
-        routed: list[list[_Routed]] = [[(*lot, 0.0, 0.0) for lot in lots[g]] for g in range(ng)]
+        routed: list[list[_Routed]] = [
+            [(*lot, 0.0, 0.0) for lot in lots[g]] for g in range(ng)
+        ]
         back: list[list[_Bkg]] = [
             [(bkg[g], self.bkg_value[g], g)] if bkg[g] > 0 else [] for g in range(ng)
         ]

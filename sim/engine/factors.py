@@ -393,11 +393,7 @@ class MeasureFactors:
         by_site: dict[int, float] = {}
         capped: set[int] = set()
         raw, l_site, lane_cap, lane_factor, base = (
-            self.raw,
-            self.l_site,
-            fx.lane_cap,
-            fx.lane_factor,
-            lay.l_base,
+            self.raw, self.l_site, fx.lane_cap, fx.lane_factor, lay.l_base
         )
         for p in moved:
             r = self.in_base[p]
@@ -448,8 +444,12 @@ class MeasureFactors:
             for i, p, j in self.div_us[c]:
                 shed += max(0.0, lay.l_base[i] - fx.weights[p][j] * self.in_base[p])
             room = [max(0.0, fx.lane_cap[i] * fx.lane_factor[i] - lay.l_base[i]) for i in os_lanes]
-            tot = sum(room)
-            take = min(shed, tot)
+            if any(math.isinf(r) for r in room):  # lanes without a capacity share it equally
+                room = [1.0 if math.isinf(r) else 0.0 for r in room]
+                take, tot = shed, sum(room)
+            else:
+                tot = sum(room)
+                take = min(shed, tot)
             for i, r in zip(os_lanes, room, strict=True):
                 if i in self._opened:  # a lane the scenario opens takes its own capacity
                     continue

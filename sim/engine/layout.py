@@ -16,14 +16,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from sim.spec.network import Network, Site
 from sim.spec.scenario import Scenario
 
 # a producer: (site index, output point, capacity per day); a plant adds its BOM
 Source = tuple[int, int, float]
-Plant = tuple[
-    int, int, float, list[tuple[int, float]]
-]  # (site, out point, capacity, [(in point, per unit)])
+Plant = tuple[int, int, float, list[tuple[int, float]]]  # (site, out point, capacity, [(in point, per unit)])
 Market = tuple[int, float, float, bool]  # (point, mean demand per day, cv, unmet demand is lost)
 
 
@@ -44,6 +44,23 @@ class Layout:
         self._lanes()
         self._targets()
         self._producers()
+        self._arrays()
+
+    def _arrays(self) -> None:
+        """The same indices and constants as numpy arrays, for the vectorised daily steps."""
+        n = len(self.points)
+        self.n_points = n
+        self.l_op_a = np.asarray(self.l_op, dtype=np.intp)
+        self.l_dp_a = np.asarray(self.l_dp, dtype=np.intp)
+        self.rate_a = np.asarray(self.rate, dtype=float)
+        self.target_a = np.asarray(self.target, dtype=float)
+        self.reorder_a = np.asarray(self.reorder, dtype=float)
+        self.is_sS = self.reorder_a != -math.inf
+        self.has_in = np.asarray([bool(ins) for ins in self.in_lanes], dtype=bool)
+        self.has_out = np.asarray([bool(outs) for outs in self.out_lanes], dtype=bool)
+        # the in-lanes of every point, point by point: the order of Layout.weights0 flattened
+        self.in_flat = np.asarray([i for ins in self.in_lanes for i in ins], dtype=np.intp)
+        self.p_value_a = np.asarray(self.p_value, dtype=float)
 
     # ------------------------------------------------------------------ stock points
     def _points(self) -> None:
@@ -142,9 +159,7 @@ class Layout:
             self.p_lead[p] = lead
             cover = s.cover_days
             shelf = self.p_shelf[p]
-            if (
-                shelf is not None
-            ):  # perishables: safety stock at most half the shelf life left on arrival
+            if shelf is not None:  # perishables: safety stock at most half the shelf life left on arrival
                 cover = min(cover, max(0.0, 0.5 * (shelf - lead - 1.0)))
             if not self.p_storable[p]:
                 cover = 0.0

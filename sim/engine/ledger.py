@@ -13,6 +13,9 @@ holding and backlog costs and turns the day's non-zero totals into ``(day, categ
 
 from __future__ import annotations
 
+import numpy as np
+from numpy.typing import NDArray
+
 from sim.spec.network import Network
 from sim.spec.scenario import Scenario
 
@@ -125,6 +128,8 @@ class Ledger:
         self.hold_rate = scenario.costs.holding_rate_per_year / 365.0
         self.backlog_penalty = scenario.costs.backlog_penalty_per_day
         self.today = [0.0] * len(self.cats)  # US$ booked so far today, per category
+        self.p_hold_cat_a = np.asarray(self.p_hold_cat, dtype=np.intp)
+        self.p_backlog_cat_a = np.asarray(self.p_backlog_cat, dtype=np.intp)
         self.rows: list[tuple[int, int, float]] = []  # (day, category, usd)
         self.assessed: dict[tuple[int, str], float] = {}  # (day, levying country) -> duty, US$
 
@@ -157,19 +162,19 @@ class Ledger:
         return [(t, c, x) for (t, c), x in sorted(self.assessed.items())]
 
     def close_day(
-        self, t: int, on_hand: list[float], backlog: list[float], value: list[float]
+        self, t: int, on_hand: list[float], backlog: list[float], value: NDArray[np.float64]
     ) -> None:
-        """Book the day's holding and backlog costs, then turn today's totals into rows."""
-        hc, ct = self.p_hold_cat, self.today
-        r = self.hold_rate
-        for p, q in enumerate(on_hand):
-            if q > 0:
-                ct[hc[p]] += q * value[p] * r
-        pen = self.backlog_penalty
-        for p, b in enumerate(backlog):
-            if b > 0:
-                ct[self.p_backlog_cat[p]] += b * value[p] * pen
-        for c, usd in enumerate(ct):
-            if usd != 0.0:
-                self.rows.append((t, c, usd))
-                ct[c] = 0.0
+        """Book the day's holding and backlog costs, then turn today's totals into rows.
+
+        Vectorised; the costs of the points of one category are added in point order, as a loop
+        over the points would."""
+        ct = np.asarray(self.today)
+        q = np.asarray(on_hand)
+        held = q > 0
+        np.add.at(ct, self.p_hold_cat_a[held], q[held] * value[held] * self.hold_rate)
+        b = np.asarray(backlog)
+        late = b > 0
+        np.add.at(ct, self.p_backlog_cat_a[late], b[late] * value[late] * self.backlog_penalty)
+        nz = np.flatnonzero(ct)
+        self.rows.extend(zip([t] * len(nz), nz.tolist(), ct[nz].tolist(), strict=True))
+        self.today = [0.0] * len(ct)

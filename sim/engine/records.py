@@ -126,13 +126,15 @@ class RunRecord:
 
 
 class Recorder:
-    """Appends one row of plain floats per day; converted to arrays once at the end."""
+    """Copies the day's state into arrays preallocated for the horizon (stock points and lanes),
+    or appends it (the few crossing groups and plants); converted once at the end."""
 
-    def __init__(self) -> None:
-        self.stock: list[list[float]] = []
-        self.backlog: list[list[float]] = []
-        self.shipped: list[list[float]] = []
-        self.transit: list[list[float]] = []
+    def __init__(self, days: int = 0, n_points: int = 0, n_lanes: int = 0) -> None:
+        self.days = 0
+        self.stock = np.zeros((days, n_points))
+        self.backlog = np.zeros((days, n_points))
+        self.shipped = np.zeros((days, n_lanes))
+        self.transit = np.zeros((days, n_lanes))
         self.cross: list[list[CrossingDay]] = []
         self.plants: list[tuple[list[float], list[float], list[float]]] = []
 
@@ -145,11 +147,17 @@ class Recorder:
         crossings: list[CrossingDay],
     ) -> None:
         """Copy the day's state."""
-        self.stock.append(on_hand[:])
-        self.backlog.append(backlog[:])
-        self.shipped.append(shipped[:])
-        self.transit.append(in_transit[:])
+        t = self.days
+        if t == len(self.stock):  # past the preallocated horizon: grow (not in a normal run)
+            for name in ("stock", "backlog", "shipped", "transit"):
+                a = getattr(self, name)
+                setattr(self, name, np.concatenate([a, np.zeros((max(t, 1), a.shape[1]))]))
+        self.stock[t] = on_hand
+        self.backlog[t] = backlog
+        self.shipped[t] = shipped
+        self.transit[t] = in_transit
         self.cross.append(crossings[:])
+        self.days = t + 1
 
     def append_plants(self, made: list[float], short: list[float], down: list[float]) -> None:
         """The day's output, shortfall and lost hours per plant (lists replaced daily)."""
@@ -164,7 +172,7 @@ class Recorder:
         lost_by_day: list[float],
     ) -> RunArrays:
         """The run's arrays; crossing waits from each group's queue and the inspection draws."""
-        days = len(self.stock)
+        days = self.days
         ng = len(queues)
         cross = np.asarray(self.cross, dtype=float).reshape(days, ng, _CROSS_FIELDS)
         plants = np.asarray(self.plants, dtype=float)
@@ -184,10 +192,10 @@ class Recorder:
                 q.sample_waits_min(z_wait[:days][ok, g, :], scale[ok, g][:, None]) + add[:, None]
             )
         return RunArrays(
-            stock=np.asarray(self.stock, dtype=float),
-            backlog=np.asarray(self.backlog, dtype=float),
-            shipped=np.asarray(self.shipped, dtype=float),
-            in_transit=np.asarray(self.transit, dtype=float),
+            stock=self.stock[:days],
+            backlog=self.backlog[:days],
+            shipped=self.shipped[:days],
+            in_transit=self.transit[:days],
             cross_vehicles=cross[:, :, 0],
             cross_served=cross[:, :, 1],
             cross_queue=cross[:, :, 2],

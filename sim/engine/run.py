@@ -87,7 +87,9 @@ class Run:
         self.on_hand = list(lay.opening)
         self.backlog = [0.0] * n
         self.embodied = [0.0] * n  # duty embodied per unit of stock (US$), carried through BOMs
-        self.fifo: list[deque[list[float]] | None] = [deque() if sh else None for sh in lay.p_shelf]
+        self.fifo: list[deque[list[float]] | None] = [
+            deque() if sh else None for sh in lay.p_shelf
+        ]
         for p, fifo in enumerate(self.fifo):
             if fifo is not None and self.on_hand[p] > 0:
                 fifo.append([0.0, self.on_hand[p]])
@@ -110,7 +112,7 @@ class Run:
         self.filled_value = 0.0
         self.lost_value = 0.0
         self.lost_by_day = [0.0] * self.days
-        self.rec = Recorder()
+        self.rec = Recorder(self.days, len(self.lay.points), len(self.lay.lanes))
         self.buckets: dict[int, list[tuple[float, int, int, float, float, float]]] = {}
         self._seq = itertools.count()
         self.events = 0
@@ -283,7 +285,7 @@ class Run:
         lots = self._dispatch(t)
         self._book_crossings(t, self.border.cross(t, lots, self.bkg_draw[t], self.fx))
         self._curtail()
-        self.ledger.close_day(t, self.on_hand, self.backlog, self.lay.p_value)
+        self.ledger.close_day(t, self.on_hand, self.backlog, self.lay.p_value_a)
         self.rec.append_day(
             self.on_hand, self.backlog, self.shipped_today, self.in_transit, self.border.day
         )
@@ -322,15 +324,18 @@ class Run:
         site_factor = self.fx.site_factor
         npl = len(lay.plants)
         self.plant_made, self.plant_short, self.plant_down = [0.0] * npl, [0.0] * npl, [0.0] * npl
+        # what each point's customers ordered, summed in lane order
+        ordered = np.bincount(lay.l_op_a, weights=np.asarray(os_), minlength=lay.n_points)
+        ordered_l = ordered.tolist()
         for si, p, cap in lay.sources:
-            want = sum(os_[i] for i in out[p]) + lay.buffer[p] - oh[p]
+            want = (ordered_l[p] if out[p] else 0) + lay.buffer[p] - oh[p]
             q = min(cap * site_factor[si], want)
             if q > 0:
                 self._add(p, q, self.now)
                 self.produced[lay.p_com_i[p]] += q
         for k, (si, p, cap, bom) in enumerate(lay.plants):
             c = cap * site_factor[si]
-            want = sum(os_[i] for i in out[p]) + lay.buffer[p] - oh[p]
+            want = (ordered_l[p] if out[p] else 0) + lay.buffer[p] - oh[p]
             plan = min(c, want)
             if plan <= 0:
                 continue
@@ -407,45 +412,46 @@ class Run:
             )
 
     def _order(self) -> None:
+        """Every stock point orders up to its target on inventory position (base stock), or when
+        at or below its reorder point ((s, S)); the order splits over its in-lanes by the day's
+        weights. Vectorised over points and lanes; the position adds each in-lane's orders and
+        goods in transit in lane order, as a loop over the lanes would."""
         lay, fx = self.lay, self.fx
-        oh, bl, os_, it = self.on_hand, self.backlog, self.outstanding, self.in_transit
-        target_extra, weights = fx.target_extra, fx.weights
-        for p, ins in enumerate(lay.in_lanes):
-            if not ins or (lay.rate[p] <= 0 and target_extra[p] <= 0):
-                continue
-            ip = oh[p] - bl[p]
-            for i in ins:
-                ip += os_[i] + it[i]
-            if ip > lay.reorder[p] + target_extra[p] and lay.reorder[p] != -math.inf:
-                continue
-            q = lay.target[p] + target_extra[p] - ip
-            if q <= 0:
-                continue
-            for i, w in zip(ins, weights[p], strict=True):
-                if w > 0:
-                    os_[i] += q * w
+        n = lay.n_points
+        os_a = np.asarray(self.outstanding)
+        te = np.asarray(fx.target_extra)
+        ip = np.asarray(self.on_hand) - np.asarray(self.backlog)
+        np.add.at(ip, lay.l_dp_a, os_a + np.asarray(self.in_transit))
+        q = lay.target_a + te - ip
+        go = lay.has_in & ((lay.rate_a > 0) | (te > 0)) & (q > 0)
+        go &= ~((ip > lay.reorder_a + te) & lay.is_sS)
+        if not go.any() or n == 0:
+            return
+        w = np.empty(len(lay.lanes))
+        w[lay.in_flat] = np.fromiter(
+            itertools.chain.from_iterable(fx.weights), dtype=float, count=len(lay.in_flat)
+        )
+        add = go[lay.l_dp_a] & (w > 0)
+        self.outstanding = np.where(add, os_a + q[lay.l_dp_a] * w, os_a).tolist()
 
     def _dispatch(self, t: int) -> list[list[Lot]]:
         """Ship what each origin can (pro rata when short); return the lots bound for road/rail
-        crossings, by crossing group; lots of other lanes are on their way."""
+        crossings, by crossing group; lots of other lanes are on their way. Vectorised: each
+        origin's requests are summed in lane order; a lane whose capacity factor is 0 carries
+        nothing, whatever its capacity."""
         lay, fx = self.lay, self.fx
-        oh, os_ = self.on_hand, self.outstanding
-        want = [0.0] * len(lay.lanes)
-        l_cap, l_factor = fx.lane_cap, fx.lane_factor
-        for p, lanes in enumerate(lay.out_lanes):
-            if not lanes:
-                continue
-            req = 0.0
-            for i in lanes:
-                req += os_[i]
-            if req <= 0:
-                continue
-            have = oh[p]
-            f = 1.0 if have >= req else (have / req if have > 0 else 0.0)
-            for i in lanes:
-                x = os_[i] * f
-                cap = l_cap[i] * l_factor[i]
-                want[i] = x if x < cap else cap
+        n = lay.n_points
+        os_a = np.asarray(self.outstanding)
+        req = np.bincount(lay.l_op_a, weights=os_a, minlength=n)
+        have = np.asarray(self.on_hand)
+        short = (have < req) & (req > 0)
+        f = np.ones(n)
+        f[short] = np.where(have[short] > 0, have[short] / req[short], 0.0)
+        x = os_a * f[lay.l_op_a]
+        factor = np.asarray(fx.lane_factor)
+        cap = np.zeros(len(factor))
+        np.multiply(np.asarray(fx.lane_cap), factor, out=cap, where=factor > 0)
+        want = np.where(req[lay.l_op_a] > 0, np.where(x < cap, x, cap), 0.0).tolist()
         self.border.limit_pipes(want, fx)
         return self._ship(t, want)
 
@@ -544,7 +550,7 @@ class Run:
         self.wall_s = time.perf_counter() - t0
         err = self.mass_balance()
         self.events = events_processed(self.env)
-        if err > MASS_BALANCE_TOL:
+        if not err <= MASS_BALANCE_TOL:  # NaN too
             raise MassBalanceError(
                 f"mass balance broken: relative error {err:.3g} > {MASS_BALANCE_TOL}"
             )
@@ -583,8 +589,7 @@ class Run:
             # lane openings are permanent changes, not disruptions, and do not count; the end is
             # None while one never ends; zero-length measures never apply
             disruption_end=(
-                None
-                if not ends or any(e is None for e in ends)
+                None if not ends or any(e is None for e in ends)
                 else max(e for e in ends if e is not None)
             ),
             first_disruption=min(

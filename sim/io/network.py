@@ -342,6 +342,14 @@ class _Checker:
         self.wanted = {(d.site, d.commodity) for _, d in t["demand.csv"]}
         self.into = {(ln.dest, ln.commodity) for ln in self.lanes}
         self.out_of = {(ln.origin, ln.commodity) for ln in self.lanes}
+        self.in_a_lane = {ln.origin for ln in self.lanes} | {ln.dest for ln in self.lanes}
+        self.lanes_of: dict[str, list[Lane]] = {}  # commodity -> its lanes, in file order
+        for ln in self.lanes:
+            self.lanes_of.setdefault(ln.commodity, []).append(ln)
+        self.makers_of: dict[str, list[str]] = {}  # commodity -> sources and plants making it
+        for s in self.site.values():
+            if s.kind in ("source", "plant") and s.commodity is not None:
+                self.makers_of.setdefault(s.commodity, []).append(s.id)
         self.reach: dict[str, set[str]] = {}
 
     def run(self) -> None:
@@ -412,9 +420,7 @@ class _Checker:
         self.site_of(add, "site", x.site)
         c = self.commodity_of(add, "commodity", x.commodity)
         if x.site in self.site and c is not None and (x.site, c.id) not in self.into:
-            add(
-                "commodity", f"no lane brings this commodity to '{x.site}' (nothing to order)", c.id
-            )
+            add("commodity", f"no lane brings this commodity to '{x.site}' (nothing to order)", c.id)
         if x.s is not None and x.s >= x.S:
             add("s", f"s must be < S ({x.S:g})", x.s)
 
@@ -432,7 +438,7 @@ class _Checker:
                 add(col, f"{col} is only used with policy sS", v)
         if s.s_days is not None and s.S_days is not None and s.s_days > s.S_days:
             add("s_days", f"s_days must be <= S_days ({s.S_days:g})", s.s_days)
-        if s.capacity != 0 and not any(s.id in (ln.origin, ln.dest) for ln in self.lanes):
+        if s.capacity != 0 and s.id not in self.in_a_lane:
             add("", "site is in no lane (only an idle site, capacity 0, may be)", s.id)
 
     def check_crossing(self, add: _Add, x: Crossing) -> None:
@@ -544,15 +550,10 @@ class _Checker:
             g: nx.DiGraph = nx.DiGraph()
             g.add_edges_from(
                 (ln.origin, ln.dest)
-                for ln in self.lanes
-                if ln.commodity == commodity
-                and ln.origin
-                and ln.dest  # blank ends are reported already
+                for ln in self.lanes_of.get(commodity, ())
+                if ln.origin and ln.dest  # blank ends are reported already
             )
-            makers = [
-                s for s, v in self.site.items()
-                if v.kind in ("source", "plant") and v.commodity == commodity and s in g
-            ]  # fmt: skip
+            makers = [s for s in self.makers_of.get(commodity, ()) if s in g]
             self.reach[commodity] = set(makers).union(*(nx.descendants(g, s) for s in makers))
         return self.reach[commodity]
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from sim.errors import ResultsFolderError
 from sim.io.paths import network_path
-from sim.spec.scenario import Scenario
+from sim.spec.scenario import Measure, Scenario
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -82,6 +82,42 @@ def scenario_snapshot(sc: Scenario) -> dict[str, Any]:
     }
 
 
+_MEASURE_PARAMS = (
+    "imposer", "origin", "sectors", "commodities", "crossings", "direction", "sites", "lanes",
+    "rate", "exempt_share", "content_basis", "domestic_content", "stack_group", "precedence",
+    "transit_exempt", "capacity_factor", "inspection_factor", "secondary_share",
+    "secondary_hours", "demand_factor", "ramp_days", "capacity", "recovery_days",
+)  # fmt: skip
+
+
+def measure_records(sc: Scenario) -> list[dict[str, Any]]:
+    """The scenario's measures as plain rows: id, kind, calendar dates (ISO; ``end`` and
+    ``announce`` None when absent), day numbers, and the parameters that differ from their defaults.
+    """
+    defaults = Measure(id="", kind="", start=0)
+    rows = []
+    for m in sc.measures:
+        params = {
+            k: list(v) if isinstance(v, tuple) else v
+            for k in _MEASURE_PARAMS
+            if (v := getattr(m, k)) != getattr(defaults, k)
+        }
+        rows.append(
+            {
+                "id": m.id,
+                "kind": m.kind,
+                "start": sc.date(m.start).isoformat(),
+                "end": sc.date(m.end).isoformat() if m.end is not None else None,
+                "announce": sc.date(m.announce).isoformat() if m.announce is not None else None,
+                "start_day": m.start,
+                "end_day": m.end,
+                "announce_day": m.announce,
+                "params": params,
+            }
+        )
+    return rows
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Write bytes to ``path`` via a temporary file, fsync and ``os.replace`` (never a half-written file)."""
     tmp = _tmp_name(path)
@@ -130,7 +166,7 @@ def write_parquet(df: pd.DataFrame, path: Path) -> None:
 # Temporary files are hidden (``.name.PID.tmp``) and never match a part's name. Larger batches are
 # read from the parts: ``pd.read_parquet(sorted(Path(DIR, "parts").glob("daily-rep*.parquet")))``.
 
-PART_TABLES = ("daily", "ledger", "crossings", "flows", "plants")
+PART_TABLES = ("daily", "ledger", "crossings", "flows", "plants", "series")
 COMBINE_MAX_REPS = 20
 
 

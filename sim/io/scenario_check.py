@@ -524,7 +524,7 @@ class _Checker:
         name = d.get("kind")
         if "kind" not in d:
             add("kind", f"required (one of: {', '.join(KINDS)})", None)
-        elif name not in KINDS:
+        elif not isinstance(name, str) or name not in KINDS:
             add("kind", "unknown kind" + hint(name, KINDS), name)
         else:
             return KINDS[name]

@@ -78,9 +78,7 @@ class Key:
         if self.required:
             parts.append("**required**")
         elif self.default is not None:
-            parts.append(
-                f"default {str(self.default).lower() if isinstance(self.default, bool) else self.default}"
-            )
+            parts.append(f"default {str(self.default).lower() if isinstance(self.default, bool) else self.default}")
         return ", ".join(parts)
 
 

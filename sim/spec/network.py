@@ -193,6 +193,9 @@ class Network:
     site: Mapping[str, Site] = field(default_factory=dict, compare=False, repr=False)
     crossing: Mapping[str, Crossing] = field(default_factory=dict, compare=False, repr=False)
     lane: Mapping[str, Lane] = field(default_factory=dict, compare=False, repr=False)
+    bills: Mapping[str, Mapping[str, float]] = field(
+        default_factory=dict, compare=False, repr=False
+    )  # plant -> input -> units per output unit, built once (see :meth:`bom`)
 
     @classmethod
     def build(
@@ -220,6 +223,9 @@ class Network:
             else:
                 g.add_edge(ln.origin, ln.dest, lane=ln.id, lanes=(ln,), commodity=ln.commodity)
         nx.freeze(g)
+        bills: dict[str, dict[str, float]] = {}
+        for b in boms:
+            bills.setdefault(b.plant, {})[b.input] = b.qty_per_unit
         return cls(
             name=name,
             commodities=tuple(commodities),
@@ -236,6 +242,7 @@ class Network:
             site=MappingProxyType({s.id: s for s in sites}),
             crossing=MappingProxyType({c.id: c for c in crossings}),
             lane=MappingProxyType({ln.id: ln for ln in lanes}),
+            bills=MappingProxyType({p: MappingProxyType(b) for p, b in bills.items()}),
         )
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -264,5 +271,5 @@ class Network:
         return ""
 
     def bom(self, plant: str) -> dict[str, float]:
-        """Bill of materials of a plant: input commodity -> units per output unit."""
-        return {b.input: b.qty_per_unit for b in self.boms if b.plant == plant}
+        """Bill of materials of a plant: input commodity -> units per output unit (a new dict)."""
+        return dict(self.bills.get(plant, {}))

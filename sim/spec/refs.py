@@ -98,9 +98,7 @@ def check_refs(add: Report, kind_cls: type[MeasureKind], kw: dict[str, Any], net
     for j, lid in enumerate(kw.get("lanes", ())):
         ln = net.lane.get(lid)
         if ln is None:
-            rule = f"unknown lane in network {net.name}" + suggest(
-                lid, net.lane, f"{net.name} lanes"
-            )
+            rule = f"unknown lane in network {net.name}" + suggest(lid, net.lane, f"{net.name} lanes")
             add(f"lanes[{j}]", rule, lid)
         elif kind == "lane_open" and ln.base_flow > 0:
             cap = kw.get("capacity")
