@@ -189,6 +189,9 @@ def test_sobol_indices_of_the_ishigami_function() -> None:
     assert idx["S1"].tolist() == pytest.approx([0.3139, 0.4424, 0.0], abs=0.03)
     assert idx["ST"].tolist() == pytest.approx([0.5576, 0.4424, 0.2437], abs=0.03)
     assert (idx["S1_conf"] > 0).all() and (idx["ST_conf"] > 0).all()
+    # a constant output has no variance to apportion: NaN indices, no SALib warning
+    flat = sa.indices(params, unit, {"c": np.zeros(len(unit))}, "sobol", seed=1)
+    assert flat["ST"].isna().all() and len(flat) == 3
 
 
 def test_break_even_interpolates_the_crossing() -> None:

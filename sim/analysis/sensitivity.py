@@ -73,6 +73,13 @@ def indices(
     rows = []
     for kpi, y in outputs.items():
         y = np.asarray(y, dtype=float)
+        if not np.isfinite(y).all() or float(np.std(y)) == 0.0:
+            # a constant output (e.g. a share pinned at 0): no variance to apportion
+            rows.extend(
+                {"kpi": kpi, "parameter": p.key, **dict.fromkeys(COLUMNS[2:], math.nan)}
+                for p in params
+            )
+            continue
         if method == "sobol":
             r = sobol_analyze.analyze(prob, y, calc_second_order=False, conf_level=0.95, seed=seed)
             for j, p in enumerate(params):
