@@ -70,7 +70,7 @@ def indices(
     from SALib.analyze import sobol as sobol_analyze
 
     prob = problem(params)
-    rows = []
+    rows: list[dict[str, object]] = []
     for kpi, y in outputs.items():
         y = np.asarray(y, dtype=float)
         if not np.isfinite(y).all() or float(np.std(y)) == 0.0:
