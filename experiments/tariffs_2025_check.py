@@ -3,7 +3,7 @@
 For each replication (the same seeds for both scenarios, so differences are not noise) this script
 measures Canada->US vehicle exports and US-built vehicle imports into Canada by quarter of 2025 and
 2026, the duty each government collected per year, and overseas exports by sector, then prints them
-beside the observations of notes/replays_observations.md §4 (Statistics Canada, Finance Canada, RBC,
+beside the observations of experiments/replays/OBSERVATIONS.md §4 (Statistics Canada, Finance Canada, RBC,
 Financial Post) with a verdict each.
 
     python experiments/tariffs_2025_check.py [--reps N] [--seed S] [--workers W] [--days D]
@@ -121,7 +121,7 @@ def main() -> None:
     us25 = duty.get((2025, "US"), 0.0)
     ca25 = duty.get(("to 2025-09-01", "CA"), 0.0) * CAD_PER_USD
     print(f"""
-Against what happened (notes/replays_observations.md §4):
+Against what happened (experiments/replays/OBSERVATIONS.md §4):
 * Canada->US vehicle exports 2025 by quarter {", ".join(ex25)} against the baseline. Observed: car
   and light-truck exports rose 21 % Nov 2024-Mar 2025 (front-running), fell 22.9 % in April, and the EST
   profile is Q1 = 100, Q2 75-80, Q3-Q4 80-90, Jan 2026 65-70 (retooling, which the model does not have).

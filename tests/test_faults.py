@@ -42,6 +42,12 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+def _default_sigint() -> None:
+    """A terminal's Ctrl-C reaches the batch even when the test run itself was started in the
+    background (where a shell hands its children SIGINT ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start_batch(
     tmp_path: Path, *extra: str, days: int = 200
 ) -> tuple[subprocess.Popen[str], Path]:
@@ -52,7 +58,7 @@ def _start_batch(
            "--quiet", *extra]  # fmt: skip
     proc = subprocess.Popen(
         cmd, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
-        start_new_session=True,
+        start_new_session=True, preexec_fn=_default_sigint,
     )  # fmt: skip
     deadline = time.monotonic() + 60
     while not (out / "manifest.json").exists() or len(_children(proc.pid)) < 2:
