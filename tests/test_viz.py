@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 import warnings
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 
 import sim
+from sim.analysis.folder import write_quantiles
 from sim.analysis.series import series_quantiles
 from sim.cli import main
 from sim.viz import timeseries
@@ -123,24 +125,91 @@ def test_quantiles_file_matches_the_replications(studies: Path) -> None:
     reps=st.integers(1, 7),
     days=st.integers(1, 9),
     ncol=st.integers(1, 6),
-    budget=st.integers(1, 400),
+    budget=st.integers(1, 2_000),
+    threads=st.integers(1, 3),
     seed=st.integers(0, 2**31),
+    nans=st.sampled_from(["none", "one", "column"]),
 )
-def test_quantiles_in_chunks_equal_numpy(reps: int, days: int, ncol: int, budget: int, seed: int) -> None:
-    data = np.random.default_rng(seed).normal(size=(reps, days, ncol)).astype(np.float32)
-    data[0, 0, 0] = np.nan  # one missing value is skipped, not propagated
+def test_quantiles_in_chunks_equal_numpy(
+    reps: int, days: int, ncol: int, budget: int, threads: int, seed: int, nans: str
+) -> None:
+    """Held in memory or spilled in chunks, read by several threads: numpy's own quantiles, bit
+    for bit, and the float64 mean over replications."""
+    rng = np.random.default_rng(seed)
+    data = rng.normal(size=(reps, days, ncol)).astype(np.float32)
+    data[:, :, -1] = np.round(data[:, :, -1])  # ties
+    if nans == "one":
+        data[0, 0, 0] = np.nan  # one missing value is skipped, not propagated
+    elif nans == "column":
+        data[:, :, 0] = np.nan  # a series missing in every replication stays NaN
     cols = [f"g|k{i}" for i in range(ncol)]
-    out = series_quantiles(
-        lambda r, cs: data[r][:, [cols.index(c) for c in cs]], range(reps), cols, np.arange(days), budget_bytes=budget
-    )
+    out = series_quantiles(lambda r: data[r].T, range(reps), cols, np.arange(days), budget_bytes=budget, threads=threads)
+    assert list(out.columns) == ["group", "key", "day", "mean", "q05", "q50", "q95"]
+    assert len(out) == ncol * days
+    want = np.full((3, days, ncol), np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN days
+        for d in range(days):  # per series-day: numpy's nanquantile of a whole array takes the
+            for i in range(ncol):  # dtype of its first slice's result, float32 if that is all NaN
+                want[:, d, i] = np.nanquantile(data[:, d, i], [0.05, 0.5, 0.95])
+        mean = np.nanmean(data, axis=0, dtype=np.float64)
     for i, c in enumerate(cols):
-        got = out[out.key == c.split("|")[1]].sort_values("day")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # the all-NaN day of one replication
-            want = np.nanquantile(data[:, :, i], 0.95, axis=0)
-            mean = np.nanmean(data[:, :, i], axis=0)
-        np.testing.assert_allclose(got["q95"], want, rtol=1e-5, atol=1e-6)
-        np.testing.assert_allclose(got["mean"], mean, rtol=1e-5, atol=1e-6)
+        got = out[out.key == c.split("|")[1]]
+        np.testing.assert_array_equal(got["day"], np.arange(days))
+        np.testing.assert_array_equal(got["mean"], mean[:, i])
+        for k, lab in enumerate(["q05", "q50", "q95"]):
+            np.testing.assert_array_equal(got[lab], want[k, :, i])
+
+
+def test_quantiles_from_spilled_chunks_stay_within_the_budget() -> None:
+    """400 replications of 40 series x 60 days are 3.84 MB of values; with a 400 kB budget they
+    go to a temporary file, two series (2 x 2 x 96 kB) at a time come back, and the peak stays far
+    below the 7.7 MB that holding them (and their transposed copy) in memory takes."""
+    import tracemalloc
+
+    data = np.random.default_rng(3).lognormal(size=(400, 40, 60)).astype(np.float32)
+    cols = [f"g|k{i:02d}" for i in range(40)]
+    whole = series_quantiles(lambda r: data[r], range(400), cols, np.arange(60))
+    tracemalloc.start()
+    try:
+        chunked = series_quantiles(lambda r: data[r], range(400), cols, np.arange(60), budget_bytes=400_000)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    pd.testing.assert_frame_equal(chunked, whole, check_exact=True)
+    assert peak < 1_500_000, peak
+    ranked = np.sort(data, axis=0).astype(np.float64)  # the median of 400: halfway, 200th to 201st
+    np.testing.assert_allclose(whole["q50"], ((ranked[199] + ranked[200]) / 2).ravel(), rtol=1e-15)
+
+
+def test_write_quantiles_reads_each_part_once_and_spills_alike(studies: Path, tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    folder = tmp_path / "alt"
+    shutil.copytree(studies / "alt", folder)
+    whole = pd.read_parquet(write_quantiles(folder, range(3)))
+    opened: list[str] = []
+    real = pq.ParquetFile
+
+    def counting(path: Path, *a: object, **kw: object) -> object:
+        opened.append(Path(path).name)
+        return real(path, *a, **kw)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pq, "ParquetFile", counting)
+        spilled = pd.read_parquet(write_quantiles(folder, range(3), budget_bytes=5_000))
+    assert sorted(opened) == [f"series-rep{r:05d}.parquet" for r in range(3)]
+    pd.testing.assert_frame_equal(spilled, whole, check_exact=True)
+    assert not [p for p in folder.iterdir() if p.name.startswith(".")]  # no temporary file left
+
+
+def test_write_quantiles_names_a_part_that_lacks_a_series(studies: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "alt"
+    shutil.copytree(studies / "alt", folder)
+    part = folder / "parts" / "series-rep00002.parquet"
+    pd.read_parquet(part).drop(columns=["queue|X_AMB:sb"]).to_parquet(part)
+    with pytest.raises(sim.ResultsFolderError, match=r"series-rep00002\.parquet lacks the series 'queue\|X_AMB:sb'"):
+        write_quantiles(folder, range(3))
 
 
 # --- figures ------------------------------------------------------------------------------------

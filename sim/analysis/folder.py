@@ -3,8 +3,8 @@
 A results folder (written by ``borderflow run``, ``compare`` or ``sweep``) holds each replication's
 compact daily series (``parts/series-repNNNNN.parquet``, see :mod:`sim.analysis.series`) and, once
 the batch is complete, ``quantiles.parquet``: per day and series the mean and the 5/50/95 %
-quantiles across replications. :func:`write_quantiles` builds it from the parts a bounded number of
-columns at a time; :class:`Folder` reads it (building it first for a folder that lacks it), so a
+quantiles across replications. :func:`write_quantiles` builds it from the parts, reading each once
+within a memory budget; :class:`Folder` reads it (building it first for a folder that lacks it), so a
 chart of a 1,000-replication batch never loads the daily parts.
 """
 
@@ -30,8 +30,13 @@ if TYPE_CHECKING:
 QUANTILES_FILE = "quantiles.parquet"
 
 
-def write_quantiles(folder: Path, reps: Sequence[int], *, budget_bytes: int = 200_000_000) -> Path:
-    """Write ``folder/quantiles.parquet`` from the series parts of ``reps``; return its path."""
+def write_quantiles(folder: Path, reps: Sequence[int], *, budget_bytes: int = 128_000_000) -> Path:
+    """Write ``folder/quantiles.parquet`` from the series parts of ``reps``; return its path.
+
+    Each part is read once (its series columns only); at most ``budget_bytes`` of values are held
+    in memory, the rest spilled to an unnamed temporary file in ``folder`` (see
+    :func:`~sim.analysis.series.series_quantiles`).
+    """
     import pyarrow.parquet as pq
 
     reps = list(reps)
@@ -47,13 +52,34 @@ def write_quantiles(folder: Path, reps: Sequence[int], *, budget_bytes: int = 20
     columns = [c for c in schema.names if "|" in c]
     days = pq.read_table(first, columns=["day"]).column("day").to_numpy()
 
-    def read_rep(rep: int, cols: Sequence[str]) -> np.ndarray:
-        t = pq.read_table(store.part_path(folder, "series", rep), columns=list(cols), use_threads=False)
-        return np.column_stack([t.column(c).to_numpy() for c in cols]).astype(np.float32)
+    def read_rep(rep: int) -> np.ndarray:
+        path = store.part_path(folder, "series", rep)
+        try:
+            with pq.ParquetFile(path) as part:
+                if part.metadata.num_rows != len(days):
+                    raise ResultsFolderError(
+                        f"results folder {folder}: {path.name} has {part.metadata.num_rows} days, "
+                        f"{first.name} has {len(days)}"
+                    )
+                missing = sorted(set(columns) - set(part.schema_arrow.names))
+                if missing:
+                    raise ResultsFolderError(
+                        f"results folder {folder}: {path.name} lacks the series {missing[0]!r} "
+                        f"of {first.name} ({len(missing)} missing)"
+                    )
+                table = part.read(columns=columns, use_threads=False)
+        except FileNotFoundError:
+            raise ResultsFolderError(f"results folder {folder}: {path.name} is missing") from None
+        values = np.empty((len(columns), len(days)), dtype=np.float32)
+        for i, col in enumerate(table.columns):
+            values[i] = col.to_numpy()
+        return values
 
     # parquet decoding releases the GIL: a few threads read replications side by side
     threads = min(4, os.cpu_count() or 1)
-    table = series_quantiles(read_rep, reps, columns, days, budget_bytes=budget_bytes, threads=threads)
+    table = series_quantiles(
+        read_rep, reps, columns, days, budget_bytes=budget_bytes, threads=threads, spill_dir=folder
+    )
     target = folder / QUANTILES_FILE
     store.write_parquet(table, target)
     return target

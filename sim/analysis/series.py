@@ -30,13 +30,19 @@ Shortfall by sector comes from the ledger's lost-margin rows (``lost value x los
 so it needs ``lost_margin_share > 0``; its daily total equals the run's ``lost_by_day``.
 
 :func:`series_quantiles` reduces the per-replication tables of a batch to per-day ``mean``, ``q05``,
-``q50`` and ``q95`` per series (long format), reading a bounded number of columns at a time.
+``q50`` and ``q95`` per series (long format): it reads each replication once and holds at most a
+memory budget of values, spilling the rest to a temporary file.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import tempfile
+import warnings
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from concurrent.futures import ThreadPoolExecutor
+from typing import IO, TYPE_CHECKING
 
 import numpy as np
 
@@ -142,66 +148,127 @@ def split_column(name: str) -> tuple[str, str]:
 
 
 def series_quantiles(
-    read_rep: Callable[[int, Sequence[str]], np.ndarray],
+    read_rep: Callable[[int], np.ndarray],
     reps: Sequence[int],
     columns: Sequence[str],
     days: np.ndarray,
     *,
-    budget_bytes: int = 200_000_000,
+    budget_bytes: int = 128_000_000,
     threads: int = 1,
+    spill_dir: str | os.PathLike[str] | None = None,
 ) -> pd.DataFrame:
     """Per-day mean and 5/50/95 % quantiles across replications of each series column.
 
-    ``read_rep(rep, cols)`` returns that replication's (days, len(cols)) array; ``threads``
-    replications are read at once. Columns are taken in chunks so that at most ``budget_bytes``
-    of values are held at once (a 1,000-replication batch never holds all its series). Returns a
-    long table ``group, key, day, mean, q05, q50, q95``; a day on which a series is NaN in every
-    replication stays NaN.
+    ``read_rep(rep)`` returns that replication's values as a ``(len(columns), len(days))`` array;
+    it is called once per replication, ``threads`` replications at a time. The values of all
+    replications are held as ``float32``: in memory when they fit in ``budget_bytes`` (counting the
+    transposed copy the quantiles are taken from), otherwise in an unnamed temporary file in
+    ``spill_dir`` (deleted when closed, or when the process dies), laid out so that each chunk
+    of columns that fits the budget (at least one column) is one contiguous read. Per chunk the
+    replications of each series-day are sorted and :func:`numpy.quantile` (``linear``, ignoring
+    NaN where a series-day has some) reads the order statistics; the mean is the ``float64`` sum over replications divided by their count.
+    Returns a long table ``group, key, day, mean, q05, q50, q95``; a day on which a series is NaN
+    in every replication stays NaN.
     """
-    import warnings
-    from concurrent.futures import ThreadPoolExecutor
-
     import pandas as pd
 
-    ndays = len(days)
-    per_col = max(1, len(reps) * max(ndays, 1) * 4)
-    step = max(1, budget_bytes // per_col)
-    probs = [q for _, q in QUANTILES]
-    frames = []
-    for i in range(0, len(columns), step):
-        chunk = list(columns[i : i + step])
-        cube = np.empty((len(reps), ndays, len(chunk)), dtype=np.float32)
+    if not len(reps):
+        raise ValueError("series_quantiles needs at least one replication")
+    nrep, ncol, nday = len(reps), len(columns), len(days)
+    if ncol == 0:
+        return pd.DataFrame(columns=["group", "key", "day", "mean", "q05", "q50", "q95"])
+    per_col = nrep * nday * 4  # bytes of one column over all replications
+    step = max(1, budget_bytes // max(1, 2 * per_col))  # a chunk and its transposed copy
+    chunks = [(lo, min(lo + step, ncol)) for lo in range(0, ncol, step)]
+    with contextlib.ExitStack() as stack:
+        spill = stack.enter_context(tempfile.TemporaryFile(dir=spill_dir)) if len(chunks) > 1 else None
+        cube = _Cube(nrep, ncol, nday, chunks, spill)
 
-        def fill(j: int, chunk: list[str] = chunk, cube: np.ndarray = cube) -> None:
-            cube[j] = read_rep(reps[j], chunk)
+        def fill(j: int) -> None:
+            values = read_rep(reps[j])
+            if values.shape != (ncol, nday):
+                raise ValueError(
+                    f"replication {reps[j]}: values of shape {values.shape}, expected {(ncol, nday)}"
+                )
+            cube.put(j, values)
 
         with ThreadPoolExecutor(max(1, threads)) as pool:
-            list(pool.map(fill, range(len(reps))))
-        if np.isnan(cube).any():
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN days stay NaN
-                mean = np.nanmean(cube, axis=0)
-                qs = np.nanquantile(cube, probs, axis=0)
-        else:
-            mean = cube.mean(axis=0, dtype=np.float64)
-            qs = np.quantile(cube, probs, axis=0)
-        del cube
-        for c, name in enumerate(chunk):
-            group, key = split_column(name)
-            frames.append(
-                pd.DataFrame(
-                    {
-                        "group": group,
-                        "key": key,
-                        "day": days,
-                        "mean": mean[:, c].astype(float),
-                        **{lab: qs[k, :, c].astype(float) for k, (lab, _) in enumerate(QUANTILES)},
-                    }
-                )
-            )
-    if not frames:
-        return pd.DataFrame(columns=["group", "key", "day", "mean", "q05", "q50", "q95"])
-    out = pd.concat(frames, ignore_index=True)
-    out["group"] = out["group"].astype("category")
-    out["key"] = out["key"].astype("category")
-    return out
+            list(pool.map(fill, range(nrep)))
+        mean = np.empty((ncol, nday))
+        qs = np.empty((len(QUANTILES), ncol, nday))
+        for lo, hi in chunks:
+            m, q = _chunk_stats(cube.get(lo, hi))
+            mean[lo:hi] = m.reshape(hi - lo, nday)
+            qs[:, lo:hi] = q.reshape(len(QUANTILES), hi - lo, nday)
+    groups, keys = zip(*(split_column(c) for c in columns), strict=True)
+    return pd.DataFrame(
+        {
+            "group": pd.Categorical(np.repeat(np.asarray(groups, dtype=object), nday)),
+            "key": pd.Categorical(np.repeat(np.asarray(keys, dtype=object), nday)),
+            "day": np.tile(np.asarray(days), ncol),
+            "mean": mean.ravel(),
+            **{lab: qs[k].ravel() for k, (lab, _) in enumerate(QUANTILES)},
+        }
+    )
+
+
+def _chunk_stats(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and quantiles over axis 0 of a (replications, cells) ``float32`` array."""
+    probs = [q for _, q in QUANTILES]
+    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN days stay NaN
+        mean = values.sum(axis=0, dtype=np.float64) / len(values)
+        cells = values.T.copy()  # one row per series-day: a contiguous sort per row
+        cells.sort(axis=1)  # NaN last; the quantiles of sorted rows are those of the rows
+        nan = np.isnan(cells[:, -1])
+        q = np.asarray(np.quantile(cells, probs, axis=1, overwrite_input=True), dtype=np.float64)
+        if nan.any():  # series-days missing in some replications: over the others
+            some = values[:, nan]
+            mean[nan] = np.nansum(some, axis=0, dtype=np.float64) / (~np.isnan(some)).sum(axis=0)
+            q[:, nan] = np.nanquantile(cells[nan], probs, axis=1)
+    return mean, q
+
+
+class _Cube:
+    """The (replications, columns, days) ``float32`` values of a batch, in memory or spilled.
+
+    Without a ``spill`` file the values live in memory. Otherwise they go to that file, chunk by
+    chunk: chunk ``lo:hi`` starts at byte ``lo * per_col`` and holds, replication after
+    replication, that replication's ``(hi - lo, days)`` block, so :meth:`get` is one read.
+    """
+
+    def __init__(
+        self, nrep: int, ncol: int, nday: int, chunks: list[tuple[int, int]], spill: IO[bytes] | None
+    ) -> None:
+        self.nrep, self.nday, self.chunks, self.file = nrep, nday, chunks, spill
+        self.memory = np.empty((nrep, ncol, nday), dtype=np.float32) if spill is None else None
+
+    def put(self, j: int, values: np.ndarray) -> None:
+        """Store replication number ``j``'s (columns, days) values (thread-safe)."""
+        if self.memory is not None:
+            self.memory[j] = values
+            return
+        assert self.file is not None
+        values = np.ascontiguousarray(values, dtype=np.float32)
+        fd = self.file.fileno()
+        for lo, hi in self.chunks:
+            block = values[lo:hi].data.cast("B")
+            offset = (lo * self.nrep + j * (hi - lo)) * self.nday * 4
+            while block:
+                n = os.pwrite(fd, block, offset)
+                block, offset = block[n:], offset + n
+
+    def get(self, lo: int, hi: int) -> np.ndarray:
+        """Columns ``lo:hi`` of every replication as a (replications, (hi - lo) * days) array."""
+        if self.memory is not None:
+            return self.memory[:, lo:hi].reshape(self.nrep, -1)
+        assert self.file is not None
+        out = np.empty((self.nrep, (hi - lo) * self.nday), dtype=np.float32)
+        view = out.data.cast("B")
+        fd, offset = self.file.fileno(), lo * self.nrep * self.nday * 4
+        while view:
+            n = os.preadv(fd, [view], offset)
+            if n == 0:
+                raise OSError(f"spilled series values end early at byte {offset}")
+            view, offset = view[n:], offset + n
+        return out
