@@ -855,5 +855,17 @@ def _dispatch(args: argparse.Namespace, debug: bool) -> int:
         return fail(1, head if debug else f"{head} ({_DEBUG_HINT})")
 
 
+def entry() -> None:
+    """The ``borderflow`` console script: :func:`main`, then exit with its status. After an
+    interrupt (130) the process ends at once, once its one line is out: worker and client threads
+    of a Dask cluster that are still shutting down cannot print into the terminal afterwards."""
+    code = main()
+    if code == 130:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
+    sys.exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    entry()
