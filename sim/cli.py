@@ -10,6 +10,7 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from sim import __version__
@@ -22,6 +23,7 @@ from sim.engine.ledger import KINDS
 from sim.errors import SimError
 from sim.io.network import load_network
 from sim.io.paths import NETWORK_DIR, builtin_scenarios, confinement
+from sim.io.results_folder import write_parquet
 from sim.io.scenario import load_scenario
 from sim.io.synthetic import write_synthetic_network
 from sim.spec.network import Network
@@ -388,6 +390,11 @@ def _cmd_whopays(args: argparse.Namespace) -> int:
         fixed=args.fixed,
         quiet=args.quiet,
     )
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        for name in ("headline", "by_region", "by_sector", "reps"):
+            write_parquet(getattr(summ, name), out / f"{name}.parquet")
     if args.quiet:
         return 0
     h = {str(r["kpi"]): r for r in summ.headline.to_dict("records")}
@@ -637,7 +644,9 @@ _reps, _days = _int_in(*LIMITS["reps"]), _int_in(*LIMITS["days"])
 _seed, _workers = _int_in(*LIMITS["seed"]), _int_in(*LIMITS["workers"])
 
 
-def _batch_options(p: argparse.ArgumentParser) -> None:
+def _batch_options(p: argparse.ArgumentParser, *, folder: bool = True) -> None:
+    """Seed, horizon, where to run, and (``folder``) a resumable results folder; without
+    ``folder`` the command writes its summary tables to ``--out`` and recomputes every time."""
     p.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
     p.add_argument(
         "--days", type=_days, default=None, help="horizon in days (default: the scenario's)"
@@ -656,6 +665,13 @@ def _batch_options(p: argparse.ArgumentParser) -> None:
         default=None,
         help="run on Dask: 'local' (LocalCluster) or a scheduler address tcp://host:8786",
     )
+    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    if not folder:
+        p.add_argument(
+            "--out", metavar="DIR", default=None, help="write the summary tables (Parquet) into DIR"
+        )
+        p.set_defaults(resume=False, overwrite=False)
+        return
     p.add_argument("--out", metavar="DIR", default=None, help="results folder to write")
     p.add_argument(
         "--resume",
@@ -667,7 +683,6 @@ def _batch_options(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="empty --out first (only a results folder Borderflow wrote)",
     )
-    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
 
 def _who_pays_parsers(sub: Any) -> None:
@@ -684,7 +699,7 @@ def _who_pays_parsers(sub: Any) -> None:
     wp.add_argument(
         "--fixed", action="store_true", help="ignore [uncertain]: parameters at the files' values"
     )
-    _batch_options(wp)
+    _batch_options(wp, folder=False)
     wp.set_defaults(func=_cmd_whopays)
     se = sub.add_parser(
         "sensitivity", help="Sobol'/Morris indices of who pays and break-even parameter values"
@@ -701,7 +716,7 @@ def _who_pays_parsers(sub: Any) -> None:
     se.add_argument(
         "--scan", type=_int_in(2, 1000), default=3, help="break-even scan points per parameter"
     )
-    _batch_options(se)
+    _batch_options(se, folder=False)
     se.set_defaults(func=_cmd_sensitivity)
 
 

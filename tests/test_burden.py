@@ -4,7 +4,9 @@ burden by region, checked against hand computations on deterministic networks.""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
+import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -161,3 +163,15 @@ def test_cost_account_adds_up_to_the_kpis() -> None:
         assert rev == pytest.approx(k[f"duty_revenue_{c.lower()}_usd"], rel=1e-9)
         assert lost == pytest.approx(k[f"lost_export_margin_{c.lower()}_usd"], rel=1e-9)
     assert all(r for (_, r, _, it) in acc if it != "revenue")  # every cost has its site's region
+
+
+def test_whopays_out_writes_its_tables_and_offers_no_resume(tmp_path: Path) -> None:
+    """``--out`` writes the summary tables; ``--resume``, which it cannot honour, is refused."""
+    from sim.cli import main
+
+    out = tmp_path / "wp"
+    assert main(["whopays", "tariffs_2025", "--reps", "2", "--days", "60", "--workers", "1",
+                 "--out", str(out), "--quiet"]) == 0  # fmt: skip
+    for name in ("headline", "by_region", "by_sector", "reps"):
+        assert len(pd.read_parquet(out / f"{name}.parquet")) > 0
+    assert main(["whopays", "tariffs_2025", "--reps", "2", "--out", str(out), "--resume"]) == 2
