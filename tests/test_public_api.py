@@ -27,3 +27,15 @@ def test_public_modules_do_not_leak_pandas_into_the_simulation_path() -> None:
     code = "import sys, sim; sim.simulate('baseline', days=5); print('pandas' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_import_sim_leaves_the_heavy_libraries_for_when_they_are_needed() -> None:
+    """`import sim` stays fast: tables (pandas, pyarrow), graphs (networkx), figures (matplotlib)
+    and Dask are imported where they are used, not at import (README "Performance": ~0.16 s)."""
+    import subprocess
+    import sys
+
+    heavy = ("pandas", "pyarrow", "networkx", "matplotlib", "dask", "distributed", "SALib")
+    code = f"import sys, sim; print([m for m in {heavy!r} if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

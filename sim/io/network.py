@@ -19,8 +19,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import networkx as nx
-
 from sim.errors import NetworkError, Problem
 from sim.spec.network import (
     COUNTRIES,
@@ -547,6 +545,8 @@ class _Checker:
     def reachable(self, commodity: str) -> set[str]:
         """Sites reachable from a producer of ``commodity`` by lanes of that commodity."""
         if commodity not in self.reach:
+            import networkx as nx  # only when a network is checked: `import sim` stays fast
+
             g: nx.DiGraph = nx.DiGraph()
             g.add_edges_from(
                 (ln.origin, ln.dest)

@@ -12,9 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
-import networkx as nx
+if TYPE_CHECKING:  # the same package; networkx itself is imported where a graph is built
+    import networkx as nx
+
 
 SiteKind = Literal["source", "plant", "storage", "port", "market"]
 CrossingKind = Literal["road", "rail", "pipeline", "wire", "sea"]
@@ -174,6 +176,12 @@ class StockLevel:
     s: float | None = None
 
 
+def _digraph() -> nx.DiGraph:
+    import networkx as nx
+
+    return nx.DiGraph()
+
+
 @dataclass(frozen=True, slots=True)
 class Network:
     """A validated, inert network spec. Build with :meth:`Network.build` or :func:`load_network`."""
@@ -188,7 +196,7 @@ class Network:
     path: str | None = None
     alternatives: tuple[Alternative, ...] = ()
     stock: tuple[StockLevel, ...] = ()
-    graph: nx.DiGraph = field(default_factory=nx.DiGraph, compare=False, repr=False)
+    graph: nx.DiGraph = field(default_factory=lambda: _digraph(), compare=False, repr=False)
     commodity: Mapping[str, Commodity] = field(default_factory=dict, compare=False, repr=False)
     site: Mapping[str, Site] = field(default_factory=dict, compare=False, repr=False)
     crossing: Mapping[str, Crossing] = field(default_factory=dict, compare=False, repr=False)
@@ -212,6 +220,8 @@ class Network:
         stock: list[StockLevel] | tuple[StockLevel, ...] = (),
     ) -> Network:
         """Assemble a network from specs (no validation; :func:`load_network` validates files)."""
+        import networkx as nx  # here, not at the top: `import sim` stays fast (~50 ms less)
+
         g = nx.DiGraph()
         for s in sites:
             g.add_node(s.id, spec=s, kind=s.kind, country=s.country, sector=s.sector)
