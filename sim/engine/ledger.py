@@ -161,6 +161,24 @@ class Ledger:
         """Duty assessed per (day, levying country), US$: the lots' side of duty == revenue."""
         return [(t, c, x) for (t, c), x in sorted(self.assessed.items())]
 
+    def close_day_loop(
+        self, t: int, on_hand: list[float], backlog: list[float], value: list[float]
+    ) -> None:
+        """:meth:`close_day` as a loop, for small networks (the same sums in the same order)."""
+        hc, ct = self.p_hold_cat, self.today
+        r = self.hold_rate
+        for p, q in enumerate(on_hand):
+            if q > 0:
+                ct[hc[p]] += q * value[p] * r
+        pen = self.backlog_penalty
+        for p, b in enumerate(backlog):
+            if b > 0:
+                ct[self.p_backlog_cat[p]] += b * value[p] * pen
+        for c, usd in enumerate(ct):
+            if usd != 0.0:
+                self.rows.append((t, c, usd))
+                ct[c] = 0.0
+
     def close_day(
         self, t: int, on_hand: list[float], backlog: list[float], value: NDArray[np.float64]
     ) -> None:

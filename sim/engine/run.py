@@ -53,6 +53,7 @@ from sim.spec.scenario import Scenario
 __all__ = ["MASS_BALANCE_TOL", "Point", "Run", "events_processed"]
 
 MASS_BALANCE_TOL = 1e-9
+VECTOR_MIN = 100  # from this many stock points on, the daily steps run as numpy arrays (measured crossover)
 WAIT_SAMPLES_PER_DAY = 16
 
 
@@ -285,7 +286,10 @@ class Run:
         lots = self._dispatch(t)
         self._book_crossings(t, self.border.cross(t, lots, self.bkg_draw[t], self.fx))
         self._curtail()
-        self.ledger.close_day(t, self.on_hand, self.backlog, self.lay.p_value_a)
+        if self.lay.n_points >= VECTOR_MIN:
+            self.ledger.close_day(t, self.on_hand, self.backlog, self.lay.p_value_a)
+        else:
+            self.ledger.close_day_loop(t, self.on_hand, self.backlog, self.lay.p_value)
         self.rec.append_day(
             self.on_hand, self.backlog, self.shipped_today, self.in_transit, self.border.day
         )
@@ -325,8 +329,12 @@ class Run:
         npl = len(lay.plants)
         self.plant_made, self.plant_short, self.plant_down = [0.0] * npl, [0.0] * npl, [0.0] * npl
         # what each point's customers ordered, summed in lane order
-        ordered = np.bincount(lay.l_op_a, weights=np.asarray(os_), minlength=lay.n_points)
-        ordered_l = ordered.tolist()
+        ordered_l: list[float]
+        if lay.n_points >= VECTOR_MIN:
+            ordered = np.bincount(lay.l_op_a, weights=np.asarray(os_), minlength=lay.n_points)
+            ordered_l = ordered.tolist()
+        else:
+            ordered_l = [sum(os_[i] for i in out[p]) for p in range(lay.n_points)]
         for si, p, cap in lay.sources:
             want = (ordered_l[p] if out[p] else 0) + lay.buffer[p] - oh[p]
             q = min(cap * site_factor[si], want)
@@ -412,6 +420,33 @@ class Run:
             )
 
     def _order(self) -> None:
+        """Orders of the day: numpy over points and lanes for a large network, a loop for a small
+        one (where numpy's per-call cost outweighs the loop); both add in the same order."""
+        if self.lay.n_points >= VECTOR_MIN:
+            self._order_arrays()
+        else:
+            self._order_loop()
+
+    def _order_loop(self) -> None:
+        lay, fx = self.lay, self.fx
+        oh, bl, os_, it = self.on_hand, self.backlog, self.outstanding, self.in_transit
+        target_extra, weights = fx.target_extra, fx.weights
+        for p, ins in enumerate(lay.in_lanes):
+            if not ins or (lay.rate[p] <= 0 and target_extra[p] <= 0):
+                continue
+            ip = oh[p] - bl[p]
+            for i in ins:
+                ip += os_[i] + it[i]
+            if ip > lay.reorder[p] + target_extra[p] and lay.reorder[p] != -math.inf:
+                continue
+            q = lay.target[p] + target_extra[p] - ip
+            if q <= 0:
+                continue
+            for i, w in zip(ins, weights[p], strict=True):
+                if w > 0:
+                    os_[i] += q * w
+
+    def _order_arrays(self) -> None:
         """Every stock point orders up to its target on inventory position (base stock), or when
         at or below its reorder point ((s, S)); the order splits over its in-lanes by the day's
         weights. Vectorised over points and lanes; the position adds each in-lane's orders and
@@ -436,9 +471,35 @@ class Run:
 
     def _dispatch(self, t: int) -> list[list[Lot]]:
         """Ship what each origin can (pro rata when short); return the lots bound for road/rail
-        crossings, by crossing group; lots of other lanes are on their way. Vectorised: each
-        origin's requests are summed in lane order; a lane whose capacity factor is 0 carries
-        nothing, whatever its capacity."""
+        crossings, by crossing group; lots of other lanes are on their way. A lane whose capacity
+        factor is 0 carries nothing, whatever its capacity."""
+        want = self._want_arrays() if self.lay.n_points >= VECTOR_MIN else self._want_loop()
+        self.border.limit_pipes(want, self.fx)
+        return self._ship(t, want)
+
+    def _want_loop(self) -> list[float]:
+        lay, fx = self.lay, self.fx
+        oh, os_ = self.on_hand, self.outstanding
+        want = [0.0] * len(lay.lanes)
+        l_cap, l_factor = fx.lane_cap, fx.lane_factor
+        for p, lanes in enumerate(lay.out_lanes):
+            if not lanes:
+                continue
+            req = 0.0
+            for i in lanes:
+                req += os_[i]
+            if req <= 0:
+                continue
+            have = oh[p]
+            f = 1.0 if have >= req else (have / req if have > 0 else 0.0)
+            for i in lanes:
+                x = os_[i] * f
+                cap = l_cap[i] * l_factor[i] if l_factor[i] > 0 else 0.0
+                want[i] = x if x < cap else cap
+        return want
+
+    def _want_arrays(self) -> list[float]:
+        """What each lane ships: each origin's requests summed in lane order, pro rata when short."""
         lay, fx = self.lay, self.fx
         n = lay.n_points
         os_a = np.asarray(self.outstanding)
@@ -451,9 +512,8 @@ class Run:
         factor = np.asarray(fx.lane_factor)
         cap = np.zeros(len(factor))
         np.multiply(np.asarray(fx.lane_cap), factor, out=cap, where=factor > 0)
-        want = np.where(req[lay.l_op_a] > 0, np.where(x < cap, x, cap), 0.0).tolist()
-        self.border.limit_pipes(want, fx)
-        return self._ship(t, want)
+        want: list[float] = np.where(req[lay.l_op_a] > 0, np.where(x < cap, x, cap), 0.0).tolist()
+        return want
 
     def _ship(self, t: int, want: list[float]) -> list[list[Lot]]:
         lay = self.lay
