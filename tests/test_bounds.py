@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,8 @@ import sim.io.network as nw
 from sim.batch import LIMITS
 from sim.cli import main
 from sim.io.scenario_check import TOP_RANGES
+from sim.io.scenario_toml import MARKET_KEYS
+from sim.spec.scenario import Market
 from tests.test_validate_cli import TINY, cell
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -298,3 +301,28 @@ def test_non_finite_kpis_raise_like_a_broken_mass_balance(
         simulate_mod.simulate(str(tiny), days=5)
     assert main(["run", str(tiny), "--days", "5"]) == 2
     assert "KPIs are not finite" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("key", [k for k in MARKET_KEYS if k not in ("pass_through", "elasticity")])
+def test_every_market_number_has_a_range_and_its_default_validates(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], key: str
+) -> None:
+    """Each numeric [market] key is declared in TOP_RANGES; its default loads; a key the
+    scenario file cannot set is an unknown key, not an internal error."""
+    assert f"market.{key}" in TOP_RANGES
+    default = getattr(Market(), key)
+    value = next(iter(default.values())) if isinstance(default, Mapping) else default
+    p = tmp_path / "m.toml"
+    p.write_text(HEAD + f"[market]\n{key} = {value}\n", encoding="utf-8")
+    assert main(["validate", str(p)]) == 0, capsys.readouterr().out
+
+
+def test_an_internal_market_field_is_an_unknown_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    p = tmp_path / "m.toml"
+    p.write_text(HEAD + "[market]\npass_through_by = 1\n", encoding="utf-8")
+    assert main(["validate", str(p)]) == 2
+    out, err = capsys.readouterr()
+    assert "key 'market.pass_through_by': unknown market parameter" in out + err
+    assert "Traceback" not in out + err

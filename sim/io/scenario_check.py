@@ -62,8 +62,6 @@ from sim.spec.scenario import (
 )
 from sim.spec.uncertain import DIST_KEYS, DISTRIBUTIONS, Uncertain
 
-_SECTOR_MAX = {"duty_absorption": 1.0}  # [market] sector tables bounded above
-
 
 def _range(lo: float, hi: float) -> str:
     if hi == 0.0 and lo == -math.inf:
@@ -85,6 +83,11 @@ TOP_RANGES: dict[str, tuple[float, float]] = {
     "market.switch_ramp_days": (0.0, 36500.0),
     "market.prestock_max_days": (0.0, 3650.0),
     "market.elasticity": (-10.0, 0.0),
+    "market.duty_absorption": (0.0, 1.0),
+    "market.route_logit": (0.0, 1000.0),
+    "market.route_inertia_days": (0.0, 36500.0),
+    "market.route_forgo_hours": (0.0, 8760.0),
+    "market.bkg_patience_days": (0.0, 36500.0),
 }
 _ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*\Z")
 
@@ -238,11 +241,7 @@ class _Checker:
             elif k == "pass_through":
                 self.pass_through(key, v, kw)
             elif k in SECTOR_TABLES:
-                lo, hi = (
-                    TOP_RANGES["market.elasticity"]
-                    if k == "elasticity"
-                    else (0.0, _SECTOR_MAX.get(k, TOP_RANGES.get(key, (0.0, math.inf))[1]))
-                )
+                lo, hi = TOP_RANGES[key]
                 if isinstance(v, dict):
                     el = self.share_table(key, v, SECTORS, "sector", lo, hi)
                     if el is not None:

@@ -38,7 +38,8 @@ from sim.spec.scenario import (
 
 TOP_SCALARS = ("name", "description", "network", "start", "horizon_days", "warmup_days")
 COST_KEYS = tuple(f.name for f in fields(Costs))
-MARKET_KEYS = tuple(f.name for f in fields(Market))
+# the keys a [market] table takes (pass_through_by is filled from pass_through.<sector>.<direction>)
+MARKET_KEYS = tuple(f.name for f in fields(Market) if f.name != "pass_through_by")
 MARKET_TABLES = ("pass_through", *SECTOR_TABLES)
 
 # type of each measure key as written in TOML: from the measure kinds' declarations

@@ -39,8 +39,8 @@ Top level (all optional)::
                        (defaults by sector auto/farm/energy/multi: switch_logit 3/5/1.5/4,
                        qualification_days 180/30/90/60, switch_ramp_days 270/60/180/90,
                        duty_absorption 0.55/0/0/0)
-        prestock_max_days (21)  route_logit (1.0, per hour)  route_inertia_days (1)
-        route_forgo_hours (8)  bkg_patience_days (1): numbers >= 0
+        prestock_max_days (21)  route_logit (1.0, per hour) [0..1000]  route_inertia_days (1) [0..36500]
+        route_forgo_hours (8) [0..8760]  bkg_patience_days (1) [0..36500]
     [[measures]]  array of tables, one per timed measure (below)
     [uncertain]   table  dotted override key -> distribution, drawn per replication:
                   {dist = "uniform", low, high}, {dist = "triangular", low, mode, high},
