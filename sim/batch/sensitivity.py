@@ -34,9 +34,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sim.analysis import sensitivity as sa
-from sim.analysis.burden import HEADLINE, burden, cost_account
-from sim.batch.runner import as_scenario, check_args, engine_for, run_on
-from sim.batch.whopays import pair_uncertain, without_measures
+from sim.analysis.burden import HEADLINE, burden
+from sim.batch.runner import check_args
+from sim.batch.whopays import paired_accounts, paired_scenarios
 from sim.errors import BatchError
 from sim.io import results_folder as store
 from sim.spec.params import current_value
@@ -141,9 +141,7 @@ def sensitivity(
         raise BatchError(f"samples must be a power of 2 for Sobol' sampling (got {samples})")
     if isinstance(scan, bool) or not isinstance(scan, int) or scan < 2:
         raise BatchError(f"scan must be an integer >= 2 (got {scan!r})")
-    alt = as_scenario(scenario)
-    base = without_measures(alt) if baseline is None else as_scenario(baseline)
-    base, alt = pair_uncertain(base, alt)
+    base, alt = paired_scenarios(scenario, baseline)
     params = alt.uncertain
     if not params:
         raise BatchError(f"scenario {alt.name} declares no [uncertain] parameters")
@@ -156,25 +154,11 @@ def sensitivity(
     base_keys = {p.key for p in base.uncertain}
     base_table = {j: {k: v for k, v in pt.items() if k in base_keys} for j, pt in table.items()}
     t0 = time.perf_counter()
-    with engine_for([fixed_base, fixed_alt], workers, scheduler) as engine:
-        runs = [
-            run_on(
-                engine,
-                sc,
-                reps=len(points),
-                seed=seed,
-                days=days,
-                out=None,
-                resume=False,
-                progress=progress,
-                quiet=quiet,
-                reduce=cost_account,
-                params=tab,
-            )
-            for sc, tab in ((fixed_base, base_table), (fixed_alt, table))
-        ]
+    b, a = paired_accounts(
+        fixed_base, fixed_alt, reps=len(points), seed=seed, days=days, workers=workers,
+        scheduler=scheduler, progress=progress, quiet=quiet, params=(base_table, table),
+    )  # fmt: skip
     wall = time.perf_counter() - t0
-    b, a = runs
     heads = [burden(a.extras[j], b.extras[j]).headline() for j in range(len(points))]
     rows = pd.DataFrame(points)
     rows.insert(0, "design", design)

@@ -15,7 +15,7 @@ import dataclasses
 import os
 
 from sim.analysis.burden import BurdenSummary, burden_batch, cost_account
-from sim.batch.runner import as_scenario, check_args, engine_for, run_on
+from sim.batch.runner import BatchResult, as_scenario, check_args, engine_for, run_on
 from sim.io.regions import load_reporting_regions, regions_file
 from sim.spec.params import key_problem, param_column
 from sim.spec.scenario import Scenario
@@ -43,6 +43,59 @@ def pair_uncertain(base: Scenario, alt: Scenario) -> tuple[Scenario, Scenario]:
     return with_all(base), with_all(alt)
 
 
+def paired_scenarios(
+    scenario: Scenario | str | os.PathLike[str],
+    baseline: Scenario | str | os.PathLike[str] | None,
+    *,
+    fixed: bool = False,
+) -> tuple[Scenario, Scenario]:
+    """(baseline, scenario), the baseline defaulting to the scenario without its measures, both
+    drawing the same uncertain parameters (none with ``fixed``)."""
+    alt = as_scenario(scenario)
+    base = without_measures(alt) if baseline is None else as_scenario(baseline)
+    if fixed:
+        alt = dataclasses.replace(alt, uncertain=())
+        base = dataclasses.replace(base, uncertain=())
+    return pair_uncertain(base, alt)
+
+
+def paired_accounts(
+    base: Scenario,
+    alt: Scenario,
+    *,
+    reps: int,
+    seed: int,
+    days: int | None,
+    workers: int | None,
+    scheduler: str | None,
+    progress: bool | None,
+    quiet: bool,
+    params: tuple[dict[int, dict[str, float]], dict[int, dict[str, float]]] | None = None,
+) -> tuple[BatchResult, BatchResult]:
+    """Replications ``0 .. reps-1`` of ``base`` and ``alt`` on one engine, each reduced by its
+    worker to a :func:`~sim.analysis.burden.cost_account` (in ``BatchResult.extras``); ``params``:
+    per replication, the parameter values each runs with instead of drawing them."""
+    tables = params if params is not None else (None, None)
+    with engine_for([base, alt], workers, scheduler) as engine:
+        b, a = (
+            run_on(
+                engine,
+                sc,
+                reps=reps,
+                seed=seed,
+                days=days,
+                out=None,
+                resume=False,
+                progress=progress,
+                quiet=quiet,
+                reduce=cost_account,
+                params=tab,
+            )
+            for sc, tab in zip((base, alt), tables, strict=True)
+        )
+    return b, a
+
+
 def who_pays(
     scenario: Scenario | str | os.PathLike[str],
     baseline: Scenario | str | os.PathLike[str] | None = None,
@@ -63,30 +116,12 @@ def who_pays(
     are in ``BurdenSummary.reps`` as ``param:<key>`` columns.
     """
     check_args(reps, seed, days, workers)
-    alt = as_scenario(scenario)
-    base = without_measures(alt) if baseline is None else as_scenario(baseline)
-    if fixed:
-        alt = dataclasses.replace(alt, uncertain=())
-        base = dataclasses.replace(base, uncertain=())
-    base, alt = pair_uncertain(base, alt)
+    base, alt = paired_scenarios(scenario, baseline, fixed=fixed)
     regions = load_reporting_regions(regions_file(alt))
-    with engine_for([base, alt], workers, scheduler) as engine:
-        runs = [
-            run_on(
-                engine,
-                sc,
-                reps=reps,
-                seed=seed,
-                days=days,
-                out=None,
-                resume=False,
-                progress=progress,
-                quiet=quiet,
-                reduce=cost_account,
-            )
-            for sc in (base, alt)
-        ]
-    b, a = runs
+    b, a = paired_accounts(
+        base, alt, reps=reps, seed=seed, days=days, workers=workers, scheduler=scheduler,
+        progress=progress, quiet=quiet,
+    )  # fmt: skip
     cols = [param_column(u.key) for u in alt.uncertain]
     params = a.kpis[[c for c in cols if c in a.kpis]] if cols else None
     return burden_batch(
