@@ -455,11 +455,6 @@ def _cmd_whopays(args: argparse.Namespace) -> int:
     ]
     _print_table(["country", "sector", "duty", "frictions", "revenue", "net"], rows)
     if args.out:
-        os.makedirs(args.out, exist_ok=True)
-        summ.reps.to_parquet(os.path.join(args.out, "reps.parquet"), index=False)
-        summ.headline.to_parquet(os.path.join(args.out, "headline.parquet"), index=False)
-        summ.by_region.to_parquet(os.path.join(args.out, "by_region.parquet"), index=False)
-        summ.by_sector.to_parquet(os.path.join(args.out, "by_sector.parquet"), index=False)
         print(f"tables written to {args.out}/")
     return 0
 
