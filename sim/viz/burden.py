@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from sim.viz.common import COUNTRY_COLORS, date_axis, money_axis, new_axes
+from sim.viz.common import COUNTRY_COLORS, date_axis, legend_outside, money_axis, new_axes
 
 PART_HATCH = {"duty": "", "frictions": "//", "revenue": ".."}
 PART_LABEL = {
@@ -68,7 +68,6 @@ def who_pays(table: pd.DataFrame, ax: Axes | None = None, *, min_share: float = 
     ax.axhline(0, color="0.3", lw=0.6)
     money_axis(ax, "cumulative extra burden vs paired baseline (US$)")
     date_axis(ax, dates)
-    ax.grid(alpha=0.3)
     hidden = len(keys) - len(shown)
     note = f" ({hidden} layers under {min_share:.0%} of the largest not drawn)" if hidden else ""
     ax.set_title("Who pays: cumulative extra burden by country and party" + note, loc="left")
@@ -91,7 +90,6 @@ def us_share(share: pd.DataFrame, ax: Axes | None = None, *, min_total: float = 
     ax.set_ylim(0, 100)
     ax.set_ylabel("US share of extra private burden (%)")
     date_axis(ax, share["date"].to_numpy())
-    ax.grid(alpha=0.3)
     ax.set_title("Does the pressure invert? US share of the extra burden on firms and consumers", loc="left")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    legend_outside(ax)
     return ax

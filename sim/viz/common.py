@@ -59,12 +59,19 @@ def money_axis(ax: Axes, label: str, axis: str = "y") -> None:
 
 
 def date_axis(ax: Axes, dates: Any = None) -> None:
-    """Concise calendar-date ticks on the x axis, limited to ``dates``' range when given."""
+    """Concise calendar-date ticks on the x axis, limited to ``dates``' range when given, and a
+    light grid."""
     if dates is not None and len(dates):
         ax.set_xlim(min(dates), max(dates))
     loc = mdates.AutoDateLocator(minticks=4, maxticks=10)  # type: ignore[no-untyped-call]
     ax.xaxis.set_major_locator(loc)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))  # type: ignore[no-untyped-call]
+    ax.grid(alpha=0.3)
+
+
+def legend_outside(ax: Axes) -> None:
+    """The legend to the right of the axes, small and frameless."""
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
 
 
 def to_num(when: Any) -> float:

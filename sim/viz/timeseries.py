@@ -22,6 +22,7 @@ from sim.viz.common import (
     date_axis,
     frame_or_folder,
     from_num,
+    legend_outside,
     money_axis,
     new_axes,
     pretty,
@@ -88,10 +89,9 @@ def backlog(
     if folder is not None:
         title += f": {folder.scenario}, {folder.reps} replication{'s' if folder.reps != 1 else ''}"
     ax.set_title(title, loc="left")
-    ax.grid(alpha=0.3)
     if timeline and measures is not None and len(measures):
         policy_timeline(ax, measures)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    legend_outside(ax)
     return ax
 
 
@@ -212,9 +212,8 @@ def crossing_waits(
     ax.set_ylabel("wait at the border (min)")
     ax.set_ylim(bottom=0)
     date_axis(ax, table["date"].to_numpy())
-    ax.grid(alpha=0.3)
     ax.set_title(f"Waits at the {len(keys)} busiest southbound crossings (median across replications)", loc="left")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    legend_outside(ax)
     return ax
 
 
@@ -252,9 +251,8 @@ def crossing_load(
     ax.set_ylabel("vehicles per day (trucks or railcars)")
     ax.set_ylim(bottom=0)
     date_axis(ax, table["date"].to_numpy())
-    ax.grid(alpha=0.3)
     ax.set_title(f"Load at the {len(keys)} busiest southbound crossings", loc="left")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    legend_outside(ax)
     return ax
 
 
@@ -294,9 +292,8 @@ def plant_output(
     ax.set_ylabel("output (% of 2024 base outflow)")
     ax.set_ylim(0, 200)  # catch-up days above 200 % would flatten the dips
     date_axis(ax, table["date"].to_numpy())
-    ax.grid(alpha=0.3)
     ax.set_title(f"Plant output: the {len(worst)} plants hit hardest", loc="left")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    legend_outside(ax)
     return ax
 
 
@@ -325,10 +322,9 @@ def plant_downtime(
         polys = ax.stackplot(wide.index.to_numpy(), *layers, labels=labels, alpha=0.85)
         for poly, label in zip(polys, labels, strict=True):
             poly.set_gid(f"downtime:{label}")
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+        legend_outside(ax)
     ax.set_ylabel("line-hours lost per day")
     ax.set_ylim(bottom=0)
     date_axis(ax, table["date"].to_numpy())
-    ax.grid(alpha=0.3)
     ax.set_title("Plant downtime for want of inputs, mean across replications", loc="left")
     return ax
