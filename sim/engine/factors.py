@@ -30,37 +30,28 @@ class DayFactors:
     """The factors of the current day (neutral values when no measure is active)."""
 
     def __init__(self, lay: Layout, groups: list[CrossingKey], pipes: list[CrossingKey]) -> None:
-        nl, ng = len(lay.lanes), len(groups)
-        self.lane_tariff = [0.0] * nl  # ad valorem duty charged by the destination country
-        self.lane_levy = [0.0] * nl  # ad valorem levy charged by the origin country
-        self.lane_factor = [1.0] * nl
-        self.lane_cap = list(lay.l_cap0)
-        self.site_factor = [1.0] * len(lay.net.sites)
-        self.demand_factor = [1.0] * len(lay.markets)
-        self.demand_extra = [0.0] * len(lay.markets)  # overseas buyers of an opened lane
-        self.target_extra = [0.0] * len(lay.points)  # pre-stocking; stock for opened lanes
+        self.n_groups = len(groups)  # road/rail crossing groups
         self.weights = [list(w) for w in lay.weights0]  # order shares of each point's in-lanes
-        self.cap_factor = [1.0] * ng  # road/rail crossing groups
-        self.insp_factor = [1.0] * ng
-        self.sec_days = [0.0] * ng  # mean extra days from secondary inspection
         self.pipe_factor: dict[CrossingKey, float] = dict.fromkeys(pipes, 1.0)
+        self.reset(lay)
 
     def reset(self, lay: Layout) -> None:
-        """Neutral values, before a change day's measures are applied."""
-        nl, ng = len(lay.lanes), len(self.cap_factor)
-        self.lane_tariff = [0.0] * nl
-        self.lane_levy = [0.0] * nl
+        """Neutral values, before a change day's measures are applied (order shares are kept:
+        supplier switching moves them)."""
+        nl, ng = len(lay.lanes), self.n_groups
+        self.lane_tariff = [0.0] * nl  # ad valorem duty charged by the destination country
+        self.lane_levy = [0.0] * nl  # ad valorem levy charged by the origin country
         self.cap_factor = [1.0] * ng
         self.insp_factor = [1.0] * ng
-        self.sec_days = [0.0] * ng
+        self.sec_days = [0.0] * ng  # mean extra days from secondary inspection
         for key in self.pipe_factor:
             self.pipe_factor[key] = 1.0
         self.lane_factor = [1.0] * nl
         self.lane_cap = list(lay.l_cap0)
         self.site_factor = [1.0] * len(lay.net.sites)
         self.demand_factor = [1.0] * len(lay.markets)
-        self.demand_extra = [0.0] * len(lay.markets)
-        self.target_extra = [0.0] * len(lay.points)
+        self.demand_extra = [0.0] * len(lay.markets)  # overseas buyers of an opened lane
+        self.target_extra = [0.0] * len(lay.points)  # pre-stocking; stock for opened lanes
 
 
 class MeasureFactors:
