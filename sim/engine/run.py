@@ -79,6 +79,8 @@ class Run:
         self._state()
         self._draw_random()
         self.hooks: list[Any] = []  # extra objects with .apply(run, day), called after the measures
+        # the daily steps as numpy arrays (large networks) or loops (small): the same numbers
+        self.arrays = len(lay.points) >= VECTOR_MIN
         self.lane_live = [net.commodity[ln.commodity].live for ln in lay.lanes]
 
     def _state(self) -> None:
@@ -286,7 +288,7 @@ class Run:
         lots = self._dispatch(t)
         self._book_crossings(t, self.border.cross(t, lots, self.bkg_draw[t], self.fx))
         self._curtail()
-        if self.lay.n_points >= VECTOR_MIN:
+        if self.arrays:
             self.ledger.close_day(t, self.on_hand, self.backlog, self.lay.p_value_a)
         else:
             self.ledger.close_day_loop(t, self.on_hand, self.backlog, self.lay.p_value)
@@ -330,7 +332,7 @@ class Run:
         self.plant_made, self.plant_short, self.plant_down = [0.0] * npl, [0.0] * npl, [0.0] * npl
         # what each point's customers ordered, summed in lane order
         ordered_l: list[float]
-        if lay.n_points >= VECTOR_MIN:
+        if self.arrays:
             ordered = np.bincount(lay.l_op_a, weights=np.asarray(os_), minlength=lay.n_points)
             ordered_l = ordered.tolist()
         else:
@@ -422,7 +424,7 @@ class Run:
     def _order(self) -> None:
         """Orders of the day: numpy over points and lanes for a large network, a loop for a small
         one (where numpy's per-call cost outweighs the loop); both add in the same order."""
-        if self.lay.n_points >= VECTOR_MIN:
+        if self.arrays:
             self._order_arrays()
         else:
             self._order_loop()
@@ -473,7 +475,7 @@ class Run:
         """Ship what each origin can (pro rata when short); return the lots bound for road/rail
         crossings, by crossing group; lots of other lanes are on their way. A lane whose capacity
         factor is 0 carries nothing, whatever its capacity."""
-        want = self._want_arrays() if self.lay.n_points >= VECTOR_MIN else self._want_loop()
+        want = self._want_arrays() if self.arrays else self._want_loop()
         self.border.limit_pipes(want, self.fx)
         return self._ship(t, want)
 
