@@ -194,6 +194,20 @@ def test_sobol_indices_of_the_ishigami_function() -> None:
     assert flat["ST"].isna().all() and len(flat) == 3
 
 
+def test_morris_elementary_effects_of_a_linear_function() -> None:
+    """Morris on y = 3 x0 + x1 (x2 unused), each x uniform on 0..1: every elementary effect of a
+    linear function is its coefficient, so mu* = 3, 1, 0 and sigma = 0; the Sobol' columns are
+    NaN for this method."""
+    params = [Uncertain(f"x{i}", "uniform", low=0.0, high=1.0) for i in range(3)]
+    unit = sa.unit_sample(params, 20, "morris", seed=1)
+    values = sa.to_values(params, unit)
+    y = np.array([3.0 * v["x0"] + v["x1"] for v in values])
+    idx = sa.indices(params, unit, {"y": y}, "morris", seed=1).set_index("parameter")
+    assert idx["mu_star"].tolist() == pytest.approx([3.0, 1.0, 0.0], abs=1e-9)
+    assert idx["sigma"].tolist() == pytest.approx([0.0, 0.0, 0.0], abs=1e-9)
+    assert idx[["S1", "ST"]].isna().all().all()
+
+
 def test_break_even_interpolates_the_crossing() -> None:
     assert sa.break_even([0.0, 0.5, 1.0], [0.7, 0.6, 0.3], 0.5) == pytest.approx(2 / 3)
     assert math.isnan(sa.break_even([0.0, 1.0], [0.7, 0.6], 0.5))

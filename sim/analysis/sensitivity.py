@@ -82,35 +82,21 @@ def indices(
             continue
         if method == "sobol":
             r = sobol_analyze.analyze(prob, y, calc_second_order=False, conf_level=0.95, seed=seed)
-            for j, p in enumerate(params):
-                rows.append(
-                    {
-                        "kpi": kpi,
-                        "parameter": p.key,
-                        "S1": float(r["S1"][j]),
-                        "S1_conf": float(r["S1_conf"][j]),
-                        "ST": float(r["ST"][j]),
-                        "ST_conf": float(r["ST_conf"][j]),
-                        "mu_star": math.nan,
-                        "mu_star_conf": math.nan,
-                        "sigma": math.nan,
-                    }
-                )
+            names: tuple[str, ...] = ("S1", "S1_conf", "ST", "ST_conf")
         else:
             r = morris_analyze.analyze(
                 prob, unit, y, conf_level=0.95, num_levels=MORRIS_LEVELS, seed=seed
             )
-            for j, p in enumerate(params):
-                rows.append(
-                    {
-                        "kpi": kpi,
-                        "parameter": p.key,
-                        **dict.fromkeys(("S1", "S1_conf", "ST", "ST_conf"), math.nan),
-                        "mu_star": float(r["mu_star"][j]),
-                        "mu_star_conf": float(r["mu_star_conf"][j]),
-                        "sigma": float(r["sigma"][j]),
-                    }
-                )
+            names = ("mu_star", "mu_star_conf", "sigma")
+        rows.extend(
+            {
+                "kpi": kpi,
+                "parameter": p.key,
+                **dict.fromkeys(COLUMNS[2:], math.nan),
+                **{n: float(r[n][j]) for n in names},
+            }
+            for j, p in enumerate(params)
+        )
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 
