@@ -205,6 +205,7 @@ def test_morris_elementary_effects_of_a_linear_function() -> None:
     idx = sa.indices(params, unit, {"y": y}, "morris", seed=1).set_index("parameter")
     assert idx["mu_star"].tolist() == pytest.approx([3.0, 1.0, 0.0], abs=1e-9)
     assert idx["sigma"].tolist() == pytest.approx([0.0, 0.0, 0.0], abs=1e-9)
+    assert (idx["mu_star_conf"] >= 0).all()  # a confidence half-width, not missing
     assert idx[["S1", "ST"]].isna().all().all()
 
 
