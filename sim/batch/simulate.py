@@ -23,22 +23,6 @@ def network_for(scenario: Scenario) -> Network:
     return cached_network(network_path(scenario))
 
 
-def _release(run: Run) -> None:
-    """Drop a finished run's state so its memory is freed now, not at the next full collection.
-
-    A finished :class:`Run` sits in a reference cycle: run -> environment -> pending arrival timers
-    and the suspended daily tick (whose frame holds the recorder) -> run. Only the cyclic garbage
-    collector frees such a cycle, and by then it is in the oldest generation, so a serial batch
-    would keep several replications' arrays alive at once. Emptying the run and its recorder (their
-    values are already copied into the result) leaves a cycle of a few small objects; a full
-    ``gc.collect()`` per replication does the same but costs ~0.1 s each on the default network.
-    """
-    rec = vars(run).get("rec")
-    vars(run).clear()
-    if rec is not None and hasattr(rec, "__dict__"):
-        vars(rec).clear()
-
-
 def simulate(
     scenario: Scenario | str,
     *,
@@ -78,7 +62,6 @@ def simulate(
     run = Run(net, sc, seed=seed, days=horizon, rep=rep)
     raw = run.run()
     meta = run.record()
-    _release(run)
     kpis = _kpis(meta, raw)
     check_finite(kpis)
     for k, v in values.items():
