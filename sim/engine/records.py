@@ -129,7 +129,7 @@ class Recorder:
     """Copies the day's state into arrays preallocated for the horizon (stock points and lanes),
     or appends it (the few crossing groups and plants); converted once at the end."""
 
-    def __init__(self, days: int = 0, n_points: int = 0, n_lanes: int = 0) -> None:
+    def __init__(self, days: int, n_points: int, n_lanes: int) -> None:
         self.days = 0
         self.stock = np.zeros((days, n_points))
         self.backlog = np.zeros((days, n_points))
@@ -148,10 +148,6 @@ class Recorder:
     ) -> None:
         """Copy the day's state."""
         t = self.days
-        if t == len(self.stock):  # past the preallocated horizon: grow (not in a normal run)
-            for name in ("stock", "backlog", "shipped", "transit"):
-                a = getattr(self, name)
-                setattr(self, name, np.concatenate([a, np.zeros((max(t, 1), a.shape[1]))]))
         self.stock[t] = on_hand
         self.backlog[t] = backlog
         self.shipped[t] = shipped
