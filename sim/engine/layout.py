@@ -57,7 +57,6 @@ class Layout:
         self.reorder_a = np.asarray(self.reorder, dtype=float)
         self.is_sS = self.reorder_a != -math.inf
         self.has_in = np.asarray([bool(ins) for ins in self.in_lanes], dtype=bool)
-        self.has_out = np.asarray([bool(outs) for outs in self.out_lanes], dtype=bool)
         # the in-lanes of every point, point by point: the order of Layout.weights0 flattened
         self.in_flat = np.asarray([i for ins in self.in_lanes for i in ins], dtype=np.intp)
         self.p_value_a = np.asarray(self.p_value, dtype=float)
