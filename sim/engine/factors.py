@@ -276,7 +276,7 @@ class MeasureFactors:
         for p, kk in lay.market_of.items():
             pt = lay.points[p]
             com = net.commodity[pt.commodity]
-            if pt.site not in m.sites or not DutyKind.matches(m, com.id, com.sector):
+            if pt.site not in m.sites or not kind_of(m).matches(m, com.id, com.sector):
                 continue
             if not m.origin:
                 fx.demand_factor[kk] *= m.demand_factor

@@ -137,13 +137,12 @@ class MeasureKind:
     # fields the kind fixes without a key of its own (a closure is a capacity factor of 0)
     implied: ClassVar[dict[str, object]] = {}
 
-    @classmethod
-    def key(cls, name: str) -> Key | None:
-        """The declaration of ``name`` (a common key or one of this kind's), or None."""
-        for k in COMMON + cls.keys:
-            if k.name == name:
-                return k
-        return None
+    @staticmethod
+    def matches(m: Measure, commodity: str, sector: str) -> bool:
+        """Whether the measure's sector and commodity lists take this good (empty lists: all)."""
+        if m.commodities and commodity not in m.commodities:
+            return False
+        return not (m.sectors and sector not in m.sectors)
 
     @classmethod
     def defaults(cls) -> dict[str, object]:
@@ -189,13 +188,6 @@ class DutyKind(MeasureKind):
     """A duty charged on goods as they cross the border (tariff or export levy)."""
 
     by_destination: ClassVar[bool]
-
-    @classmethod
-    def matches(cls, m: Measure, commodity: str, sector: str) -> bool:
-        """Whether the measure's sector and commodity lists take this good."""
-        if m.commodities and commodity not in m.commodities:
-            return False
-        return not (m.sectors and sector not in m.sectors)
 
     @classmethod
     def effective_rate(cls, m: Measure) -> float:
