@@ -117,15 +117,7 @@ def _close_group(folder: Path, reps: int, subfolders: list[str], table: str) -> 
     store.write_manifest(folder, manifest)
 
 
-def parse_set(text: str) -> tuple[str, list[object]]:
-    """``"KEY=V1,V2"`` -> (key, values); see :func:`sim.io.scenario.parse_override`."""
-    return parse_override(text)
-
-
-def _load_with_overrides(
-    scenario: str | os.PathLike[str], overrides: Mapping[str, object]
-) -> Scenario:
-    return load_scenario(scenario, overrides=dict(overrides))
+parse_set = parse_override  # ``"KEY=V1,V2"`` -> (key, values), the command line's ``--set``
 
 
 def _point_dir(i: int, point: Mapping[str, object]) -> str:
@@ -165,7 +157,7 @@ def sweep(
         if len(grid[k]) == 0:
             raise BatchError(f"--set {k}: no values")
     points = [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*grid.values())]
-    scenarios = [_load_with_overrides(scenario, p) for p in points]  # all errors before any run
+    scenarios = [load_scenario(scenario, overrides=dict(p)) for p in points]  # all errors before any run
     folder = Path(out) if out is not None else None
     if folder is not None:
         root = as_scenario(scenario)
