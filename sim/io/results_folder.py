@@ -317,6 +317,22 @@ def _short(rev: object) -> str:
     return str(rev)[:12] if rev else "unknown"
 
 
+def _existing_manifest(folder: Path) -> dict[str, Any] | None:
+    """The manifest of a results folder that has content; None for a missing or empty folder.
+    Refuses a file in its place and a non-empty folder without a readable manifest."""
+    if folder.exists() and not folder.is_dir():
+        raise ResultsFolderError(f"results folder {folder} is a file: use another --out")
+    if not folder.is_dir() or not any(folder.iterdir()):
+        return None
+    manifest = read_manifest(folder)
+    if manifest is None:
+        raise ResultsFolderError(
+            f"results folder {folder} is not empty and holds no readable manifest.json: "
+            "use another --out or delete the folder"
+        )
+    return manifest
+
+
 def check_results_folder(folder: Path, identity: dict[str, Any], *, resume: bool) -> bool:
     """Make sure a batch may write to ``folder``; return True when it resumes an earlier batch.
 
@@ -325,16 +341,9 @@ def check_results_folder(folder: Path, identity: dict[str, Any], *, resume: bool
     ``resume``. Resuming a batch written by another git revision (same version) prints a warning on
     stderr: the folder will hold replications of both revisions.
     """
-    if folder.exists() and not folder.is_dir():
-        raise ResultsFolderError(f"results folder {folder} is a file: use another --out")
-    if not folder.is_dir() or not any(folder.iterdir()):
-        return False
-    manifest = read_manifest(folder)
+    manifest = _existing_manifest(folder)
     if manifest is None:
-        raise ResultsFolderError(
-            f"results folder {folder} is not empty and holds no readable manifest.json: "
-            "use another --out or delete the folder"
-        )
+        return False
     old = identity_of(manifest)
     keys = ("scenario", "scenario_sha256", "network_sha256", "seed", "days")
     differs = [k for k in keys if old.get(k) != identity[k]]
@@ -408,16 +417,9 @@ def check_group_folder(
     of other scenarios, grid, seed, horizon or network is refused, and one of the same
     comparison or sweep unless ``resume``.
     """
-    if folder.exists() and not folder.is_dir():
-        raise ResultsFolderError(f"results folder {folder} is a file: use another --out")
-    if not folder.is_dir() or not any(folder.iterdir()):
-        return None
-    manifest = read_manifest(folder)
+    manifest = _existing_manifest(folder)
     if manifest is None:
-        raise ResultsFolderError(
-            f"results folder {folder} is not empty and holds no readable manifest.json: "
-            "use another --out, or delete the folder"
-        )
+        return None
     old_kind = manifest.get("kind")
     if old_kind != kind:
         raise ResultsFolderError(
