@@ -110,7 +110,8 @@ def test_pipeline_outage_curtails_and_backlog_recovers() -> None:
     assert backlog.max() > 0 and backlog[-1] == pytest.approx(0.0, abs=1e-9)
 
 
-def test_port_strike_stops_then_recovers_linearly() -> None:
+def port_network() -> Network:
+    """Grain by rail to a port, then by ship to Asia; no lane has a capacity of its own."""
     sites = [
         Site("SRC", "source", "CA", "farm", commodity="w", capacity=500.0),
         Site("PORT", "port", "CA", "multi"),
@@ -121,7 +122,11 @@ def test_port_strike_stops_then_recovers_linearly() -> None:
         Lane("OUT", "PORT", "ASIA", "w", "ship", transit_days=10.0, base_flow=100.0),
     ]
     w = Commodity("w", "Grain", "farm", "t", 300.0, units_per_railcar=90.0)
-    net = Network.build("port", [w], sites, lanes, demand=[Demand("ASIA", "w", 100.0, 0.0)])
+    return Network.build("port", [w], sites, lanes, demand=[Demand("ASIA", "w", 100.0, 0.0)])
+
+
+def test_port_strike_stops_then_recovers_linearly() -> None:
+    net = port_network()
     strike = Measure(
         id="s", kind="port_strike", start=10, end=20, sites=("PORT",), recovery_days=10.0
     )
@@ -304,17 +309,7 @@ def test_port_strike_on_lanes_without_a_capacity_ships_nothing_and_stays_finite(
     """A stopped lane with no capacity of its own (inf x 0) carries nothing: before this was
     checked, the port's stock turned to NaN on the first strike day and the mass-balance check,
     comparing NaN, let it through."""
-    sites = [
-        Site("SRC", "source", "CA", "farm", commodity="w", capacity=500.0),
-        Site("PORT", "port", "CA", "multi"),
-        Site("ASIA", "market", "OS", "multi"),
-    ]
-    lanes = [
-        Lane("IN", "SRC", "PORT", "w", "rail", transit_days=1.0, base_flow=100.0),
-        Lane("OUT", "PORT", "ASIA", "w", "ship", transit_days=10.0, base_flow=100.0),
-    ]
-    w = Commodity("w", "Grain", "farm", "t", 300.0, units_per_railcar=90.0)
-    net = Network.build("port", [w], sites, lanes, demand=[Demand("ASIA", "w", 100.0, 0.0)])
+    net = port_network()
     strike = Measure(id="s", kind="port_strike", start=10, end=20, sites=("PORT",))
     res = simulate(Scenario("s", measures=(strike,)), seed=0, days=40, network=net)
     assert np.isfinite(res.raw.stock).all() and np.isfinite(res.raw.shipped).all()
