@@ -28,8 +28,11 @@ import math
 from collections import deque
 from typing import Any, NamedTuple
 
+import numpy as np
+from numpy.typing import NDArray
+
 from sim.engine.factors import DayFactors
-from sim.engine.queueing import CrossingQueue
+from sim.engine.queueing import CrossingQueue, QueueDay
 from sim.engine.routes import Option, RouteChoice
 from sim.spec.network import Network
 from sim.spec.scenario import Market
@@ -38,8 +41,8 @@ RAIL_ROAD = ("road", "rail")
 
 # a lot waiting for a road/rail crossing: (lane, quantity, transit days, born, dispatch day, duty/unit)
 Lot = tuple[int, float, float, float, int, float]
-# a lot routed to a group: a Lot plus (detour hours, toll US$ per vehicle)
-_Routed = tuple[int, float, float, float, int, float, float, float]
+# lots routed to a group: (lots, share of each lot's quantity, detour hours, toll US$ per vehicle)
+_Batch = tuple[list[Lot], float, float, float]
 # background routed to a group: (vehicles, US$ per vehicle, home group)
 _Bkg = tuple[float, float, int]
 # the day's record of a group: vehicles, served, queue, wait scale, extra wait days, diverted in,
@@ -118,6 +121,9 @@ class Border:
             ln.crossing is not None and self.lane_group[i] < 0 for i, ln in enumerate(lanes)
         ]
         self._routes(net, mk, truck_hour_usd)
+        # today's queue model of each group, rebuilt when its factors change (:meth:`today`)
+        self._cf, self._insp = [1.0] * ng, [1.0] * ng
+        self._qd: list[QueueDay] = [q.on_day() for q in self.queues]
 
     def _routes(self, net: Network, mk: Market, truck_hour_usd: float) -> None:
         """The options of every group whose crossing has alternatives in the same direction."""
@@ -139,6 +145,8 @@ class Border:
             truck_hour_usd,
         )
         self.watched = sorted({o.group for opts in options.values() for o in opts})
+        self._fixed = [g for g in self.watched if g not in options]  # watched, not a home
+        self._home_groups = [(h, [o.group for o in opts]) for h, opts in options.items()]
 
     def _group(self, key: tuple[str, str]) -> int:
         if key not in self._gidx:
@@ -188,8 +196,9 @@ class Border:
                 if key not in self._gidx and (cr.observed(direc) or 0.0) > 0 and cr.capacity(direc):
                     self._group(key)
 
-    def limit_pipes(self, want: list[float], fx: DayFactors) -> None:
-        """Curtail the day's dispatches ``want`` (per lane) pro rata to pipeline/wire capacity."""
+    def limit_pipes(self, want: list[float] | NDArray[np.float64], fx: DayFactors) -> None:
+        """Curtail the day's dispatches ``want`` (per lane; a list or a float array, changed in
+        place) pro rata to pipeline/wire capacity."""
         for key, (cap, lanes) in self.pipe_groups.items():
             c = cap * fx.pipe_factor[key]
             tot = sum(want[i] for i in lanes)
@@ -198,21 +207,28 @@ class Border:
                 for i in lanes:
                     want[i] *= s
 
+    def today(self, fx: DayFactors) -> list[QueueDay]:
+        """Each group's :class:`~sim.engine.queueing.QueueDay` at today's capacity and inspection
+        factors (rebuilt only for the groups whose factors changed)."""
+        cf, insp = fx.cap_factor, fx.insp_factor
+        if cf != self._cf or insp != self._insp:
+            for g, q in enumerate(self.queues):
+                if cf[g] != self._cf[g] or insp[g] != self._insp[g]:
+                    self._qd[g] = q.on_day(cf[g], insp[g])
+            self._cf, self._insp = list(cf), list(insp)
+        return self._qd
+
     def expected_wait_hours(self, g: int, fx: DayFactors, load: float) -> float:
         """The mean wait (hours; ``inf`` when closed) of a vehicle arriving at group ``g`` today
         with ``load`` vehicles: the carried-over queue ahead of it and half the day's excess over
         capacity, at today's capacity, plus the in-day wait at that load and secondary inspection."""
-        q = self.queues[g]
-        cap_f, insp_f = fx.cap_factor[g], fx.insp_factor[g]
-        cap = q.daily_capacity(cap_f, insp_f)
-        if cap <= 0:
+        qd = self.today(fx)[g]
+        if qd.capacity <= 0:
             return math.inf
         ahead = 0.0
         for e in self.queued[g]:
             ahead += e[0]
-        ahead += 0.5 * max(0.0, load - max(0.0, cap - ahead))
-        in_day = q.wait_mean_min(q.scale(load, cap_f, insp_f)) / 60.0
-        return 24.0 * (ahead / cap + fx.sec_days[g]) + in_day
+        return _wait_hours(qd, ahead, fx.sec_days[g], load)
 
     def cross(
         self, t: int, lots: list[list[Lot]], bkg: list[float], fx: DayFactors
@@ -220,95 +236,97 @@ class Border:
         """Serve day ``t``'s vehicles at every road/rail group; ``lots[g]`` and ``bkg[g]``
         background vehicles set out for group ``g``, and go where route choice sends them.
         Return what crossed and what waits, in order."""
+        qd = self.today(fx)
         ng = len(self.queues)
-        routed: list[list[_Routed]] = [
-            [(*lot, 0.0, 0.0) for lot in lots[g]] for g in range(ng)
+        routed: list[list[_Batch]] = [
+            [(lots[g], 1.0, 0.0, 0.0)] if lots[g] else [] for g in range(ng)
         ]
         back: list[list[_Bkg]] = [
             [(bkg[g], self.bkg_value[g], g)] if bkg[g] > 0 else [] for g in range(ng)
         ]
-        forgone = [0.0] * ng
-        moved_in = [0.0] * ng
-        moved_out = [0.0] * ng
+        moves = [0.0] * (3 * ng)  # forgone, diverted in, diverted out
         if self.choice.options:
-            self._choose(fx, routed, back, forgone, moved_in, moved_out)
+            self._choose(fx, qd, lots, bkg, routed, back, moves)
         out: list[Crossed | Waiting] = []
-        for g, q in enumerate(self.queues):
-            self._serve(t, g, q, routed[g], back[g], fx, out)
-            a, served, queue, scale, extra, _, _, lost, delayed, lost_usd = self.day[g]
-            lost += forgone[g]
-            lost_usd += forgone[g] * self.bkg_value[g]
-            self.lost[g] += forgone[g]
-            self.div_in[g] += moved_in[g]
-            self.div_out[g] += moved_out[g]
-            self.day[g] = (
-                a, served, queue, scale, extra, moved_in[g], moved_out[g], lost, delayed, lost_usd
-            )  # fmt: skip
+        sec = fx.sec_days
+        for g in range(ng):
+            self._serve(t, g, qd[g], routed[g], back[g], sec[g], out)
+            self._tally(g, moves[g], moves[ng + g], moves[2 * ng + g])
         return out
+
+    def _tally(self, g: int, forgone: float, moved_in: float, moved_out: float) -> None:
+        """Add route choice's moves to group ``g``'s day and run totals."""
+        a, served, queue, scale, extra, _, _, lost, delayed, lost_usd = self.day[g]
+        lost += forgone
+        lost_usd += forgone * self.bkg_value[g]
+        self.lost[g] += forgone
+        self.div_in[g] += moved_in
+        self.div_out[g] += moved_out
+        self.day[g] = (
+            a, served, queue, scale, extra, moved_in, moved_out, lost, delayed, lost_usd
+        )  # fmt: skip
 
     def _choose(
         self,
         fx: DayFactors,
-        routed: list[list[_Routed]],
+        qd: list[QueueDay],
+        lots: list[list[Lot]],
+        bkg: list[float],
+        routed: list[list[_Batch]],
         back: list[list[_Bkg]],
-        forgone: list[float],
-        moved_in: list[float],
-        moved_out: list[float],
+        moves: list[float],
     ) -> None:
-        """Split each home group's lots and background over its options by today's shares."""
+        """Split each home group's lots and background over its options by today's shares;
+        ``moves`` holds the background forgone, then the vehicles diverted in, then out."""
         ch = self.choice
-        ch.commit(*self._shares(fx, routed, back))
-        upv = self.upv
+        ch.commit(*self._shares(fx, qd, lots, bkg))
+        upv, ng = self.upv, len(self.queues)
         # each home group's own traffic is split once (what arrives from elsewhere stays put)
-        own_lots = {h: routed[h] for h in ch.options}
         own_bkg = {h: back[h] for h in ch.options}
         for h in ch.options:
             routed[h], back[h] = [], []
         for h, opts in ch.options.items():
-            s_lot, s_bkg = ch.lot[h], ch.bkg[h]
+            s_lot, s_bkg, own = ch.lot[h], ch.bkg[h], lots[h]
             for k, o in enumerate(opts):
                 s = s_lot[k]
-                if s <= 0:
+                if s <= 0 or not own:
                     continue
-                dest = routed[o.group]
-                for i, x, tau, born, dday, duty, _, _ in own_lots[h]:
-                    dest.append((i, x * s, tau, born, dday, duty, o.detour_hours, o.toll_usd))
-                    if k:
-                        v = x * s / upv[i]
-                        moved_out[h] += v
-                        moved_in[o.group] += v
+                routed[o.group].append((own, s, o.detour_hours, o.toll_usd))
+                if k:
+                    for lot in own:
+                        v = lot[1] * s / upv[lot[0]]
+                        moves[2 * ng + h] += v
+                        moves[ng + o.group] += v
             for b, value, _ in own_bkg[h]:
                 for k, o in enumerate(opts):
                     x = b * s_bkg[k]
                     if x > 0:
                         back[o.group].append((x, value, h))
                         if k:
-                            moved_out[h] += x
-                            moved_in[o.group] += x
-                forgone[h] += b * s_bkg[-1]
+                            moves[2 * ng + h] += x
+                            moves[ng + o.group] += x
+                moves[h] += b * s_bkg[-1]
 
     def _shares(
-        self, fx: DayFactors, routed: list[list[_Routed]], back: list[list[_Bkg]]
+        self, fx: DayFactors, qd: list[QueueDay], lots: list[list[Lot]], bkg: list[float]
     ) -> tuple[dict[int, list[float]], dict[int, list[float]]]:
         """Today's shares. Drivers see today's waits (published live): the shares are the fixed
         point of "waits at the loads the shares imply", found by iteration from yesterday's
         shares (one step, then the method of successive averages), stopped once no load moves
         by :data:`ROUTE_TOL` vehicles."""
         ch, upv = self.choice, self.upv
-        own_lot_v = {h: sum(lot[1] / upv[lot[0]] for lot in routed[h]) for h in ch.options}
-        own_bkg_v = {h: sum(b[0] for b in back[h]) for h in ch.options}
+        own_lot_v = {h: sum(lot[1] / upv[lot[0]] for lot in lots[h]) for h in ch.options}
+        own_bkg_v = {h: bkg[h] if bkg[h] > 0 else 0.0 for h in ch.options}
         fixed = [0.0] * len(self.queues)  # traffic that stays where it is (no choice)
-        for g in self.watched:
-            if g not in ch.options:
-                fixed[g] = sum(lot[1] / upv[lot[0]] for lot in routed[g])
-                fixed[g] += sum(b[0] for b in back[g])
-        wait = [0.0] * len(self.queues)
+        for g in self._fixed:
+            fixed[g] = sum(lot[1] / upv[lot[0]] for lot in lots[g])
+            if bkg[g] > 0:
+                fixed[g] += bkg[g]
+        waits = _Waits(self, fx, qd)
         lot_s, bkg_s = ch.lot, ch.bkg
         load = self._loads(fixed, own_lot_v, own_bkg_v, lot_s, bkg_s)
         for it in range(ROUTE_ITERATIONS):
-            for g in self.watched:
-                wait[g] = self.expected_wait_hours(g, fx, load[g])
-            new_lot, new_bkg = ch.propose(wait)
+            new_lot, new_bkg = ch.propose(waits.at(load))
             new_load = self._loads(fixed, own_lot_v, own_bkg_v, new_lot, new_bkg)
             moved = max(abs(new_load[g] - load[g]) for g in self.watched)
             if it == 0 or moved < ROUTE_TOL:
@@ -333,11 +351,11 @@ class Border:
         bkg_s: dict[int, list[float]],
     ) -> list[float]:
         """Vehicles arriving at each group if the homes split their traffic by these shares."""
-        load = list(fixed)
-        for h, opts in self.choice.options.items():
+        load = fixed.copy()
+        for h, groups in self._home_groups:
             lh, bh, lv, bv = lot_s[h], bkg_s[h], own_lot_v[h], own_bkg_v[h]
-            for k, o in enumerate(opts):
-                load[o.group] += lv * lh[k] + bv * bh[k]
+            for k, g in enumerate(groups):
+                load[g] += lv * lh[k] + bv * bh[k]
         return load
 
     def _leave(self, t: int, g: int) -> tuple[float, float]:
@@ -346,6 +364,10 @@ class Border:
         lost = lost_usd = 0.0
         if not queued or self.patience == math.inf:
             return lost, lost_usd
+        # background joins the queue day by day, so the first background entry is the oldest
+        oldest = next((e[5] for e in queued if e[1] == BKG), t)
+        if t - oldest <= self.patience:
+            return lost, lost_usd
         keep: deque[list[Any]] = deque()
         for e in queued:
             if e[1] == BKG and t - e[5] > self.patience:
@@ -353,9 +375,8 @@ class Border:
                 lost_usd += e[0] * e[6]
             else:
                 keep.append(e)
-        if len(keep) < len(queued):
-            self.queued[g] = keep
-            self.lost[g] += lost
+        self.queued[g] = keep
+        self.lost[g] += lost
         return lost, lost_usd
 
     def _serve_queue(
@@ -393,44 +414,37 @@ class Border:
         self,
         t: int,
         g: int,
-        q: CrossingQueue,
-        arriving: list[_Routed],
+        qd: QueueDay,
+        arriving: list[_Batch],
         back: list[_Bkg],
-        fx: DayFactors,
+        sec_days: float,
         out: list[Crossed | Waiting],
     ) -> None:
         lost, lost_usd = self._leave(t, g)
-        cap_f, insp_f = fx.cap_factor[g], fx.insp_factor[g]
-        cap = q.daily_capacity(cap_f, insp_f)
+        cap = qd.capacity
         upv = self.upv
         a = 0.0
-        for lot in arriving:
-            a += lot[1] / upv[lot[0]]
+        for batch, s, _, _ in arriving:
+            for lot in batch:
+                a += lot[1] * s / upv[lot[0]]
         for entry in back:
             a += entry[0]
-        road = self.road[g]
         # in-day wait (queue formula at today's load) plus secondary inspection, in days; a
         # vehicle also waits for the vehicles served before it today: (served so far) / capacity
         if cap > 0:
-            scale = q.scale(a, cap_f, insp_f)
-            base_wait = q.wait_mean_min(scale) / 1440.0 + fx.sec_days[g]
-            room, delayed = self._serve_queue(g, cap, base_wait, out)
+            scale = qd.scale(a)
+            base_wait = qd.wait_mean_min(scale) / 1440.0 + sec_days
+            if self.queued[g]:
+                room, delayed = self._serve_queue(g, cap, base_wait, out)
+            else:
+                room, delayed = cap, 0.0
             extra = (cap - room) / cap
         else:
             scale = base_wait = extra = math.inf
             room = delayed = 0.0
-        wait_days = base_wait + extra
         frac = 1.0 if a <= room else (room / a if a > 0 else 0.0)
+        self._serve_lots(g, arriving, frac, base_wait + extra, out)
         queued = self.queued[g]
-        for i, x, tau, born, dday, duty, det_h, toll in arriving:
-            sent = x * frac
-            if sent > 0:
-                hours = (sent / upv[i]) * wait_days * 24.0 if road else None
-                tau_d = tau + det_h / 24.0
-                out.append(Crossed(i, sent, wait_days, tau_d, born, dday, duty, hours, det_h, toll))
-            rest = x - sent
-            if rest > 1e-12:
-                queued.append([rest / upv[i], i, rest, tau, born, dday, duty, det_h, toll])
         for veh, value, home in back:
             if home != g:  # crossed (or will) at an alternative: delayed by the detour
                 delayed += veh * frac * value
@@ -439,11 +453,74 @@ class Border:
                 queued.append([rest, BKG, rest, 0.0, 0.0, t, value, 0.0, 0.0])
         # a day in the queue costs 24 truck-hours per modelled truck still waiting
         qlen = 0.0
-        for e in queued:
-            qlen += e[0]
-            if road and e[1] != BKG:
-                out.append(Waiting(e[1], e[0]))
+        if queued:
+            road = self.road[g]
+            for e in queued:
+                qlen += e[0]
+                if road and e[1] != BKG:
+                    out.append(Waiting(e[1], e[0]))
         served = (cap - room) + frac * a if cap > 0 else 0.0
         self.day[g] = (
-            a, served, qlen, scale, extra + fx.sec_days[g], 0.0, 0.0, lost, delayed, lost_usd
+            a, served, qlen, scale, extra + sec_days, 0.0, 0.0, lost, delayed, lost_usd
         )  # fmt: skip
+
+    def _serve_lots(
+        self,
+        g: int,
+        arriving: list[_Batch],
+        frac: float,
+        wait_days: float,
+        out: list[Crossed | Waiting],
+    ) -> None:
+        """The day's lots at group ``g``: the share ``frac`` crosses, the rest queues."""
+        upv, queued, road = self.upv, self.queued[g], self.road[g]
+        for batch, s, det_h, toll in arriving:
+            for i, x0, tau, born, dday, duty in batch:
+                x = x0 * s
+                sent = x * frac
+                if sent > 0:
+                    hours = (sent / upv[i]) * wait_days * 24.0 if road else None
+                    tau_d = tau + det_h / 24.0
+                    out.append(
+                        Crossed(i, sent, wait_days, tau_d, born, dday, duty, hours, det_h, toll)
+                    )
+                rest = x - sent
+                if rest > 1e-12:
+                    queued.append([rest / upv[i], i, rest, tau, born, dday, duty, det_h, toll])
+
+
+def _wait_hours(qd: QueueDay, ahead: float, sec_days: float, load: float) -> float:
+    """:meth:`Border.expected_wait_hours` at an open crossing with ``ahead`` vehicles queued."""
+    cap = qd.capacity
+    room = cap - ahead
+    over = load - (room if room > 0.0 else 0.0)
+    ahead += 0.5 * (over if over > 0.0 else 0.0)
+    in_day = qd.wait_mean_min(qd.scale(load)) / 60.0
+    return 24.0 * (ahead / cap + sec_days) + in_day
+
+
+class _Waits:
+    """The waits (hours) route choice sees today at the watched groups, by load; the queue ahead
+    and the capacity are today's, and a group's wait is computed once per load."""
+
+    def __init__(self, border: Border, fx: DayFactors, qd: list[QueueDay]) -> None:
+        self.waits = [0.0] * len(qd)
+        self.groups: list[tuple[int, QueueDay, float, float]] = []
+        for g in border.watched:
+            if qd[g].capacity <= 0:
+                self.waits[g] = math.inf
+                continue
+            ahead = 0.0
+            for e in border.queued[g]:
+                ahead += e[0]
+            self.groups.append((g, qd[g], ahead, fx.sec_days[g]))
+        self.seen = [-1.0] * len(qd)  # the load each wait is for
+
+    def at(self, load: list[float]) -> list[float]:
+        waits, seen = self.waits, self.seen
+        for g, qd, ahead, sec in self.groups:
+            x = load[g]
+            if x != seen[g]:
+                waits[g] = _wait_hours(qd, ahead, sec, x)
+                seen[g] = x
+        return waits

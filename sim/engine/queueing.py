@@ -25,6 +25,7 @@ from numpy.typing import NDArray
 __all__ = [
     "RHO_MAX",
     "CrossingQueue",
+    "QueueDay",
     "erlang_c",
     "mmc_sojourn_mean",
     "mmc_wait_mean",
@@ -40,6 +41,7 @@ _Z95: float = NormalDist().inv_cdf(0.95)  # 1.6449
 _GRID_N: int = 2001
 _GRID_STEP: float = RHO_MAX / (_GRID_N - 1)
 _INV_STEP: float = 1.0 / _GRID_STEP
+MEMO_MAX: int = 4096  # loads a QueueDay remembers (then it starts afresh)
 
 
 def erlang_c(c: int, a: float) -> float:
@@ -110,10 +112,16 @@ def _g_table(c: int) -> list[float]:
 
 def _sojourn_interp(load_per_day: float, booths: int, service_min: float) -> float:
     """Interpolated M/M/c mean sojourn (minutes), utilisation capped at RHO_MAX."""
-    rho = load_per_day * service_min / (booths * MIN_PER_DAY)
+    return _sojourn_on(_g_table(booths), booths * MIN_PER_DAY, load_per_day, service_min)
+
+
+def _sojourn_on(
+    table: list[float], minutes: float, load_per_day: float, service_min: float
+) -> float:
+    """:func:`_sojourn_interp` with the table of ``g`` and ``booths * MIN_PER_DAY`` given."""
+    rho = load_per_day * service_min / minutes
     if rho > RHO_MAX:
         rho = RHO_MAX
-    table = _g_table(booths)
     x = rho * _INV_STEP
     i = int(x)
     if i >= _GRID_N - 1:
@@ -146,6 +154,8 @@ class CrossingQueue:
         Lognormal parameters of the published wait.
     sojourn0_min : float
         M/M/c mean sojourn at ``load0_per_day`` (interpolated, so ``scale(load0) == 1``).
+    wait0_min : float
+        Mean of the published wait, ``exp(mu_ln + sigma**2 / 2)`` (:meth:`wait_mean_min` at 1).
     """
 
     capacity_per_day: float
@@ -157,6 +167,7 @@ class CrossingQueue:
     sigma: float = field(init=False)
     mu_ln: float = field(init=False)
     sojourn0_min: float = field(init=False)
+    wait0_min: float = field(init=False)
 
     def __post_init__(self) -> None:
         def bad(name: str, rule: str, value: object) -> ValueError:
@@ -179,6 +190,7 @@ class CrossingQueue:
         object.__setattr__(self, "mu_ln", math.log(self.median_min))
         sojourn0 = _sojourn_interp(self.load0_per_day, self.booths, service)
         object.__setattr__(self, "sojourn0_min", sojourn0)
+        object.__setattr__(self, "wait0_min", math.exp(self.mu_ln + 0.5 * self.sigma**2))
 
     @classmethod
     def calibrate(
@@ -224,14 +236,28 @@ class CrossingQueue:
             raise ValueError(f"load_per_day must be >= 0, got {load_per_day!r}")
         if not inspection_factor > 0.0:
             raise ValueError(f"inspection_factor must be > 0, got {inspection_factor!r}")
-        booths_d = self._booths_d(capacity_factor)
+        booths_d, service_d = self._servers(capacity_factor, inspection_factor)
         if booths_d == 0:
             return math.inf
+        sojourn = _sojourn_interp(load_per_day, booths_d, service_d)
+        return sojourn / self.sojourn0_min
+
+    def _servers(self, capacity_factor: float, inspection_factor: float) -> tuple[int, float]:
+        """``(booths_d, service_d)`` of a day with these factors (see :meth:`scale`)."""
+        booths_d = self._booths_d(capacity_factor)
+        if booths_d == 0:
+            return 0, math.inf
         service_d = (
             self.service_min * inspection_factor * booths_d / (self.booths * capacity_factor)
         )
-        sojourn = _sojourn_interp(load_per_day, booths_d, service_d)
-        return sojourn / self.sojourn0_min
+        return booths_d, service_d
+
+    def on_day(self, capacity_factor: float = 1.0, inspection_factor: float = 1.0) -> QueueDay:
+        """This crossing on a day with these factors: :meth:`daily_capacity` and :meth:`scale`
+        computed once for the day (:class:`QueueDay`), with the same numbers to the last bit."""
+        cap = self.daily_capacity(capacity_factor, inspection_factor)
+        booths_d, service_d = self._servers(capacity_factor, inspection_factor)
+        return QueueDay(cap, booths_d, service_d, self.sojourn0_min, self.wait0_min)
 
     def wait_quantile_min(self, q: float, scale: float = 1.0) -> float:
         """Quantile ``q`` (0 < q < 1) of the wait in minutes, times ``scale``."""
@@ -241,7 +267,7 @@ class CrossingQueue:
 
     def wait_mean_min(self, scale: float = 1.0) -> float:
         """Mean wait in minutes, times ``scale``."""
-        return math.exp(self.mu_ln + 0.5 * self.sigma**2) * scale
+        return self.wait0_min * scale
 
     def sample_waits_min(
         self, z: NDArray[np.float64], scale: float | NDArray[np.float64]
@@ -249,6 +275,69 @@ class CrossingQueue:
         """Waits (minutes) ``exp(mu_ln + sigma*z) * scale`` from standard-normal draws ``z``."""
         out: NDArray[np.float64] = np.exp(self.mu_ln + self.sigma * np.asarray(z)) * scale
         return out
+
+
+class QueueDay:
+    """One crossing on a day with given capacity and inspection factors
+    (:meth:`CrossingQueue.on_day`): what :meth:`CrossingQueue.daily_capacity` and
+    :meth:`CrossingQueue.scale` recompute on every call, computed once. :meth:`scale` remembers
+    the loads it was asked for (exact floats, so the answers are the same to the last bit); a
+    day's background is a whole number of vehicles, so the same loads come back day after day.
+
+    Attributes
+    ----------
+    capacity : float
+        Trucks/day served (:meth:`CrossingQueue.daily_capacity`).
+    booths : int
+        Booths open (0 when the crossing is closed).
+    service_min : float
+        Inspection time per truck at each open booth, minutes.
+    """
+
+    __slots__ = (
+        "_minutes",
+        "_sojourn0",
+        "_table",
+        "_wait0",
+        "booths",
+        "capacity",
+        "memo",
+        "service_min",
+    )
+
+    def __init__(
+        self,
+        capacity: float,
+        booths: int,
+        service_min: float,
+        sojourn0_min: float,
+        wait0_min: float,
+    ) -> None:
+        self.capacity = capacity
+        self.booths = booths
+        self.service_min = service_min
+        self._sojourn0 = sojourn0_min
+        self._wait0 = wait0_min
+        self._table = _g_table(booths) if booths else []
+        self._minutes = booths * MIN_PER_DAY
+        self.memo: dict[float, float] = {}  # load -> scale
+
+    def scale(self, load_per_day: float) -> float:
+        """:meth:`CrossingQueue.scale` at this day's factors (``load_per_day >= 0``, unchecked)."""
+        s = self.memo.get(load_per_day)
+        if s is None:
+            if not self.booths:
+                return math.inf
+            s = _sojourn_on(self._table, self._minutes, load_per_day, self.service_min)
+            s /= self._sojourn0
+            if len(self.memo) >= MEMO_MAX:
+                self.memo.clear()
+            self.memo[load_per_day] = s
+        return s
+
+    def wait_mean_min(self, scale: float) -> float:
+        """:meth:`CrossingQueue.wait_mean_min`."""
+        return self._wait0 * scale
 
 
 def simulate_vehicles_detailed(

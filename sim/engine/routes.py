@@ -48,13 +48,22 @@ class Option:
 
 def logit(costs: list[float], beta: float) -> list[float]:
     """Multinomial-logit shares of options with ``costs`` (hours; ``inf`` = unavailable)."""
-    finite = [c for c in costs if c < INF]
-    if not finite:
-        return [0.0] * len(costs)
-    cmin = min(finite)
-    w = [math.exp(-beta * (c - cmin)) if c < INF else 0.0 for c in costs]
+    cmin = INF
+    for c in costs:
+        if c < cmin:
+            cmin = c
+    n = len(costs)
+    if cmin == INF:
+        return [0.0] * n
+    w = [0.0] * n
+    for k in range(n):
+        c = costs[k]
+        if c < INF:
+            w[k] = math.exp(-beta * (c - cmin))
     tot = sum(w)
-    return [x / tot for x in w]
+    for k in range(n):
+        w[k] /= tot
+    return w
 
 
 class RouteChoice:
@@ -68,6 +77,15 @@ class RouteChoice:
         Expected wait of every group at 2024 load and full capacity (the reference costs).
     beta, inertia_days, forgo_hours, truck_hour_usd
         The choice parameters (``sim.spec.scenario.Market``) and the value of a truck-hour.
+
+    Notes
+    -----
+    An option's target share is positive only once its logit share rises :data:`MIN_SHARE`
+    above its 2024 value. The logit share of option ``k`` is at most ``1 / (1 + exp(beta *
+    (c_k - c_home)))`` (the home option alone in the denominator), so an option whose cost
+    exceeds the home's by :attr:`quiet` hours (where that bound is half of ``MIN_SHARE`` above
+    its 2024 share) has a target of exactly 0. When every option of a home is that far off, the
+    target is "all at home" and the logit is not computed: the shares are the same to the bit.
     """
 
     def __init__(
@@ -88,12 +106,20 @@ class RouteChoice:
         self.p0_bkg: dict[int, list[float]] = {}
         self.lot: dict[int, list[float]] = {}  # shares of modelled lots over the options
         self.bkg: dict[int, list[float]] = {}  # shares of background over options + forgo
+        # per home: (option group, detour hours, toll in hours), and the cost margins over the
+        # home option beyond which the lots' and the background's targets are all at home
+        self.quiet: dict[int, tuple[list[float], list[float]]] = {}
+        self._homes: list[tuple[int, list[tuple[int, float, float]]]] = []
         for h, opts in options.items():
             c0 = self.costs(opts, base_wait_hours)
             self.p0_lot[h] = logit(c0, beta)
             self.p0_bkg[h] = logit([*c0, forgo_hours], beta)
             self.lot[h] = [1.0] + [0.0] * (len(opts) - 1)
             self.bkg[h] = [1.0] + [0.0] * len(opts)
+            self.quiet[h] = (_margins(self.p0_lot[h], beta), _margins(self.p0_bkg[h], beta))
+            self._homes.append((h, [(o.group, o.detour_hours, o.toll_usd / self.th) for o in opts]))
+        self._home = {n: [1.0] + [0.0] * (n - 1) for n in {len(p) for p in self.p0_bkg.values()}}
+        self._home.update({n - 1: [1.0] + [0.0] * (n - 2) for n in self._home})
         self.seen: dict[int, list[float]] = {}  # costs the settled shares of a home answer
         self._seen_next: dict[int, list[float]] = {}
         self._last: tuple[dict[int, list[float]], dict[int, list[float]]] = ({}, {})
@@ -130,41 +156,51 @@ class RouteChoice:
         lot: dict[int, list[float]] = {}
         bkg: dict[int, list[float]] = {}
         seen: dict[int, list[float]] = {}
-        for h, opts in self.options.items():
-            c = self.costs(opts, wait_hours)
+        for h, spec in self._homes:
+            c = [(w + d) + tt if (w := wait_hours[g]) < INF else INF for g, d, tt in spec]
             old = self.seen.get(h)
-            if old is not None and all(
-                abs(x - y) < COST_TOL if x < INF and y < INF else x == y
-                for x, y in zip(c, old, strict=True)
-            ):
+            if old is not None and _near(c, old):
                 lot[h], bkg[h], seen[h] = self.lot[h], self.bkg[h], old
                 continue
-            lot[h], still_l = self._step(self.lot[h], logit(c, self.beta), self.p0_lot[h], c, False)
+            q_lot, q_bkg = self.quiet[h]
+            lot[h], still_l = self._move(self.lot[h], c, self.p0_lot[h], q_lot, False)
             cb = [*c, self.forgo]
-            bkg[h], still_b = self._step(
-                self.bkg[h], logit(cb, self.beta), self.p0_bkg[h], cb, True
-            )
+            bkg[h], still_b = self._move(self.bkg[h], cb, self.p0_bkg[h], q_bkg, True)
             if still_l and still_b:
                 seen[h] = c
         self._seen_next = seen
         self._last = (lot, bkg)
         return lot, bkg
 
+    def _move(
+        self, s: list[float], c: list[float], p0: list[float], quiet: list[float], forgo: bool
+    ) -> tuple[list[float], bool]:
+        """:meth:`_step` at today's logit, which is skipped when every option is quiet."""
+        c0 = c[0]
+        if c0 < INF:
+            for k in range(1, len(c)):
+                if c[k] - c0 < quiet[k]:
+                    break
+            else:
+                moved = self._toward(s, self._home[len(c)], c)
+                if moved is not None:
+                    return moved
+        return self._step(s, logit(c, self.beta), p0, c, forgo)
+
     def _step(
         self, s: list[float], p: list[float], p0: list[float], c: list[float], forgo: bool
     ) -> tuple[list[float], bool]:
         """The shares one day on from ``s``, and whether they have reached their target."""
-        target = [0.0] + [
-            d if (d := a - b - MIN_SHARE) > 0.0 else 0.0 for a, b in zip(p[1:], p0[1:], strict=True)
-        ]
+        n = len(p)
+        target = [0.0] * n
+        for k in range(1, n):
+            d = p[k] - p0[k] - MIN_SHARE
+            if d > 0.0:
+                target[k] = d
         target[0] = max(0.0, 1.0 - sum(target))
-        lam = self.adjust
-        new = [x + lam * (y - x) for x, y in zip(s, target, strict=True)]
-        new = [x if ck < INF else 0.0 for x, ck in zip(new, c, strict=True)]
-        tot = sum(new)
-        if tot > 0:
-            new = [x / tot for x in new]
-            return new, all(abs(x - y) < SETTLED for x, y in zip(new, target, strict=True))
+        moved = self._toward(s, target, c)
+        if moved is not None:
+            return moved
         # every option is closed (or every open one had no share): spread over the open ones by
         # today's logit; lots with nothing open wait at home, background forgoes
         if any(ck < INF for ck in c):
@@ -172,3 +208,52 @@ class RouteChoice:
         out = [0.0] * len(c)
         out[-1 if forgo else 0] = 1.0
         return out, False
+
+    def _toward(
+        self, s: list[float], target: list[float], c: list[float]
+    ) -> tuple[list[float], bool] | None:
+        """Shares ``s`` moved toward ``target`` (closed options get none), and whether they have
+        reached it; ``None`` when no open option would have a share."""
+        lam, n = self.adjust, len(s)
+        new = [0.0] * n
+        for k in range(n):
+            if c[k] < INF:
+                x = s[k]
+                new[k] = x + lam * (target[k] - x)
+        tot = sum(new)
+        if not tot > 0:
+            return None
+        settled = True
+        for k in range(n):
+            x = new[k] / tot
+            new[k] = x
+            if settled and not abs(x - target[k]) < SETTLED:
+                settled = False
+        return new, settled
+
+
+def _near(c: list[float], old: list[float]) -> bool:
+    """Whether no cost moved by :data:`COST_TOL` (an infinite cost only matches itself)."""
+    for x, y in zip(c, old, strict=True):
+        if x < INF and y < INF:
+            if not abs(x - y) < COST_TOL:
+                return False
+        elif x != y:
+            return False
+    return True
+
+
+def _margins(p0: list[float], beta: float) -> list[float]:
+    """Per option, the cost above the home option's (hours) beyond which its target share is 0:
+    where ``1 / (1 + exp(beta * margin))`` is half of :data:`MIN_SHARE` above its 2024 share
+    (the first entry, the home option, is unused). ``inf`` (never quiet) unless ``beta > 0``."""
+    out = [INF]
+    for b in p0[1:]:
+        q = b + 0.5 * MIN_SHARE
+        if not beta > 0:
+            out.append(INF)
+        elif q >= 1.0:
+            out.append(-INF)
+        else:
+            out.append(math.log(1.0 / q - 1.0) / beta)
+    return out
