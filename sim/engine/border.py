@@ -315,8 +315,11 @@ class Border:
         shares (one step, then the method of successive averages), stopped once no load moves
         by :data:`ROUTE_TOL` vehicles."""
         ch, upv = self.choice, self.upv
-        own_lot_v = {h: sum(lot[1] / upv[lot[0]] for lot in lots[h]) for h in ch.options}
-        own_bkg_v = {h: bkg[h] if bkg[h] > 0 else 0.0 for h in ch.options}
+        # each home's own vehicles: (lots, background)
+        vols = [
+            (sum(lot[1] / upv[lot[0]] for lot in lots[h]), bkg[h] if bkg[h] > 0 else 0.0)
+            for h, _ in self._home_groups
+        ]
         fixed = [0.0] * len(self.queues)  # traffic that stays where it is (no choice)
         for g in self._fixed:
             fixed[g] = sum(lot[1] / upv[lot[0]] for lot in lots[g])
@@ -324,20 +327,21 @@ class Border:
                 fixed[g] += bkg[g]
         waits = _Waits(self, fx, qd)
         lot_s, bkg_s = ch.lot, ch.bkg
-        load = self._loads(fixed, own_lot_v, own_bkg_v, lot_s, bkg_s)
+        load = self._loads(fixed, vols, lot_s, bkg_s)
         for it in range(ROUTE_ITERATIONS):
             new_lot, new_bkg = ch.propose(waits.at(load))
-            new_load = self._loads(fixed, own_lot_v, own_bkg_v, new_lot, new_bkg)
-            moved = max(abs(new_load[g] - load[g]) for g in self.watched)
+            new_load = self._loads(fixed, vols, new_lot, new_bkg)
+            moved = 0.0
+            for g in self.watched:
+                d = abs(new_load[g] - load[g])
+                if d > moved:
+                    moved = d
             if it == 0 or moved < ROUTE_TOL:
                 lot_s, bkg_s, load = new_lot, new_bkg, new_load
             else:
                 w = 1.0 / (it + 1)  # method of successive averages
-                lot_s = {h: [x + w * (y - x) for x, y in zip(lot_s[h], new_lot[h], strict=True)]
-                         for h in ch.options}  # fmt: skip
-                bkg_s = {h: [x + w * (y - x) for x, y in zip(bkg_s[h], new_bkg[h], strict=True)]
-                         for h in ch.options}  # fmt: skip
-                load = self._loads(fixed, own_lot_v, own_bkg_v, lot_s, bkg_s)
+                lot_s, bkg_s = _average(lot_s, new_lot, w), _average(bkg_s, new_bkg, w)
+                load = self._loads(fixed, vols, lot_s, bkg_s)
             if moved < ROUTE_TOL:
                 break
         return lot_s, bkg_s
@@ -345,17 +349,16 @@ class Border:
     def _loads(
         self,
         fixed: list[float],
-        own_lot_v: dict[int, float],
-        own_bkg_v: dict[int, float],
+        vols: list[tuple[float, float]],
         lot_s: dict[int, list[float]],
         bkg_s: dict[int, list[float]],
     ) -> list[float]:
-        """Vehicles arriving at each group if the homes split their traffic by these shares."""
+        """Vehicles arriving at each group if the homes split their own vehicles ``vols`` (lots,
+        background) by these shares."""
         load = fixed.copy()
-        for h, groups in self._home_groups:
-            lh, bh, lv, bv = lot_s[h], bkg_s[h], own_lot_v[h], own_bkg_v[h]
-            for k, g in enumerate(groups):
-                load[g] += lv * lh[k] + bv * bh[k]
+        for (h, groups), (lv, bv) in zip(self._home_groups, vols, strict=True):
+            for g, x, y in zip(groups, lot_s[h], bkg_s[h], strict=False):
+                load[g] += lv * x + bv * y
         return load
 
     def _leave(self, t: int, g: int) -> tuple[float, float]:
@@ -487,6 +490,21 @@ class Border:
                 rest = x - sent
                 if rest > 1e-12:
                     queued.append([rest / upv[i], i, rest, tau, born, dday, duty, det_h, toll])
+
+
+def _average(
+    old: dict[int, list[float]], new: dict[int, list[float]], w: float
+) -> dict[int, list[float]]:
+    """Shares ``old`` moved the fraction ``w`` of the way to ``new``."""
+    out: dict[int, list[float]] = {}
+    for h, xs in old.items():
+        ys = new[h]
+        avg = xs.copy()
+        for k in range(len(xs)):
+            x = xs[k]
+            avg[k] = x + w * (ys[k] - x)
+        out[h] = avg
+    return out
 
 
 def _wait_hours(qd: QueueDay, ahead: float, sec_days: float, load: float) -> float:

@@ -122,6 +122,8 @@ class RouteChoice:
         self._home.update({n - 1: [1.0] + [0.0] * (n - 2) for n in self._home})
         self.seen: dict[int, list[float]] = {}  # costs the settled shares of a home answer
         self._seen_next: dict[int, list[float]] = {}
+        # per home, today's last answer: (costs, lot shares, background shares, settled)
+        self._memo: dict[int, tuple[list[float], list[float], list[float], bool]] = {}
         self._last: tuple[dict[int, list[float]], dict[int, list[float]]] = ({}, {})
 
     def costs(self, opts: list[Option], wait_hours: list[float]) -> list[float]:
@@ -140,6 +142,7 @@ class RouteChoice:
     def commit(self, lot: dict[int, list[float]], bkg: dict[int, list[float]]) -> None:
         """Keep the shares of the last :meth:`propose` (the day's choice)."""
         self.lot, self.bkg = lot, bkg
+        self._memo.clear()
         # only shares that are exactly the last proposal's answer those costs
         last_l, last_b = self._last
         self.seen = {
@@ -156,21 +159,34 @@ class RouteChoice:
         lot: dict[int, list[float]] = {}
         bkg: dict[int, list[float]] = {}
         seen: dict[int, list[float]] = {}
+        memo = self._memo
         for h, spec in self._homes:
-            c = [(w + d) + tt if (w := wait_hours[g]) < INF else INF for g, d, tt in spec]
+            c = []
+            for g, d, tt in spec:
+                w = wait_hours[g]
+                c.append((w + d) + tt if w < INF else INF)
             old = self.seen.get(h)
             if old is not None and _near(c, old):
                 lot[h], bkg[h], seen[h] = self.lot[h], self.bkg[h], old
                 continue
-            q_lot, q_bkg = self.quiet[h]
-            lot[h], still_l = self._move(self.lot[h], c, self.p0_lot[h], q_lot, False)
-            cb = [*c, self.forgo]
-            bkg[h], still_b = self._move(self.bkg[h], cb, self.p0_bkg[h], q_bkg, True)
-            if still_l and still_b:
+            m = memo.get(h)
+            if m is None or m[0] != c:  # the same costs give the same answer all day
+                m = (c, *self._home_day(h, c))
+                memo[h] = m
+            _, lot[h], bkg[h], settled = m
+            if settled:
                 seen[h] = c
         self._seen_next = seen
         self._last = (lot, bkg)
         return lot, bkg
+
+    def _home_day(self, h: int, c: list[float]) -> tuple[list[float], list[float], bool]:
+        """Home ``h``'s shares (lots, background) one day on at costs ``c``, and whether both
+        have reached their targets."""
+        q_lot, q_bkg = self.quiet[h]
+        lot, still_l = self._move(self.lot[h], c, self.p0_lot[h], q_lot, False)
+        bkg, still_b = self._move(self.bkg[h], [*c, self.forgo], self.p0_bkg[h], q_bkg, True)
+        return lot, bkg, still_l and still_b
 
     def _move(
         self, s: list[float], c: list[float], p0: list[float], quiet: list[float], forgo: bool
