@@ -356,9 +356,11 @@ class Border:
         """Vehicles arriving at each group if the homes split their own vehicles ``vols`` (lots,
         background) by these shares."""
         load = fixed.copy()
-        for (h, groups), (lv, bv) in zip(self._home_groups, vols, strict=True):
-            for g, x, y in zip(groups, lot_s[h], bkg_s[h], strict=False):
-                load[g] += lv * x + bv * y
+        for i, (h, groups) in enumerate(self._home_groups):
+            lv, bv = vols[i]
+            lh, bh = lot_s[h], bkg_s[h]
+            for k, g in enumerate(groups):
+                load[g] += lv * lh[k] + bv * bh[k]
         return load
 
     def _leave(self, t: int, g: int) -> tuple[float, float]:
@@ -518,8 +520,9 @@ def _wait_hours(qd: QueueDay, ahead: float, sec_days: float, load: float) -> flo
 
 
 class _Waits:
-    """The waits (hours) route choice sees today at the watched groups, by load; the queue ahead
-    and the capacity are today's, and a group's wait is computed once per load."""
+    """The waits (hours) route choice sees today at the watched groups, by load: the queue
+    ahead, the capacity and secondary inspection are today's (:func:`_wait_hours`, inlined), and
+    a group's wait is computed once per load."""
 
     def __init__(self, border: Border, fx: DayFactors, qd: list[QueueDay]) -> None:
         self.waits = [0.0] * len(qd)
@@ -538,7 +541,15 @@ class _Waits:
         waits, seen = self.waits, self.seen
         for g, qd, ahead, sec in self.groups:
             x = load[g]
-            if x != seen[g]:
-                waits[g] = _wait_hours(qd, ahead, sec, x)
-                seen[g] = x
+            if x == seen[g]:
+                continue
+            seen[g] = x
+            cap = qd.capacity
+            room = cap - ahead
+            over = x - (room if room > 0.0 else 0.0)
+            behind = ahead + 0.5 * (over if over > 0.0 else 0.0)
+            scale = qd.memo.get(x)
+            if scale is None:
+                scale = qd.scale(x)
+            waits[g] = 24.0 * (behind / cap + sec) + qd.wait_mean_min(scale) / 60.0
         return waits

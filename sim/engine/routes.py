@@ -88,6 +88,8 @@ class RouteChoice:
     target is "all at home" and the logit is not computed: the shares are the same to the bit.
     """
 
+    fast = True  #: take the shortcuts (tests compare them with the general path)
+
     def __init__(
         self,
         options: dict[int, list[Option]],
@@ -170,7 +172,9 @@ class RouteChoice:
                 lot[h], bkg[h], seen[h] = self.lot[h], self.bkg[h], old
                 continue
             m = memo.get(h)
-            if m is None or m[0] != c:  # the same costs give the same answer all day
+            if (
+                m is None or m[0] != c or not self.fast
+            ):  # the same costs give the same answer all day
                 m = (c, *self._home_day(h, c))
                 memo[h] = m
             _, lot[h], bkg[h], settled = m
@@ -184,8 +188,13 @@ class RouteChoice:
         """Home ``h``'s shares (lots, background) one day on at costs ``c``, and whether both
         have reached their targets."""
         q_lot, q_bkg = self.quiet[h]
-        lot, still_l = self._move(self.lot[h], c, self.p0_lot[h], q_lot, False)
-        bkg, still_b = self._move(self.bkg[h], [*c, self.forgo], self.p0_bkg[h], q_bkg, True)
+        if self.fast and len(c) == 2:  # one alternative: the same arithmetic, unrolled
+            c0, c1 = c
+            lot, still_l = _pair_lot(self, self.lot[h], c0, c1, self.p0_lot[h], q_lot)
+            bkg, still_b = _pair_bkg(self, self.bkg[h], c0, c1, self.p0_bkg[h], q_bkg)
+        else:
+            lot, still_l = self._move(self.lot[h], c, self.p0_lot[h], q_lot, False)
+            bkg, still_b = self._move(self.bkg[h], [*c, self.forgo], self.p0_bkg[h], q_bkg, True)
         return lot, bkg, still_l and still_b
 
     def _move(
@@ -193,7 +202,7 @@ class RouteChoice:
     ) -> tuple[list[float], bool]:
         """:meth:`_step` at today's logit, which is skipped when every option is quiet."""
         c0 = c[0]
-        if c0 < INF:
+        if self.fast and c0 < INF:
             for k in range(1, len(c)):
                 if c[k] - c0 < quiet[k]:
                     break
@@ -273,3 +282,63 @@ def _margins(p0: list[float], beta: float) -> list[float]:
         else:
             out.append(math.log(1.0 / q - 1.0) / beta)
     return out
+
+
+def _pair_lot(
+    ch: RouteChoice, s: list[float], c0: float, c1: float, p0: list[float], quiet: list[float]
+) -> tuple[list[float], bool]:
+    """:meth:`RouteChoice._move` of a home's lots over two options (costs ``c0``, ``c1``)."""
+    p: list[float] | None = None
+    if c0 < INF and c1 - c0 >= quiet[1]:
+        t0, t1 = 1.0, 0.0
+    else:
+        p = logit([c0, c1], ch.beta)
+        d = p[1] - p0[1] - MIN_SHARE
+        t1 = d if d > 0.0 else 0.0
+        d = 1.0 - t1
+        t0 = d if d > 0.0 else 0.0
+    lam = ch.adjust
+    s0, s1 = s
+    x0 = s0 + lam * (t0 - s0) if c0 < INF else 0.0
+    x1 = s1 + lam * (t1 - s1) if c1 < INF else 0.0
+    tot = x0 + x1
+    if tot > 0:
+        x0 /= tot
+        x1 /= tot
+        return [x0, x1], abs(x0 - t0) < SETTLED and abs(x1 - t1) < SETTLED
+    if c0 < INF or c1 < INF:
+        return (logit([c0, c1], ch.beta) if p is None else p), False
+    return [1.0, 0.0], False
+
+
+def _pair_bkg(
+    ch: RouteChoice, s: list[float], c0: float, c1: float, p0: list[float], quiet: list[float]
+) -> tuple[list[float], bool]:
+    """:meth:`RouteChoice._move` of a home's background over two options and forgoing."""
+    f = ch.forgo
+    p: list[float] | None = None
+    if c0 < INF and c1 - c0 >= quiet[1] and f - c0 >= quiet[2]:
+        t0, t1, t2 = 1.0, 0.0, 0.0
+    else:
+        p = logit([c0, c1, f], ch.beta)
+        d = p[1] - p0[1] - MIN_SHARE
+        t1 = d if d > 0.0 else 0.0
+        d = p[2] - p0[2] - MIN_SHARE
+        t2 = d if d > 0.0 else 0.0
+        d = 1.0 - (t1 + t2)
+        t0 = d if d > 0.0 else 0.0
+    lam = ch.adjust
+    s0, s1, s2 = s
+    x0 = s0 + lam * (t0 - s0) if c0 < INF else 0.0
+    x1 = s1 + lam * (t1 - s1) if c1 < INF else 0.0
+    x2 = s2 + lam * (t2 - s2) if f < INF else 0.0
+    tot = sum((x0, x1, x2))
+    if tot > 0:
+        x0 /= tot
+        x1 /= tot
+        x2 /= tot
+        settled = abs(x0 - t0) < SETTLED and abs(x1 - t1) < SETTLED and abs(x2 - t2) < SETTLED
+        return [x0, x1, x2], settled
+    if c0 < INF or c1 < INF or f < INF:
+        return (logit([c0, c1, f], ch.beta) if p is None else p), False
+    return [0.0, 0.0, 1.0], False
