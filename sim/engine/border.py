@@ -49,6 +49,7 @@ _Bkg = tuple[float, float, int]
 # diverted out, background lost (vehicles), trade delayed (US$), trade lost (US$)
 GroupDay = tuple[float, float, float, float, float, float, float, float, float, float]
 _IDLE: GroupDay = (0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+_new = tuple.__new__  # builds a Crossed without the Python-level NamedTuple constructor
 BKG = -1  # lane index of a background entry in a queue
 ROUTE_ITERATIONS = 8  # damped iterations of the day's route choice (method of successive averages)
 ROUTE_TOL = 5.0  # ... stopped once no crossing's load moves by this many vehicles a day
@@ -251,7 +252,8 @@ class Border:
         sec = fx.sec_days
         for g in range(ng):
             self._serve(t, g, qd[g], routed[g], back[g], sec[g], out)
-            self._tally(g, moves[g], moves[ng + g], moves[2 * ng + g])
+            if self.choice.options:
+                self._tally(g, moves[g], moves[ng + g], moves[2 * ng + g])
         return out
 
     def _tally(self, g: int, forgone: float, moved_in: float, moved_out: float) -> None:
@@ -425,19 +427,22 @@ class Border:
         sec_days: float,
         out: list[Crossed | Waiting],
     ) -> None:
-        lost, lost_usd = self._leave(t, g)
+        lost, lost_usd = self._leave(t, g) if self.queued[g] else (0.0, 0.0)
         cap = qd.capacity
-        upv = self.upv
         a = 0.0
-        for batch, s, _, _ in arriving:
-            for lot in batch:
-                a += lot[1] * s / upv[lot[0]]
+        if arriving:
+            upv = self.upv
+            for batch, s, _, _ in arriving:
+                for lot in batch:
+                    a += lot[1] * s / upv[lot[0]]
         for entry in back:
             a += entry[0]
         # in-day wait (queue formula at today's load) plus secondary inspection, in days; a
         # vehicle also waits for the vehicles served before it today: (served so far) / capacity
         if cap > 0:
-            scale = qd.scale(a)
+            scale = qd.memo.get(a)
+            if scale is None:
+                scale = qd.scale(a)
             base_wait = qd.wait_mean_min(scale) / 1440.0 + sec_days
             if self.queued[g]:
                 room, delayed = self._serve_queue(g, cap, base_wait, out)
@@ -448,7 +453,8 @@ class Border:
             scale = base_wait = extra = math.inf
             room = delayed = 0.0
         frac = 1.0 if a <= room else (room / a if a > 0 else 0.0)
-        self._serve_lots(g, arriving, frac, base_wait + extra, out)
+        if arriving:
+            self._serve_lots(g, arriving, frac, base_wait + extra, out)
         queued = self.queued[g]
         for veh, value, home in back:
             if home != g:  # crossed (or will) at an alternative: delayed by the detour
@@ -478,7 +484,18 @@ class Border:
         out: list[Crossed | Waiting],
     ) -> None:
         """The day's lots at group ``g``: the share ``frac`` crosses, the rest queues."""
-        upv, queued, road = self.upv, self.queued[g], self.road[g]
+        upv, road = self.upv, self.road[g]
+        if frac == 1.0:  # all cross (x * 1.0 is x, and nothing is left to queue)
+            for batch, s, det_h, toll in arriving:
+                det_d = det_h / 24.0
+                for i, x0, tau, born, dday, duty in batch:
+                    x = x0 * s
+                    if x > 0:
+                        hours = (x / upv[i]) * wait_days * 24.0 if road else None
+                        row = (i, x, wait_days, tau + det_d, born, dday, duty, hours, det_h, toll)
+                        out.append(_new(Crossed, row))
+            return
+        queued = self.queued[g]
         for batch, s, det_h, toll in arriving:
             for i, x0, tau, born, dday, duty in batch:
                 x = x0 * s

@@ -163,10 +163,12 @@ class RouteChoice:
         seen: dict[int, list[float]] = {}
         memo = self._memo
         for h, spec in self._homes:
-            c = []
-            for g, d, tt in spec:
-                w = wait_hours[g]
-                c.append((w + d) + tt if w < INF else INF)
+            if len(spec) == 2:
+                (g0, d0, t0), (g1, d1, t1) = spec
+                w0, w1 = wait_hours[g0], wait_hours[g1]
+                c = [(w0 + d0) + t0 if w0 < INF else INF, (w1 + d1) + t1 if w1 < INF else INF]
+            else:
+                c = [(w + d) + tt if (w := wait_hours[g]) < INF else INF for g, d, tt in spec]
             old = self.seen.get(h)
             if old is not None and _near(c, old):
                 lot[h], bkg[h], seen[h] = self.lot[h], self.bkg[h], old
@@ -259,7 +261,8 @@ class RouteChoice:
 
 def _near(c: list[float], old: list[float]) -> bool:
     """Whether no cost moved by :data:`COST_TOL` (an infinite cost only matches itself)."""
-    for x, y in zip(c, old, strict=True):
+    for k in range(len(c)):
+        x, y = c[k], old[k]
         if x < INF and y < INF:
             if not abs(x - y) < COST_TOL:
                 return False
@@ -288,12 +291,21 @@ def _pair_lot(
     ch: RouteChoice, s: list[float], c0: float, c1: float, p0: list[float], quiet: list[float]
 ) -> tuple[list[float], bool]:
     """:meth:`RouteChoice._move` of a home's lots over two options (costs ``c0``, ``c1``)."""
-    p: list[float] | None = None
     if c0 < INF and c1 - c0 >= quiet[1]:
         t0, t1 = 1.0, 0.0
-    else:
-        p = logit([c0, c1], ch.beta)
-        d = p[1] - p0[1] - MIN_SHARE
+    else:  # logit([c0, c1])[1], inlined
+        cmin = INF
+        if c0 < cmin:
+            cmin = c0
+        if c1 < cmin:
+            cmin = c1
+        p1 = 0.0
+        if cmin < INF:
+            beta = ch.beta
+            w0 = math.exp(-beta * (c0 - cmin)) if c0 < INF else 0.0
+            w1 = math.exp(-beta * (c1 - cmin)) if c1 < INF else 0.0
+            p1 = w1 / (w0 + w1)
+        d = p1 - p0[1] - MIN_SHARE
         t1 = d if d > 0.0 else 0.0
         d = 1.0 - t1
         t0 = d if d > 0.0 else 0.0
@@ -307,7 +319,7 @@ def _pair_lot(
         x1 /= tot
         return [x0, x1], abs(x0 - t0) < SETTLED and abs(x1 - t1) < SETTLED
     if c0 < INF or c1 < INF:
-        return (logit([c0, c1], ch.beta) if p is None else p), False
+        return logit([c0, c1], ch.beta), False
     return [1.0, 0.0], False
 
 
@@ -316,14 +328,13 @@ def _pair_bkg(
 ) -> tuple[list[float], bool]:
     """:meth:`RouteChoice._move` of a home's background over two options and forgoing."""
     f = ch.forgo
-    p: list[float] | None = None
     if c0 < INF and c1 - c0 >= quiet[1] and f - c0 >= quiet[2]:
         t0, t1, t2 = 1.0, 0.0, 0.0
     else:
-        p = logit([c0, c1, f], ch.beta)
-        d = p[1] - p0[1] - MIN_SHARE
+        p1, p2 = _logit12(c0, c1, f, ch.beta)
+        d = p1 - p0[1] - MIN_SHARE
         t1 = d if d > 0.0 else 0.0
-        d = p[2] - p0[2] - MIN_SHARE
+        d = p2 - p0[2] - MIN_SHARE
         t2 = d if d > 0.0 else 0.0
         d = 1.0 - (t1 + t2)
         t0 = d if d > 0.0 else 0.0
@@ -340,5 +351,23 @@ def _pair_bkg(
         settled = abs(x0 - t0) < SETTLED and abs(x1 - t1) < SETTLED and abs(x2 - t2) < SETTLED
         return [x0, x1, x2], settled
     if c0 < INF or c1 < INF or f < INF:
-        return (logit([c0, c1, f], ch.beta) if p is None else p), False
+        return logit([c0, c1, f], ch.beta), False
     return [0.0, 0.0, 1.0], False
+
+
+def _logit12(c0: float, c1: float, c2: float, beta: float) -> tuple[float, float]:
+    """``logit([c0, c1, c2], beta)[1:]``, inlined."""
+    cmin = INF
+    if c0 < cmin:
+        cmin = c0
+    if c1 < cmin:
+        cmin = c1
+    if c2 < cmin:
+        cmin = c2
+    if cmin == INF:
+        return 0.0, 0.0
+    w0 = math.exp(-beta * (c0 - cmin)) if c0 < INF else 0.0
+    w1 = math.exp(-beta * (c1 - cmin)) if c1 < INF else 0.0
+    w2 = math.exp(-beta * (c2 - cmin)) if c2 < INF else 0.0
+    tot = sum((w0, w1, w2))
+    return w1 / tot, w2 / tot
