@@ -252,7 +252,7 @@ class Border:
         sec = fx.sec_days
         for g in range(ng):
             self._serve(t, g, qd[g], routed[g], back[g], sec[g], out)
-            if self.choice.options:
+            if moves[g] or moves[ng + g] or moves[2 * ng + g]:  # (adding zeros changes nothing)
                 self._tally(g, moves[g], moves[ng + g], moves[2 * ng + g])
         return out
 
@@ -311,15 +311,18 @@ class Border:
 
     def _shares(
         self, fx: DayFactors, qd: list[QueueDay], lots: list[list[Lot]], bkg: list[float]
-    ) -> tuple[dict[int, list[float]], dict[int, list[float]]]:
+    ) -> tuple[dict[int, list[float]], dict[int, list[float]], bool]:
         """Today's shares. Drivers see today's waits (published live): the shares are the fixed
         point of "waits at the loads the shares imply", found by iteration from yesterday's
         shares (one step, then the method of successive averages), stopped once no load moves
-        by :data:`ROUTE_TOL` vehicles."""
+        by :data:`ROUTE_TOL` vehicles. Also whether they are the last proposal (not averaged)."""
         ch, upv = self.choice, self.upv
         # each home's own vehicles: (lots, background)
         vols = [
-            (sum(lot[1] / upv[lot[0]] for lot in lots[h]), bkg[h] if bkg[h] > 0 else 0.0)
+            (
+                sum(lot[1] / upv[lot[0]] for lot in lots[h]) if lots[h] else 0.0,
+                bkg[h] if bkg[h] > 0 else 0.0,
+            )
             for h, _ in self._home_groups
         ]
         fixed = [0.0] * len(self.queues)  # traffic that stays where it is (no choice)
@@ -330,6 +333,7 @@ class Border:
         waits = _Waits(self, fx, qd)
         lot_s, bkg_s = ch.lot, ch.bkg
         load = self._loads(fixed, vols, lot_s, bkg_s)
+        proposed = True
         for it in range(ROUTE_ITERATIONS):
             new_lot, new_bkg = ch.propose(waits.at(load))
             new_load = self._loads(fixed, vols, new_lot, new_bkg)
@@ -338,7 +342,8 @@ class Border:
                 d = abs(new_load[g] - load[g])
                 if d > moved:
                     moved = d
-            if it == 0 or moved < ROUTE_TOL:
+            proposed = it == 0 or moved < ROUTE_TOL
+            if proposed:
                 lot_s, bkg_s, load = new_lot, new_bkg, new_load
             else:
                 w = 1.0 / (it + 1)  # method of successive averages
@@ -346,7 +351,7 @@ class Border:
                 load = self._loads(fixed, vols, lot_s, bkg_s)
             if moved < ROUTE_TOL:
                 break
-        return lot_s, bkg_s
+        return lot_s, bkg_s, proposed
 
     def _loads(
         self,
@@ -440,9 +445,7 @@ class Border:
         # in-day wait (queue formula at today's load) plus secondary inspection, in days; a
         # vehicle also waits for the vehicles served before it today: (served so far) / capacity
         if cap > 0:
-            scale = qd.memo.get(a)
-            if scale is None:
-                scale = qd.scale(a)
+            scale = qd.scale_memo(a)
             base_wait = qd.wait_mean_min(scale) / 1440.0 + sec_days
             if self.queued[g]:
                 room, delayed = self._serve_queue(g, cap, base_wait, out)
@@ -518,6 +521,9 @@ def _average(
     out: dict[int, list[float]] = {}
     for h, xs in old.items():
         ys = new[h]
+        if ys is xs or ys == xs:  # x + w * 0.0 is x
+            out[h] = xs
+            continue
         avg = xs.copy()
         for k in range(len(xs)):
             x = xs[k]
@@ -549,8 +555,9 @@ class _Waits:
                 self.waits[g] = math.inf
                 continue
             ahead = 0.0
-            for e in border.queued[g]:
-                ahead += e[0]
+            if border.queued[g]:
+                for e in border.queued[g]:
+                    ahead += e[0]
             self.groups.append((g, qd[g], ahead, fx.sec_days[g]))
         self.seen = [-1.0] * len(qd)  # the load each wait is for
 
@@ -565,8 +572,5 @@ class _Waits:
             room = cap - ahead
             over = x - (room if room > 0.0 else 0.0)
             behind = ahead + 0.5 * (over if over > 0.0 else 0.0)
-            scale = qd.memo.get(x)
-            if scale is None:
-                scale = qd.scale(x)
-            waits[g] = 24.0 * (behind / cap + sec) + qd.wait_mean_min(scale) / 60.0
+            waits[g] = 24.0 * (behind / cap + sec) + qd.wait_mean_min(qd.scale(x)) / 60.0
         return waits

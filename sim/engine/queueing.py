@@ -280,9 +280,10 @@ class CrossingQueue:
 class QueueDay:
     """One crossing on a day with given capacity and inspection factors
     (:meth:`CrossingQueue.on_day`): what :meth:`CrossingQueue.daily_capacity` and
-    :meth:`CrossingQueue.scale` recompute on every call, computed once. :meth:`scale` remembers
-    the loads it was asked for (exact floats, so the answers are the same to the last bit); a
-    day's background is a whole number of vehicles, so the same loads come back day after day.
+    :meth:`CrossingQueue.scale` recompute on every call, computed once. :meth:`scale_memo`
+    remembers the loads it was asked for (exact floats, so the answers are the same to the last
+    bit); a day's background is a whole number of vehicles, so the same loads come back day
+    after day at a crossing that no modelled lane uses.
 
     Attributes
     ----------
@@ -324,12 +325,17 @@ class QueueDay:
 
     def scale(self, load_per_day: float) -> float:
         """:meth:`CrossingQueue.scale` at this day's factors (``load_per_day >= 0``, unchecked)."""
+        if not self.booths:
+            return math.inf
+        return _sojourn_on(self._table, self._minutes, load_per_day, self.service_min) / (
+            self._sojourn0
+        )
+
+    def scale_memo(self, load_per_day: float) -> float:
+        """:meth:`scale`, remembered: for loads that come back (whole numbers of vehicles)."""
         s = self.memo.get(load_per_day)
         if s is None:
-            if not self.booths:
-                return math.inf
-            s = _sojourn_on(self._table, self._minutes, load_per_day, self.service_min)
-            s /= self._sojourn0
+            s = self.scale(load_per_day)
             if len(self.memo) >= MEMO_MAX:
                 self.memo.clear()
             self.memo[load_per_day] = s

@@ -126,7 +126,6 @@ class RouteChoice:
         self._seen_next: dict[int, list[float]] = {}
         # per home, today's last answer: (costs, lot shares, background shares, settled)
         self._memo: dict[int, tuple[list[float], list[float], list[float], bool]] = {}
-        self._last: tuple[dict[int, list[float]], dict[int, list[float]]] = ({}, {})
 
     def costs(self, opts: list[Option], wait_hours: list[float]) -> list[float]:
         """Generalised cost (hours) of each option, given each group's expected wait."""
@@ -141,16 +140,14 @@ class RouteChoice:
         """Move every home group's shares one day toward today's targets."""
         self.commit(*self.propose(wait_hours))
 
-    def commit(self, lot: dict[int, list[float]], bkg: dict[int, list[float]]) -> None:
-        """Keep the shares of the last :meth:`propose` (the day's choice)."""
+    def commit(
+        self, lot: dict[int, list[float]], bkg: dict[int, list[float]], proposed: bool = True
+    ) -> None:
+        """Keep shares ``lot`` and ``bkg`` as the day's choice: those of the last :meth:`propose`
+        (``proposed``), or shares between proposals (then no home has settled)."""
         self.lot, self.bkg = lot, bkg
         self._memo.clear()
-        # only shares that are exactly the last proposal's answer those costs
-        last_l, last_b = self._last
-        self.seen = {
-            h: c for h, c in self._seen_next.items()
-            if lot[h] is last_l[h] and bkg[h] is last_b[h]
-        }  # fmt: skip
+        self.seen = self._seen_next if proposed else {}
 
     def propose(
         self, wait_hours: list[float]
@@ -183,7 +180,6 @@ class RouteChoice:
             if settled:
                 seen[h] = c
         self._seen_next = seen
-        self._last = (lot, bkg)
         return lot, bkg
 
     def _home_day(self, h: int, c: list[float]) -> tuple[list[float], list[float], bool]:
