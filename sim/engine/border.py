@@ -78,7 +78,17 @@ class Waiting(NamedTuple):
 
 
 class Border:
-    """The crossing groups of one run, their queues, route choice and the factors measures set."""
+    """The crossing groups of one run, their queues, route choice and the factors measures set.
+
+    Shortcuts that give the same numbers to the last bit as the plain computation are taken
+    while :attr:`fast` is true (tests compare them with the plain computation): each group's
+    queue model is rebuilt only when its factors change, and remembers the waits at whole
+    loads; a wait is computed once per load; a queue with young background is not scanned for
+    background that leaves; lots that all cross skip the queue arithmetic; zero route-choice
+    moves are not added; unchanged shares are not averaged.
+    """
+
+    fast = True  #: take the shortcuts
 
     def __init__(
         self, net: Network, market: Market | None = None, truck_hour_usd: float = 90.89
@@ -212,9 +222,9 @@ class Border:
         """Each group's :class:`~sim.engine.queueing.QueueDay` at today's capacity and inspection
         factors (rebuilt only for the groups whose factors changed)."""
         cf, insp = fx.cap_factor, fx.insp_factor
-        if cf != self._cf or insp != self._insp:
+        if cf != self._cf or insp != self._insp or not self.fast:
             for g, q in enumerate(self.queues):
-                if cf[g] != self._cf[g] or insp[g] != self._insp[g]:
+                if cf[g] != self._cf[g] or insp[g] != self._insp[g] or not self.fast:
                     self._qd[g] = q.on_day(cf[g], insp[g])
             self._cf, self._insp = list(cf), list(insp)
         return self._qd
@@ -252,7 +262,7 @@ class Border:
         sec = fx.sec_days
         for g in range(ng):
             self._serve(t, g, qd[g], routed[g], back[g], sec[g], out)
-            if moves[g] or moves[ng + g] or moves[2 * ng + g]:  # (adding zeros changes nothing)
+            if moves[g] or moves[ng + g] or moves[2 * ng + g] or not self.fast:  # adding 0.0 or not
                 self._tally(g, moves[g], moves[ng + g], moves[2 * ng + g])
         return out
 
@@ -347,7 +357,8 @@ class Border:
                 lot_s, bkg_s, load = new_lot, new_bkg, new_load
             else:
                 w = 1.0 / (it + 1)  # method of successive averages
-                lot_s, bkg_s = _average(lot_s, new_lot, w), _average(bkg_s, new_bkg, w)
+                lot_s = _average(lot_s, new_lot, w, self.fast)
+                bkg_s = _average(bkg_s, new_bkg, w, self.fast)
                 load = self._loads(fixed, vols, lot_s, bkg_s)
             if moved < ROUTE_TOL:
                 break
@@ -378,7 +389,7 @@ class Border:
             return lost, lost_usd
         # background joins the queue day by day, so the first background entry is the oldest
         oldest = next((e[5] for e in queued if e[1] == BKG), t)
-        if t - oldest <= self.patience:
+        if t - oldest <= self.patience and self.fast:
             return lost, lost_usd
         keep: deque[list[Any]] = deque()
         for e in queued:
@@ -387,8 +398,9 @@ class Border:
                 lost_usd += e[0] * e[6]
             else:
                 keep.append(e)
-        self.queued[g] = keep
-        self.lost[g] += lost
+        if len(keep) < len(queued):
+            self.queued[g] = keep
+            self.lost[g] += lost
         return lost, lost_usd
 
     def _serve_queue(
@@ -445,7 +457,7 @@ class Border:
         # in-day wait (queue formula at today's load) plus secondary inspection, in days; a
         # vehicle also waits for the vehicles served before it today: (served so far) / capacity
         if cap > 0:
-            scale = qd.scale_memo(a)
+            scale = qd.scale_memo(a) if self.fast else qd.scale(a)
             base_wait = qd.wait_mean_min(scale) / 1440.0 + sec_days
             if self.queued[g]:
                 room, delayed = self._serve_queue(g, cap, base_wait, out)
@@ -488,7 +500,7 @@ class Border:
     ) -> None:
         """The day's lots at group ``g``: the share ``frac`` crosses, the rest queues."""
         upv, road = self.upv, self.road[g]
-        if frac == 1.0:  # all cross (x * 1.0 is x, and nothing is left to queue)
+        if frac == 1.0 and self.fast:  # all cross (x * 1.0 is x, and nothing is left to queue)
             for batch, s, det_h, toll in arriving:
                 det_d = det_h / 24.0
                 for i, x0, tau, born, dday, duty in batch:
@@ -515,13 +527,13 @@ class Border:
 
 
 def _average(
-    old: dict[int, list[float]], new: dict[int, list[float]], w: float
+    old: dict[int, list[float]], new: dict[int, list[float]], w: float, fast: bool
 ) -> dict[int, list[float]]:
     """Shares ``old`` moved the fraction ``w`` of the way to ``new``."""
     out: dict[int, list[float]] = {}
     for h, xs in old.items():
         ys = new[h]
-        if ys is xs or ys == xs:  # x + w * 0.0 is x
+        if fast and (ys is xs or ys == xs):  # x + w * 0.0 is x
             out[h] = xs
             continue
         avg = xs.copy()
@@ -560,12 +572,13 @@ class _Waits:
                     ahead += e[0]
             self.groups.append((g, qd[g], ahead, fx.sec_days[g]))
         self.seen = [-1.0] * len(qd)  # the load each wait is for
+        self.fast = border.fast
 
     def at(self, load: list[float]) -> list[float]:
         waits, seen = self.waits, self.seen
         for g, qd, ahead, sec in self.groups:
             x = load[g]
-            if x == seen[g]:
+            if x == seen[g] and self.fast:
                 continue
             seen[g] = x
             cap = qd.capacity

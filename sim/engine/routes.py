@@ -86,9 +86,12 @@ class RouteChoice:
     exceeds the home's by :attr:`quiet` hours (where that bound is half of ``MIN_SHARE`` above
     its 2024 share) has a target of exactly 0. When every option of a home is that far off, the
     target is "all at home" and the logit is not computed: the shares are the same to the bit.
+    While :attr:`fast` is true, that shortcut is taken, homes with one alternative are computed
+    without per-option loops, and a home's answer to costs it has already seen today is reused
+    (tests compare these with the plain computation).
     """
 
-    fast = True  #: take the shortcuts (tests compare them with the general path)
+    fast = True  #: take the shortcuts
 
     def __init__(
         self,
