@@ -210,13 +210,14 @@ class Border:
     def limit_pipes(self, want: list[float] | NDArray[np.float64], fx: DayFactors) -> None:
         """Curtail the day's dispatches ``want`` (per lane; a list or a float array, changed in
         place) pro rata to pipeline/wire capacity."""
+        vals: list[float] = want.tolist() if isinstance(want, np.ndarray) else want
         for key, (cap, lanes) in self.pipe_groups.items():
             c = cap * fx.pipe_factor[key]
-            tot = sum(want[i] for i in lanes)
+            tot = sum(vals[i] for i in lanes)
             if tot > c:
                 s = c / tot if tot > 0 else 0.0
                 for i in lanes:
-                    want[i] *= s
+                    want[i] = vals[i] * s
 
     def today(self, fx: DayFactors) -> list[QueueDay]:
         """Each group's :class:`~sim.engine.queueing.QueueDay` at today's capacity and inspection
