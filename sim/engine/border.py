@@ -378,6 +378,11 @@ class Border:
         for i, (h, groups) in enumerate(self._home_groups):
             lv, bv = vols[i]
             lh, bh = lot_s[h], bkg_s[h]
+            if len(groups) == 2:  # one alternative, unrolled
+                g0, g1 = groups
+                load[g0] += lv * lh[0] + bv * bh[0]
+                load[g1] += lv * lh[1] + bv * bh[1]
+                continue
             for k, g in enumerate(groups):
                 load[g] += lv * lh[k] + bv * bh[k]
         return load
@@ -459,7 +464,7 @@ class Border:
         # vehicle also waits for the vehicles served before it today: (served so far) / capacity
         if cap > 0:
             scale = qd.scale_memo(a) if self.fast else qd.scale(a)
-            base_wait = qd.wait_mean_min(scale) / 1440.0 + sec_days
+            base_wait = qd.wait0_min * scale / 1440.0 + sec_days
             if self.queued[g]:
                 room, delayed = self._serve_queue(g, cap, base_wait, out)
             else:
@@ -586,5 +591,5 @@ class _Waits:
             room = cap - ahead
             over = x - (room if room > 0.0 else 0.0)
             behind = ahead + 0.5 * (over if over > 0.0 else 0.0)
-            waits[g] = 24.0 * (behind / cap + sec) + qd.wait_mean_min(qd.scale(x)) / 60.0
+            waits[g] = 24.0 * (behind / cap + sec) + qd.wait0_min * qd.scale(x) / 60.0
         return waits

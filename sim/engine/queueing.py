@@ -112,16 +112,10 @@ def _g_table(c: int) -> list[float]:
 
 def _sojourn_interp(load_per_day: float, booths: int, service_min: float) -> float:
     """Interpolated M/M/c mean sojourn (minutes), utilisation capped at RHO_MAX."""
-    return _sojourn_on(_g_table(booths), booths * MIN_PER_DAY, load_per_day, service_min)
-
-
-def _sojourn_on(
-    table: list[float], minutes: float, load_per_day: float, service_min: float
-) -> float:
-    """:func:`_sojourn_interp` with the table of ``g`` and ``booths * MIN_PER_DAY`` given."""
-    rho = load_per_day * service_min / minutes
+    rho = load_per_day * service_min / (booths * MIN_PER_DAY)
     if rho > RHO_MAX:
         rho = RHO_MAX
+    table = _g_table(booths)
     x = rho * _INV_STEP
     i = int(x)
     if i >= _GRID_N - 1:
@@ -293,17 +287,19 @@ class QueueDay:
         Booths open (0 when the crossing is closed).
     service_min : float
         Inspection time per truck at each open booth, minutes.
+    wait0_min : float
+        Mean of the published wait (:attr:`CrossingQueue.wait0_min`).
     """
 
     __slots__ = (
         "_minutes",
         "_sojourn0",
         "_table",
-        "_wait0",
         "booths",
         "capacity",
         "memo",
         "service_min",
+        "wait0_min",
     )
 
     def __init__(
@@ -318,18 +314,28 @@ class QueueDay:
         self.booths = booths
         self.service_min = service_min
         self._sojourn0 = sojourn0_min
-        self._wait0 = wait0_min
+        self.wait0_min = wait0_min
         self._table = _g_table(booths) if booths else []
         self._minutes = booths * MIN_PER_DAY
         self.memo: dict[float, float] = {}  # load -> scale
 
     def scale(self, load_per_day: float) -> float:
-        """:meth:`CrossingQueue.scale` at this day's factors (``load_per_day >= 0``, unchecked)."""
+        """:meth:`CrossingQueue.scale` at this day's factors (``load_per_day >= 0``, unchecked):
+        :func:`_sojourn_interp` with the day's table and minutes looked up once."""
         if not self.booths:
             return math.inf
-        return _sojourn_on(self._table, self._minutes, load_per_day, self.service_min) / (
-            self._sojourn0
-        )
+        service = self.service_min
+        rho = load_per_day * service / self._minutes
+        if rho > RHO_MAX:
+            rho = RHO_MAX
+        table = self._table
+        x = rho * _INV_STEP
+        i = int(x)
+        if i >= _GRID_N - 1:
+            i = _GRID_N - 2
+        g0 = table[i]
+        g = g0 + (x - i) * (table[i + 1] - g0)
+        return service * g / (1.0 - rho) / self._sojourn0
 
     def scale_memo(self, load_per_day: float) -> float:
         """:meth:`scale`, remembered: for loads that come back (whole numbers of vehicles)."""
@@ -343,7 +349,7 @@ class QueueDay:
 
     def wait_mean_min(self, scale: float) -> float:
         """:meth:`CrossingQueue.wait_mean_min`."""
-        return self._wait0 * scale
+        return self.wait0_min * scale
 
 
 def simulate_vehicles_detailed(
