@@ -232,22 +232,25 @@ class Ledger:
                 ct[c] = 0.0
 
     def close_day(
-        self, t: int, on_hand: list[float], backlog: list[float], value: NDArray[np.float64]
+        self, t: int, on_hand: NDArray[np.float64], backlog: NDArray[np.float64],
+        value: NDArray[np.float64],
     ) -> None:
-        """Book the day's holding and backlog costs, then turn today's totals into rows.
-
-        Vectorised; the costs of the points of one category are added in point order, as a loop
-        over the points would."""
+        """Book the day's holding and backlog costs, then turn today's totals into rows
+        (array steps: :meth:`close_day_loop` in another summation order)."""
         if self.duty_today:
             self._split_duties(t)
-        ct = np.asarray(self.today) + self.today_a
-        self.today_a[:] = 0.0
-        q = np.asarray(on_hand)
-        held = q > 0
-        np.add.at(ct, self.p_hold_cat_a[held], q[held] * value[held] * self.hold_rate)
-        b = np.asarray(backlog)
-        late = b > 0
-        np.add.at(ct, self.p_backlog_cat_a[late], b[late] * value[late] * self.backlog_penalty)
+        n = len(self.today_a)
+        ct = self.today_a
+        if any(self.today):
+            ct += self.today
+            self.today = [0.0] * n
+        ct += np.bincount(
+            self.p_hold_cat_a, weights=np.maximum(on_hand, 0.0) * value, minlength=n
+        ) * self.hold_rate
+        if self.backlog_penalty:
+            ct += np.bincount(
+                self.p_backlog_cat_a, weights=np.maximum(backlog, 0.0) * value, minlength=n
+            ) * self.backlog_penalty
         nz = np.flatnonzero(ct)
         self.rows.extend(zip([t] * len(nz), nz.tolist(), ct[nz].tolist(), strict=True))
-        self.today = [0.0] * len(ct)
+        ct[:] = 0.0
