@@ -114,6 +114,8 @@ class Run:
         self.delivered: Any = np.zeros(ncom) if self.arrays else [0.0] * ncom
         self.spoiled = [0.0] * ncom
         self.curtailed = [0.0] * ncom
+        if self.arrays:
+            self.spoiled = np.zeros(ncom)
         self.initial = [0.0] * ncom
         self.downtime_hours = 0.0
         npl = len(lay.plants)
@@ -193,6 +195,14 @@ class Run:
         self.l_grouped = np.asarray([g >= 0 for g in self.border.lane_group], dtype=bool)
         self._market_arrays()
         self._producer_arrays()
+        live = lay.live
+        self.v_point = np.asarray([p for p, _, _ in live], dtype=np.intp)
+        self.v_feed = np.asarray([f for _, f, _ in live], dtype=float)
+        self.v_death = np.asarray([d for _, _, d in live], dtype=float)
+        self.v_com = np.asarray([lay.p_com_i[p] for p, _, _ in live], dtype=np.intp)
+        self.v_value = lay.p_value_a[self.v_point]
+        self.v_spoil_cat = np.asarray(self.ledger.p_spoil_cat, dtype=np.intp)[self.v_point]
+        self.v_hold_cat = np.asarray(self.ledger.p_hold_cat, dtype=np.intp)[self.v_point]
         self.l_at_dispatch = np.asarray(self.border.at_dispatch, dtype=bool)
         self.l_tcat_a = np.asarray(self.ledger.l_transport_cat, dtype=np.intp)
         self.l_cost_a = np.asarray(lay.l_cost, dtype=float)
@@ -476,13 +486,29 @@ class Run:
         self.may_order = lay.has_in & ((lay.rate_a > 0) | (te > 0))
         self.target_today = lay.target_a + te
 
+    def _live_arrays(self) -> None:
+        """Live animals over arrays: a day's deaths (from stock held) and feed."""
+        oh, led, lp = self.on_hand, self.ledger, self.v_point
+        have = oh[lp]
+        dead = np.where(have > 0, have * self.v_death, 0.0)
+        oh[lp] = have - dead
+        self.spoiled += np.bincount(self.v_com, weights=dead, minlength=len(self.spoiled))
+        led.add(self.v_spoil_cat, dead * self.v_value)
+        led.add(self.v_hold_cat, np.where(have > 0, oh[lp] * self.v_feed, 0.0))
+
     def _spoil(self, t: int) -> None:
+        """Live animals are fed, and a few die, instead of spoiling; perishables older than their
+        shelf life spoil."""
         lay = self.lay
-        for p, feed, death in lay.live:  # live animals are fed, and a few die, instead of spoiling
-            have = self.on_hand[p]
-            if have > 0:
-                self._die(p, have * death, self.ledger.p_spoil_cat[p])
-                self.ledger.today[self.ledger.p_hold_cat[p]] += self.on_hand[p] * feed
+        if self.arrays:
+            if lay.live:
+                self._live_arrays()
+        else:
+            for p, feed, death in lay.live:
+                have = self.on_hand[p]
+                if have > 0:
+                    self._die(p, have * death, self.ledger.p_spoil_cat[p])
+                    self.ledger.today[self.ledger.p_hold_cat[p]] += self.on_hand[p] * feed
         for p in self.fifo_points:
             fifo = self.fifo[p]
             if not fifo:
