@@ -22,7 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim import load_scenario, network_for, simulate
-from sim.engine.border import Border
+from sim.engine.border import Border, _Waits
 from sim.engine.queueing import CrossingQueue
 from sim.engine.routes import MIN_SHARE, Option, RouteChoice, _margins, logit
 from sim.spec.network import Alternative, Commodity, Crossing, Demand, Lane, Network, Site
@@ -290,6 +290,35 @@ def test_the_random_networks_reach_every_shortcut() -> None:
             seen["lost"] += sum(1 for d in b.day if d[7] > 0)
             seen["all_cross"] += sum(1 for d in b.day if d[0] > 0 and d[1] == d[0])
     assert all(v > 20 for v in seen.values()), seen
+
+
+def test_route_choice_sees_the_expected_wait_of_the_queue_formulas() -> None:
+    """The waits route choice computes (inlined) are ``expected_wait_hours``, and that is the
+    carried-over queue and half the day's excess at today's capacity plus the in-day wait of
+    ``CrossingQueue.scale`` and secondary inspection."""
+    checked = 0
+    for seed in range(12):
+        rnd = random.Random(seed)
+        net = random_network(rnd)
+        b = Border(net, Market(bkg_patience_days=2.0))
+        for t, lots, bkg, fx in day_inputs(b, rnd, 25):
+            load = [rnd.uniform(0.0, 2.0) * q.capacity_per_day for q in b.queues]
+            waits = _Waits(b, fx, b.today(fx)).at(load)  # type: ignore[arg-type]
+            for g in b.watched:
+                q, cf, insp = b.queues[g], fx.cap_factor[g], fx.insp_factor[g]
+                cap = q.daily_capacity(cf, insp)
+                if cap <= 0:
+                    want = math.inf
+                else:
+                    ahead = sum(e[0] for e in b.queued[g])
+                    ahead += 0.5 * max(0.0, load[g] - max(0.0, cap - ahead))
+                    in_day = q.wait_mean_min(q.scale(load[g], cf, insp)) / 60.0
+                    want = 24.0 * (ahead / cap + fx.sec_days[g]) + in_day
+                assert b.expected_wait_hours(g, fx, load[g]) == pytest.approx(want, rel=1e-12)  # type: ignore[arg-type]
+                assert waits[g] == b.expected_wait_hours(g, fx, load[g])  # type: ignore[arg-type]
+                checked += bool(b.queued[g])
+            b.cross(t, lots, bkg, fx)  # type: ignore[arg-type]
+    assert checked > 10  # with queues ahead
 
 
 def test_limit_pipes_curtails_a_list_and_an_array_alike() -> None:
