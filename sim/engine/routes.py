@@ -174,9 +174,7 @@ class RouteChoice:
                 lot[h], bkg[h], seen[h] = self.lot[h], self.bkg[h], old
                 continue
             m = memo.get(h)
-            if (
-                m is None or m[0] != c or not self.fast
-            ):  # the same costs give the same answer all day
+            if m is None or m[0] != c or not self.fast:  # same costs, same answer all day
                 m = (c, *self._home_day(h, c))
                 memo[h] = m
             _, lot[h], bkg[h], settled = m
