@@ -321,6 +321,19 @@ def test_route_choice_sees_the_expected_wait_of_the_queue_formulas() -> None:
     assert checked > 10  # with queues ahead
 
 
+def test_factors_given_as_arrays_cross_alike() -> None:
+    rnd = random.Random(5)
+    net = random_network(rnd)
+    market = Market()
+    inputs = day_inputs(Border(net, market), rnd, 30)
+    arrays = [
+        (t, lots, bkg, SimpleNamespace(**{k: v if k == "pipe_factor" else np.asarray(v)
+                                          for k, v in vars(fx).items()}))
+        for t, lots, bkg, fx in inputs
+    ]  # fmt: skip
+    assert run_border(net, market, arrays) == run_border(net, market, inputs)
+
+
 def test_limit_pipes_curtails_a_list_and_an_array_alike() -> None:
     net = random_network(random.Random(3))
     b = Border(net, Market())

@@ -221,8 +221,10 @@ class Border:
 
     def today(self, fx: DayFactors) -> list[QueueDay]:
         """Each group's :class:`~sim.engine.queueing.QueueDay` at today's capacity and inspection
-        factors (rebuilt only for the groups whose factors changed)."""
+        factors (rebuilt only for the groups whose factors changed; lists or float arrays)."""
         cf, insp = fx.cap_factor, fx.insp_factor
+        if not isinstance(cf, list) or not isinstance(insp, list):
+            cf, insp = [float(x) for x in cf], [float(x) for x in insp]
         if cf != self._cf or insp != self._insp or not self.fast:
             for g, q in enumerate(self.queues):
                 if cf[g] != self._cf[g] or insp[g] != self._insp[g] or not self.fast:
