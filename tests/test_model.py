@@ -373,4 +373,4 @@ def test_daily_steps_as_arrays_match_the_loops(monkeypatch: pytest.MonkeyPatch, 
     assert not moved
     for name in ("stock", "backlog", "shipped", "in_transit"):
         assert np.array_equal(getattr(arrays.raw, name), getattr(loops.raw, name)), name
-    assert arrays.raw.ledger == loops.raw.ledger
+    assert np.array_equal(arrays.raw.ledger, loops.raw.ledger)

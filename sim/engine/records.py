@@ -32,6 +32,8 @@ revenue).
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,7 +76,7 @@ class RunArrays:
     plant_made: Floats  #: output per plant (days x plants), units of its commodity
     plant_short: Floats  #: planned output not made for want of inputs
     plant_down: Floats  #: line-hours lost for missing inputs
-    ledger: list[tuple[int, int, float]]  #: (day, cost category, US$) rows
+    ledger: Floats  #: (day, cost category, US$) rows, in booking order (rows x 3)
     duty_by_day: list[tuple[int, str, float]]  #: (day, levying country, US$ assessed)
     lost_by_day: list[float]  #: value of lost sales per day, US$
 
@@ -163,7 +165,7 @@ class Recorder:
         self,
         queues: list[CrossingQueue],
         z_wait: Floats,
-        ledger: list[tuple[int, int, float]],
+        ledger: Sequence[tuple[int, int, float]] | Floats,
         duty_by_day: list[tuple[int, str, float]],
         lost_by_day: list[float],
     ) -> RunArrays:
@@ -206,10 +208,21 @@ class Recorder:
             plant_made=plants[:, 0, :],
             plant_short=plants[:, 1, :],
             plant_down=plants[:, 2, :],
-            ledger=ledger,
+            ledger=ledger_array(ledger),
             duty_by_day=duty_by_day,
             lost_by_day=lost_by_day,
         )
+
+
+def ledger_array(rows: Sequence[tuple[int, int, float]] | Floats) -> Floats:
+    """Ledger rows ``(day, category, usd)`` as a (rows, 3) float array, in their order (day and
+    category numbers are small integers, exact as floats)."""
+    if isinstance(rows, np.ndarray):
+        return np.asarray(rows, dtype=np.float64).reshape(-1, 3)
+    flat = np.fromiter(
+        itertools.chain.from_iterable(rows), dtype=np.float64, count=3 * len(rows)
+    )
+    return flat.reshape(-1, 3)
 
 
 def as_dict(record: Any) -> dict[str, Any]:
