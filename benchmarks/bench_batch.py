@@ -4,13 +4,14 @@ Runs the built-in scenario ``talks_collapse`` if it exists, else ``baseline`` (a
 both wall times, the speedup (target >= 1.7x on a 2-core machine), checks the KPIs are identical, and
 extrapolates the time of 1,000 replications of 730 days with 2 workers (target <= 10 minutes).
 
-    python benchmarks/bench_batch.py [--reps 20] [--days 730] [--serial-reps N] [--out DIR]
+    python benchmarks/bench_batch.py [--reps 20] [--days 730] [--serial-reps N] [--out DIR [--keep quantiles]]
 
 The two are run in interleaved rounds of ``--round`` replications (default 10, or one round when --reps > 40) so that drifting load
 on a shared machine affects both alike. ``--reps 1000`` runs the real thing (the 1-worker reference
 then runs only ``--serial-reps`` replications, default min(reps, 40); the speedup compares time per
 replication). ``--out DIR`` also writes the
-results folders (DIR/w1, DIR/w2: Parquet parts of every table), which costs extra time per replication.
+results folders (DIR/w1, DIR/w2: Parquet parts of every table), which costs extra time per replication;
+with ``--keep quantiles`` only the parts the per-day quantiles and figures read (KPIs and quantiles).
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ def main() -> None:
     )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=None, help="also write results folders under DIR")
+    ap.add_argument(
+        "--keep", default="all", choices=("all", "quantiles"), help="what the folders keep (--out)"
+    )
     args = ap.parse_args()
     name = "talks_collapse" if "talks_collapse" in builtin_scenarios() else "baseline"
     sc = load_scenario(name)
@@ -62,7 +66,8 @@ def main() -> None:
             shutil.rmtree(out, ignore_errors=True)
         t0 = time.perf_counter()
         res = run_batch(
-            sc, reps=reps, seed=seed, days=args.days, workers=workers, out=out, quiet=True
+            sc, reps=reps, seed=seed, days=args.days, workers=workers, out=out, quiet=True,
+            keep=args.keep,
         )
         return time.perf_counter() - t0, res
 
@@ -98,7 +103,7 @@ def main() -> None:
     label = "measured" if args.reps >= 1000 and args.days == 730 else "extrapolated"
     print(
         f"1,000 reps x 730 days with 2 workers: {_fmt_s(est)} ({label}; target <= 10 min)"
-        + ("" if args.out else "; KPIs only, no results folder")
+        + (f"; results folders keeping {args.keep}" if args.out else "; KPIs only, no results folder")
     )
 
 
