@@ -130,8 +130,23 @@ class Ledger:
         self.today = [0.0] * len(self.cats)  # US$ booked so far today, per category
         self.p_hold_cat_a = np.asarray(self.p_hold_cat, dtype=np.intp)
         self.p_backlog_cat_a = np.asarray(self.p_backlog_cat, dtype=np.intp)
+        self._arrays()
         self.rows: list[tuple[int, int, float]] = []  # (day, category, usd)
         self.assessed: dict[tuple[int, str], float] = {}  # (day, levying country) -> duty, US$
+
+    def _arrays(self) -> None:
+        """What the array steps book into: today's US$ per category, and duty per lane."""
+        octry, lctry = self.l_octry, self.l_dctry
+        self.today_a = np.zeros(len(self.cats))  # booked by the array steps (close_day adds it)
+        self.l_duty_cats_a = np.asarray(self.l_duty_cats, dtype=np.intp).reshape(-1, 6)
+        self.l_pass_through_a = np.asarray(self.l_pass_through, dtype=float).reshape(-1, 4)
+        countries = sorted(set(octry) | set(lctry))
+        self.countries = countries
+        self.l_octry_i = np.asarray([countries.index(c) for c in octry], dtype=np.intp)
+        self.l_dctry_i = np.asarray([countries.index(c) for c in lctry], dtype=np.intp)
+        self.lane_tariff_usd = np.zeros(len(octry))  # duty booked today per lane (array steps)
+        self.lane_levy_usd = np.zeros(len(octry))
+        self.duty_today = False
 
     def book_duty(self, l: int, tariff_usd: float, levy_usd: float, t: int) -> None:
         """Book lane ``l``'s tariff (to its destination) and levy (to its origin) on day ``t``."""
@@ -155,6 +170,43 @@ class Ledger:
             ct[cats[gov]] -= amount
             key = (t, country)
             self.assessed[key] = self.assessed.get(key, 0.0) + amount
+
+    def add(self, cats: NDArray[np.intp], usd: NDArray[np.float64]) -> None:
+        """Book ``usd[k]`` to category ``cats[k]`` today (array steps)."""
+        self.today_a += np.bincount(cats, weights=usd, minlength=len(self.today_a))
+
+    def book_duties(
+        self, lanes: NDArray[np.intp], tariff_usd: NDArray[np.float64],
+        levy_usd: NDArray[np.float64], t: int,
+    ) -> None:
+        """:meth:`book_duty` for many lanes at once (a lane may repeat); split into the rows at
+        :meth:`close_day`."""
+        nl = len(self.l_dctry_i)
+        self.lane_tariff_usd += np.bincount(lanes, weights=tariff_usd * (tariff_usd > 0), minlength=nl)
+        self.lane_levy_usd += np.bincount(lanes, weights=levy_usd * (levy_usd > 0), minlength=nl)
+        self.duty_today = True
+
+    def _split_duties(self, t: int) -> None:
+        """Today's duties per lane to their rows: exporter, downstream and consumer take their
+        shares of the duty, the importer of record the rest; the levying government the revenue."""
+        for amount, gov, ctry in (
+            (self.lane_tariff_usd, 4, self.l_dctry_i), (self.lane_levy_usd, 5, self.l_octry_i),
+        ):
+            if not amount.any():
+                continue
+            pt, c = self.l_pass_through_a, self.l_duty_cats_a
+            parts = amount[:, None] * pt[:, (0, 2, 3)]
+            rest = amount - parts[:, 0] - parts[:, 1] - parts[:, 2]
+            self.add(
+                np.concatenate((c[:, 0], c[:, 2], c[:, 3], c[:, 1], c[:, gov])),
+                np.concatenate((parts[:, 0], parts[:, 1], parts[:, 2], rest, -amount)),
+            )
+            by = np.bincount(ctry, weights=amount, minlength=len(self.countries))
+            for k in np.flatnonzero(by).tolist():
+                key = (t, self.countries[k])
+                self.assessed[key] = self.assessed.get(key, 0.0) + float(by[k])
+            amount[:] = 0.0
+        self.duty_today = False
 
     @property
     def duty_by_day(self) -> list[tuple[int, str, float]]:
@@ -180,19 +232,25 @@ class Ledger:
                 ct[c] = 0.0
 
     def close_day(
-        self, t: int, on_hand: list[float], backlog: list[float], value: NDArray[np.float64]
+        self, t: int, on_hand: NDArray[np.float64], backlog: NDArray[np.float64],
+        value: NDArray[np.float64],
     ) -> None:
-        """Book the day's holding and backlog costs, then turn today's totals into rows.
-
-        Vectorised; the costs of the points of one category are added in point order, as a loop
-        over the points would."""
-        ct = np.asarray(self.today)
-        q = np.asarray(on_hand)
-        held = q > 0
-        np.add.at(ct, self.p_hold_cat_a[held], q[held] * value[held] * self.hold_rate)
-        b = np.asarray(backlog)
-        late = b > 0
-        np.add.at(ct, self.p_backlog_cat_a[late], b[late] * value[late] * self.backlog_penalty)
+        """Book the day's holding and backlog costs, then turn today's totals into rows
+        (array steps: :meth:`close_day_loop` in another summation order)."""
+        if self.duty_today:
+            self._split_duties(t)
+        n = len(self.today_a)
+        ct = self.today_a
+        if any(self.today):
+            ct += self.today
+            self.today = [0.0] * n
+        ct += np.bincount(
+            self.p_hold_cat_a, weights=np.maximum(on_hand, 0.0) * value, minlength=n
+        ) * self.hold_rate
+        if self.backlog_penalty:
+            ct += np.bincount(
+                self.p_backlog_cat_a, weights=np.maximum(backlog, 0.0) * value, minlength=n
+            ) * self.backlog_penalty
         nz = np.flatnonzero(ct)
         self.rows.extend(zip([t] * len(nz), nz.tolist(), ct[nz].tolist(), strict=True))
-        self.today = [0.0] * len(ct)
+        ct[:] = 0.0

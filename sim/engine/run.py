@@ -55,6 +55,10 @@ __all__ = ["MASS_BALANCE_TOL", "Point", "Run", "events_processed"]
 MASS_BALANCE_TOL = 1e-9
 VECTOR_MIN = 100  # from this many stock points on, the daily steps run as numpy arrays (measured crossover)
 WAIT_SAMPLES_PER_DAY = 16
+# an inventory position within this relative distance of its reorder point counts as at it: with
+# steady flows the position often lands on the point exactly, and the order must not hinge on the
+# last bit of a sum (whose order differs between the loop and array steps)
+TIE = 1e-9
 
 
 def events_processed(env: simpy.Environment) -> int:
@@ -76,41 +80,49 @@ class Run:
         self.ledger = Ledger(net, scenario, [(p.site, p.commodity) for p in lay.points], lay.plants)
         self.measures = MeasureFactors(lay, self.border.keys, list(self.border.pipe_groups))
         self.fx: DayFactors = self.measures.today
+        # the daily steps as numpy arrays (large networks) or loops (small); see _order
+        self.arrays = len(lay.points) >= VECTOR_MIN
         self._state()
         self._draw_random()
+        self._calendar()
         self.hooks: list[Any] = []  # extra objects with .apply(run, day), called after the measures
-        # the daily steps as numpy arrays (large networks) or loops (small): the same numbers
-        self.arrays = len(lay.points) >= VECTOR_MIN
         self.lane_live = [net.commodity[ln.commodity].live for ln in lay.lanes]
 
     def _state(self) -> None:
         """The mutable state: stock, backlog, FIFO batches, orders, goods in transit, totals."""
         lay = self.lay
         n, nl, ncom = len(lay.points), len(lay.lanes), len(self.net.commodities)
-        self.on_hand = list(lay.opening)
-        self.backlog = [0.0] * n
-        self.embodied = [0.0] * n  # duty embodied per unit of stock (US$), carried through BOMs
+        # per stock point (numpy arrays when the daily steps run as arrays, else lists)
+        self.on_hand: Any = np.array(lay.opening, dtype=float) if self.arrays else list(lay.opening)
+        self.backlog: Any = np.zeros(n) if self.arrays else [0.0] * n
+        # duty embodied per unit of stock (US$), carried through BOMs
+        self.embodied: Any = np.zeros(n) if self.arrays else [0.0] * n
         self.fifo: list[deque[list[float]] | None] = [
             deque() if sh else None for sh in lay.p_shelf
         ]
         for p, fifo in enumerate(self.fifo):
             if fifo is not None and self.on_hand[p] > 0:
                 fifo.append([0.0, self.on_hand[p]])
-        self.outstanding = [0.0] * nl
-        self.in_transit = [0.0] * nl
-        self.shipped_today = [0.0] * nl
+        # per lane: ordered and not yet shipped, on the way, shipped today (numpy arrays when the
+        # daily steps run as arrays, else lists)
+        self.outstanding: Any = np.zeros(nl) if self.arrays else [0.0] * nl
+        self.in_transit: Any = np.zeros(nl) if self.arrays else [0.0] * nl
+        self.shipped_today: Any = np.zeros(nl) if self.arrays else [0.0] * nl
         self.now = 0.0
-        self.produced = [0.0] * ncom
-        self.consumed = [0.0] * ncom
-        self.delivered = [0.0] * ncom
+        self.produced: Any = np.zeros(ncom) if self.arrays else [0.0] * ncom
+        self.consumed: Any = np.zeros(ncom) if self.arrays else [0.0] * ncom
+        self.delivered: Any = np.zeros(ncom) if self.arrays else [0.0] * ncom
         self.spoiled = [0.0] * ncom
         self.curtailed = [0.0] * ncom
+        if self.arrays:
+            self.spoiled = np.zeros(ncom)
         self.initial = [0.0] * ncom
         self.downtime_hours = 0.0
         npl = len(lay.plants)
-        self.plant_made = [0.0] * npl  # today's output, shortfall and lost line-hours per plant
-        self.plant_short = [0.0] * npl
-        self.plant_down = [0.0] * npl
+        # today's output, shortfall and lost line-hours per plant
+        self.plant_made: Any = [0.0] * npl
+        self.plant_short: Any = [0.0] * npl
+        self.plant_down: Any = [0.0] * npl
         self.demanded_value = 0.0
         self.filled_value = 0.0
         self.lost_value = 0.0
@@ -118,6 +130,7 @@ class Run:
         self.rec = Recorder(self.days, len(self.lay.points), len(self.lay.lanes))
         self.buckets: dict[int, list[tuple[float, int, int, float, float, float]]] = {}
         self._seq = itertools.count()
+        self.fifo_points = [p for p, f in enumerate(self.fifo) if f is not None]
         self.events = 0
         self.wall_s = 0.0
         self.mass_balance_error = 0.0
@@ -131,14 +144,14 @@ class Run:
         demand_ss, transit_ss, inspect_ss, bkg_ss, poisson_ss = ss.spawn(5)
         self.rng_poisson = np.random.default_rng(poisson_ss)  # integer demand, drawn day by day
         days = self.days
-        self.z_demand = (
-            np.random.default_rng(demand_ss).standard_normal((days, len(lay.markets))).tolist()
-        )
+        z_demand = np.random.default_rng(demand_ss).standard_normal((days, len(lay.markets)))
+        self.z_demand: Any = z_demand if self.arrays else z_demand.tolist()
         # transit times of every (day, lane) lot: lognormal with the lane's mean and CV
         z = np.random.default_rng(transit_ss).standard_normal((days, len(lay.lanes)))
         sig = np.asarray(lay.l_sig, dtype=float)
         mult = np.exp(sig * z - 0.5 * sig * sig)
-        self.tau = (np.asarray(lay.l_transit, dtype=float) * mult).tolist()
+        tau = np.asarray(lay.l_transit, dtype=float) * mult
+        self.tau: Any = tau if self.arrays else tau.tolist()
         ng = len(self.border.keys)
         self.z_wait = np.random.default_rng(inspect_ss).standard_normal(
             (days, ng, WAIT_SAMPLES_PER_DAY)
@@ -152,6 +165,106 @@ class Run:
             else [[] for _ in range(days)]
         )
 
+    def _calendar(self) -> None:
+        """The arrival calendar. Lots wait in per-day buckets (a calendar queue); in array mode,
+        lots bound for a point without FIFO batches (where the order of arrival within a day
+        changes nothing but the summation order) are added into a ring of per-day lane arrays,
+        ``ring`` days deep, and a day's arrivals are taken in with a few numpy operations."""
+        lay = self.lay
+        nl = len(lay.lanes)
+        self.l_plain = np.asarray(
+            [lay.p_shelf[lay.l_dp[i]] is None for i in range(nl)], dtype=bool
+        )
+        self.l_fifo_origin = np.asarray(
+            [self.fifo[lay.l_op[i]] is not None for i in range(nl)], dtype=bool
+        )
+        longest = float(np.max(self.tau)) if self.arrays and nl and self.days else 0.0
+        self.ring = min(self.days + 1, int(math.ceil(longest)) + 8) if self.arrays else 1
+        width = nl if self.arrays else 0
+        self.ring_qty = np.zeros((self.ring, width))  # units due per day slot and lane
+        self.ring_duty = np.zeros((self.ring, width))  # ... times their embodied duty, US$
+        self.ring_used = np.zeros(self.ring, dtype=bool)
+        self.ring_taxed = np.zeros(self.ring, dtype=bool)
+        self.l_plain_origin = (~self.l_fifo_origin).astype(float)
+        self.l_dcat_a = np.asarray(self.ledger.l_delay_cat, dtype=np.intp)
+        self.l_upv = np.asarray(
+            [self.border.upv.get(i, 1.0) for i in range(nl)], dtype=float
+        )
+        self.taxing = False  # some lane has a duty or levy today (array mode)
+        self.rate_a = self.levy_a = np.zeros(nl)
+        self.l_grouped = np.asarray([g >= 0 for g in self.border.lane_group], dtype=bool)
+        self._market_arrays()
+        self._producer_arrays()
+        live = lay.live
+        self.v_point = np.asarray([p for p, _, _ in live], dtype=np.intp)
+        self.v_feed = np.asarray([f for _, f, _ in live], dtype=float)
+        self.v_death = np.asarray([d for _, _, d in live], dtype=float)
+        self.v_com = np.asarray([lay.p_com_i[p] for p, _, _ in live], dtype=np.intp)
+        self.v_value = lay.p_value_a[self.v_point]
+        self.v_spoil_cat = np.asarray(self.ledger.p_spoil_cat, dtype=np.intp)[self.v_point]
+        self.v_hold_cat = np.asarray(self.ledger.p_hold_cat, dtype=np.intp)[self.v_point]
+        self.l_at_dispatch = np.asarray(self.border.at_dispatch, dtype=bool)
+        self.l_tcat_a = np.asarray(self.ledger.l_transport_cat, dtype=np.intp)
+        self.l_cost_a = np.asarray(lay.l_cost, dtype=float)
+
+    def _market_arrays(self) -> None:
+        """The markets as arrays (array mode; used when no point has two demand rows)."""
+        lay = self.lay
+        mk = lay.markets
+        self.m_point = np.asarray([p for p, _, _, _ in mk], dtype=np.intp)
+        self.m_unique = len(set(self.m_point.tolist())) == len(mk)
+        self.m_mean = np.asarray([x for _, x, _, _ in mk], dtype=float)
+        self.m_cv = np.asarray([x for _, _, x, _ in mk], dtype=float)
+        self.m_lost = np.asarray([x for _, _, _, x in mk], dtype=bool)
+        self.m_pois = np.asarray(lay.m_poisson, dtype=bool)
+        self.m_any_pois = bool(self.m_pois.any())
+        self.m_elastic_a = np.asarray(lay.m_elastic, dtype=float)
+        self.m_elastic = self.m_elastic_a != 0
+        self.m_value = lay.p_value_a[self.m_point]
+        self.m_cons = np.asarray(self.ledger.p_consumer_share, dtype=float)[self.m_point]
+        self.m_com = np.asarray([lay.p_com_i[p] for p, _, _, _ in mk], dtype=np.intp)
+        self.m_lost_cat = np.asarray(self.ledger.p_lost_cat, dtype=np.intp)[self.m_point]
+        self.m_fifo = [k for k, (p, _, _, _) in enumerate(mk) if self.fifo[p] is not None]
+        self.m_plain = np.asarray([self.fifo[p] is None for p, _, _, _ in mk], dtype=float)
+        self.m_keep = 1.0 - self.m_lost  # markets that keep a backlog
+        self.m_lost_f = self.m_lost.astype(float)
+        self.m_any_lost = bool(self.m_lost.any())
+        self.m_any_elastic = bool(self.m_elastic.any())
+        self.m_took = np.zeros(len(mk))  # delivered per market, run total (array mode)
+        self.k_made = np.zeros(lay.n_points)  # produced per point, run total (array mode)
+        self.b_used = np.zeros(0)  # used per BOM row, run total (array mode)
+
+    def _producer_arrays(self) -> None:
+        """Sources, plants and the plants' bills of materials as arrays (array mode)."""
+        lay, led = self.lay, self.ledger
+        src, pl = lay.sources, lay.plants
+        self.s_site = np.asarray([si for si, _, _ in src], dtype=np.intp)
+        self.s_point = np.asarray([p for _, p, _ in src], dtype=np.intp)
+        self.s_cap = np.asarray([c for _, _, c in src], dtype=float)
+        self.s_buffer = np.asarray([lay.buffer[p] for _, p, _ in src], dtype=float)
+        self.k_site = np.asarray([si for si, _, _, _ in pl], dtype=np.intp)
+        self.k_point = np.asarray([p for _, p, _, _ in pl], dtype=np.intp)
+        self.k_cap = np.asarray([c for _, _, c, _ in pl], dtype=float)
+        self.k_buffer = np.asarray([lay.buffer[p] for _, p, _, _ in pl], dtype=float)
+        self.k_down_cat = np.asarray(led.plant_down_cat, dtype=np.intp)
+        self.k_down_cost = np.asarray(led.plant_down_cost, dtype=float)
+        bom = [(k, ip, per) for k, (_, _, _, b) in enumerate(pl) for ip, per in b]
+        self.b_plant = np.asarray([k for k, _, _ in bom], dtype=np.intp)
+        self.b_point = np.asarray([ip for _, ip, _ in bom], dtype=np.intp)
+        self.b_per = np.asarray([per for _, _, per in bom], dtype=float)
+        self.b_bind = self.b_per > 0  # an input with a positive rate limits its plant's output
+        self.b_div = np.where(self.b_bind, self.b_per, 1.0)
+        self.b_com = np.asarray([lay.p_com_i[ip] for _, ip, _ in bom], dtype=np.intp)
+        self.b_used = np.zeros(len(bom))
+        self.b_fifo = [j for j, (_, ip, _) in enumerate(bom) if self.fifo[ip] is not None]
+        self.b_plain = np.asarray([self.fifo[ip] is None for _, ip, _ in bom], dtype=float)
+        self.p_plain = np.asarray([f is None for f in self.fifo], dtype=float)
+        self.p_fifo_made = [p for _, p, _ in src if self.fifo[p] is not None] + [
+            p for _, p, _, _ in pl if self.fifo[p] is not None
+        ]
+        lay_com = np.asarray(lay.p_com_i, dtype=np.intp)
+        self.p_com_a = lay_com
+
     # ------------------------------------------------------------------ stock helpers
     def _add(self, p: int, qty: float, born: float, duty: float = 0.0) -> None:
         have = self.on_hand[p]
@@ -161,6 +274,10 @@ class Run:
                 (self.embodied[p] * max(have, 0.0) + duty * qty) / tot if tot > 0 else 0.0
             )
         self.on_hand[p] = have + qty
+        self._add_batch(p, qty, born)
+
+    def _add_batch(self, p: int, qty: float, born: float) -> None:
+        """Record ``qty`` units born on ``born`` in point ``p``'s FIFO batches (if it keeps them)."""
         fifo = self.fifo[p]
         if fifo is not None:  # kept oldest first: lots arrive out of birth order
             if not fifo or fifo[-1][0] <= born:
@@ -210,6 +327,14 @@ class Run:
         """
         at = self.env.now + delay
         day = math.ceil(at)
+        if self.arrays and self.l_plain[l] and day < self.days and day - self.now < self.ring:
+            slot = day % self.ring
+            self.ring_qty[slot, l] += qty
+            self.ring_used[slot] = True
+            if duty:
+                self.ring_duty[slot, l] += duty * qty
+                self.ring_taxed[slot] = True
+            return
         bucket = self.buckets.get(day)
         if bucket is None:
             bucket = self.buckets[day] = []
@@ -218,6 +343,8 @@ class Run:
     def _receive(self, day: int, before: float = math.inf) -> None:
         """Unload bucket ``day`` in order of arrival time, then of scheduling (SimPy's order);
         with ``before``, only the lots due strictly before it."""
+        if self.arrays and day < self.days:
+            self._receive_ring(day)
         bucket = self.buckets.pop(day, None)
         if not bucket:
             return
@@ -228,6 +355,38 @@ class Run:
                 self.buckets[day] = bucket[k:]
                 return
             arrive(at, l, qty, born, duty)
+
+    def _receive_ring(self, day: int) -> None:
+        """Take in the ring's lots due on ``day``: stock and embodied duty per point, as the lots
+        one by one would (the duty is the stock-weighted mean of what was there and what came)."""
+        slot = day % self.ring
+        if not self.ring_used[slot]:
+            return
+        lay = self.lay
+        n = lay.n_points
+        q = self.ring_qty[slot]
+        self.in_transit -= q
+        inc = np.bincount(lay.l_dp_a, weights=q, minlength=n)
+        oh = np.asarray(self.on_hand)
+        emb = np.asarray(self.embodied)
+        if self.ring_taxed[slot]:
+            dq = self.ring_duty[slot]
+            dinc = np.bincount(lay.l_dp_a, weights=dq, minlength=n)
+            dq[:] = 0.0
+            self.ring_taxed[slot] = False
+            upd = (inc > 0) & ((dinc != 0) | (emb != 0))
+        else:
+            dinc = None
+            upd = (inc > 0) & (emb != 0)
+        if upd.any():
+            have = np.maximum(oh, 0.0)
+            tot = have + inc
+            mixed = emb * have if dinc is None else emb * have + dinc
+            new = np.divide(mixed, tot, out=np.zeros(n), where=tot > 0)
+            self.embodied = np.where(upd, new, emb)
+        oh += inc
+        q[:] = 0.0
+        self.ring_used[slot] = False
 
     def assess(self, l: int, qty: float, t: int, dispatched: int) -> float:
         """Book the duty (and levy) on ``qty`` units of lane ``l`` crossing on day ``t``; return US$/unit."""
@@ -281,6 +440,8 @@ class Run:
         """Everything that happens on day ``t`` after the measures switch."""
         if t and t == self.scenario.warmup_days:  # KPIs count from the end of the warm-up
             self.demanded_value = self.filled_value = self.lost_value = self.downtime_hours = 0.0
+        if self.arrays and (self.scenario.measures or self.hooks or t == 0):
+            self._factor_arrays()
         self._spoil(t)
         self._demand(t)
         self._order()
@@ -297,14 +458,59 @@ class Run:
         )
         self.rec.append_plants(self.plant_made, self.plant_short, self.plant_down)
 
+    def _factor_arrays(self) -> None:
+        """The day's factors as arrays for the array steps (converted once a day, and only
+        when measures or hooks can change them)."""
+        fx, lay = self.fx, self.lay
+        self.rate_a = np.asarray(fx.lane_tariff, dtype=float)
+        self.levy_a = np.asarray(fx.lane_levy, dtype=float)
+        self.taxing = bool(self.rate_a.any() or self.levy_a.any())
+        self.site_f = np.asarray(fx.site_factor, dtype=float)
+        self.demand_f = np.asarray(fx.demand_factor, dtype=float)
+        self.demand_x = np.asarray(fx.demand_extra, dtype=float)
+        self.any_extra = bool(self.demand_x.any())
+        self.target_x = np.asarray(fx.target_extra, dtype=float)
+        w = np.zeros(len(lay.lanes))
+        w[lay.in_flat] = np.fromiter(
+            itertools.chain.from_iterable(fx.weights), dtype=float, count=len(lay.in_flat)
+        )
+        self.weights_a = w
+        factor = np.asarray(fx.lane_factor, dtype=float)
+        cap = np.zeros(len(factor))
+        np.multiply(np.asarray(fx.lane_cap, dtype=float), factor, out=cap, where=factor > 0)
+        self.lane_cap_a = cap  # what a lane can carry today (0 when its factor is 0)
+        # the (s, S) test and which points order at all depend on the factors only
+        te = self.target_x
+        self.s_today = np.where(lay.is_sS, lay.reorder_a, 0.0) + te
+        self.s_today += TIE * np.abs(self.s_today)
+        self.may_order = lay.has_in & ((lay.rate_a > 0) | (te > 0))
+        self.target_today = lay.target_a + te
+
+    def _live_arrays(self) -> None:
+        """Live animals over arrays: a day's deaths (from stock held) and feed."""
+        oh, led, lp = self.on_hand, self.ledger, self.v_point
+        have = oh[lp]
+        dead = np.where(have > 0, have * self.v_death, 0.0)
+        oh[lp] = have - dead
+        self.spoiled += np.bincount(self.v_com, weights=dead, minlength=len(self.spoiled))
+        led.add(self.v_spoil_cat, dead * self.v_value)
+        led.add(self.v_hold_cat, np.where(have > 0, oh[lp] * self.v_feed, 0.0))
+
     def _spoil(self, t: int) -> None:
+        """Live animals are fed, and a few die, instead of spoiling; perishables older than their
+        shelf life spoil."""
         lay = self.lay
-        for p, feed, death in lay.live:  # live animals are fed, and a few die, instead of spoiling
-            have = self.on_hand[p]
-            if have > 0:
-                self._die(p, have * death, self.ledger.p_spoil_cat[p])
-                self.ledger.today[self.ledger.p_hold_cat[p]] += self.on_hand[p] * feed
-        for p, fifo in enumerate(self.fifo):
+        if self.arrays:
+            if lay.live:
+                self._live_arrays()
+        else:
+            for p, feed, death in lay.live:
+                have = self.on_hand[p]
+                if have > 0:
+                    self._die(p, have * death, self.ledger.p_spoil_cat[p])
+                    self.ledger.today[self.ledger.p_hold_cat[p]] += self.on_hand[p] * feed
+        for p in self.fifo_points:
+            fifo = self.fifo[p]
             if not fifo:
                 continue
             limit = t - (lay.p_shelf[p] or 0.0)
@@ -330,6 +536,9 @@ class Run:
         site_factor = self.fx.site_factor
         npl = len(lay.plants)
         self.plant_made, self.plant_short, self.plant_down = [0.0] * npl, [0.0] * npl, [0.0] * npl
+        if self.arrays:
+            self._produce_arrays()
+            return
         # what each point's customers ordered, summed in lane order
         ordered_l: list[float]
         if self.arrays:
@@ -350,6 +559,74 @@ class Run:
             if plan <= 0:
                 continue
             self._make(k, p, c, plan, bom)
+
+    def _produce_arrays(self) -> None:
+        """:meth:`_produce` over all sources and plants at once. Every producer's points (its
+        output, and a plant's inputs) are its own site's, so no producer reads another's stock
+        within the step: the order of the loop changes nothing."""
+        lay = self.lay
+        n = lay.n_points
+        oh = self.on_hand
+        ordered = np.bincount(lay.l_op_a, weights=self.outstanding, minlength=n)
+        made = np.zeros(n)
+        # sources: up to capacity, what was ordered plus the shortfall of the safety stock
+        sp = self.s_point
+        if len(sp):
+            q = np.minimum(self.s_cap * self.site_f[self.s_site], ordered[sp] + self.s_buffer - oh[sp])
+            made[sp] = np.where(q > 0, q, 0.0)
+        duty = self._plants(oh, ordered, made) if len(self.k_point) else None
+        self._made(oh, made, duty)
+        self.k_made += made
+
+    def _plants(self, oh: Any, ordered: Any, made: Any) -> Any:
+        """Plants make their plan within the inputs on hand (``made`` gets their output); book
+        what they use and the line-hours they lose; return the duty embodied per unit made."""
+        pp = self.k_point
+        cap = self.k_cap * self.site_f[self.k_site]
+        plan = np.minimum(cap, ordered[pp] + self.k_buffer - oh[pp])
+        q = plan.copy()
+        ratio = np.maximum(0.0, oh[self.b_point]) / self.b_div
+        np.minimum.at(q, self.b_plant[self.b_bind], ratio[self.b_bind])
+        q = np.where((plan > 0) & (q > 0), q, 0.0)
+        use = q[self.b_plant] * self.b_per
+        per_unit = np.bincount(
+            self.b_plant, weights=self.b_per * self.embodied[self.b_point], minlength=len(pp)
+        )
+        made[pp] = q
+        oh -= np.bincount(self.b_point, weights=use * self.b_plain, minlength=len(oh))
+        for j in self.b_fifo:  # inputs held in FIFO batches
+            if use[j] > 0:
+                self._take(int(self.b_point[j]), float(use[j]))
+        self.b_used += use
+        short = plan - q
+        down = (plan > 0) & (short > 1e-9) & (cap > 0) & np.isfinite(cap)
+        self.plant_made = q
+        self.plant_short = np.where(down, short, 0.0)
+        hours = np.where(down, 24.0 * self.plant_short / np.where(down, cap, 1.0), 0.0)
+        self.plant_down = hours
+        if down.any():
+            self.downtime_hours += float(hours.sum())
+            self.ledger.add(self.k_down_cat, hours * self.k_down_cost)
+        duty = np.zeros(len(oh))
+        duty[pp] = per_unit
+        return duty
+
+    def _made(self, oh: Any, made: Any, duty: Any) -> None:
+        """Put the day's output into stock (FIFO batches where kept), with its embodied duty."""
+        emb = self.embodied
+        new_duty = emb != 0 if duty is None else (duty != 0) | (emb != 0)
+        upd = (made > 0) & new_duty
+        if upd.any():
+            have = np.maximum(oh, 0.0)
+            tot = have + made
+            mixed = emb * have if duty is None else emb * have + duty * made
+            new = np.divide(mixed, tot, out=np.zeros(len(oh)), where=tot > 0)
+            self.embodied = np.where(upd, new, emb)
+        oh += made * self.p_plain
+        for p in self.p_fifo_made:
+            if made[p] > 0:
+                oh[p] += made[p]
+                self._add_batch(p, float(made[p]), self.now)
 
     def _make(self, k: int, p: int, c: float, plan: float, bom: list[tuple[int, float]]) -> None:
         """Plant ``k`` makes up to ``plan`` of point ``p`` within its inputs; books lost hours."""
@@ -377,7 +654,54 @@ class Run:
             led = self.ledger
             led.today[led.plant_down_cat[k]] += hours * led.plant_down_cost[k]
 
+    def _demand_arrays(self, t: int) -> None:
+        """:meth:`_demand` over the markets at once (each market point once): the same draws in
+        the same order; served, backlog, lost sales and overseas buyers per market. A market
+        whose unmet demand is lost never has a backlog, so ``demand + backlog`` is what every
+        market wants today."""
+        mp = self.m_point
+        m = self.m_mean * self.demand_f
+        if self.m_any_elastic:
+            emb = self.embodied[mp]
+            el = (emb > 0) & self.m_elastic
+            if el.any():  # consumers see their share of the duty in the price
+                m[el] *= (1.0 + self.m_cons[el] * emb[el] / self.m_value[el]) ** self.m_elastic_a[el]
+        d = m * np.maximum(0.0, 1.0 + self.m_cv * self.z_demand[t])
+        if self.m_any_pois:
+            d[self.m_pois] = self.rng_poisson.poisson(m[self.m_pois])
+        oh, bl = self.on_hand, self.backlog
+        have, owed = oh[mp], bl[mp]
+        want = d + owed
+        served = np.minimum(np.maximum(have, 0.0), want)
+        value = self.m_value
+        self.demanded_value += float(d @ value)
+        # backorders are served first: only what is left fills today's demand
+        self.filled_value += float(np.maximum(served - owed, 0.0) @ value)
+        short = want - served
+        bl[mp] = short * self.m_keep
+        if self.m_any_lost:
+            gone = short * self.m_lost_f
+            if (gone > 0).any():
+                usd = np.maximum(gone, 0.0) * value
+                tot = float(usd.sum())
+                self.lost_value += tot
+                self.lost_by_day[t] += tot
+                self.ledger.add(self.m_lost_cat, usd * self.scenario.costs.lost_margin_share)
+        took = served
+        if self.any_extra:  # new overseas buyers of a lane a scenario opened
+            extra = self.demand_x
+            after = have - served
+            took = served + np.where((extra > 0) & (after > 0), np.minimum(after, extra), 0.0)
+        oh[mp] = have - took * self.m_plain
+        for k in self.m_fifo:  # markets holding FIFO batches take from them
+            if took[k] > 0:
+                self._take(int(mp[k]), float(took[k]))
+        self.m_took += took
+
     def _demand(self, t: int) -> None:
+        if self.arrays and self.m_unique:
+            self._demand_arrays(t)
+            return
         lay, fx = self.lay, self.fx
         z = self.z_demand[t]
         oh = self.on_hand
@@ -439,7 +763,8 @@ class Run:
             ip = oh[p] - bl[p]
             for i in ins:
                 ip += os_[i] + it[i]
-            if ip > lay.reorder[p] + target_extra[p] and lay.reorder[p] != -math.inf:
+            s_ = lay.reorder[p] + target_extra[p]
+            if s_ != -math.inf and ip > s_ + TIE * abs(s_):
                 continue
             q = lay.target[p] + target_extra[p] - ip
             if q <= 0:
@@ -453,29 +778,27 @@ class Run:
         at or below its reorder point ((s, S)); the order splits over its in-lanes by the day's
         weights. Vectorised over points and lanes; the position adds each in-lane's orders and
         goods in transit in lane order, as a loop over the lanes would."""
-        lay, fx = self.lay, self.fx
-        n = lay.n_points
-        os_a = np.asarray(self.outstanding)
-        te = np.asarray(fx.target_extra)
-        ip = np.asarray(self.on_hand) - np.asarray(self.backlog)
-        np.add.at(ip, lay.l_dp_a, os_a + np.asarray(self.in_transit))
-        q = lay.target_a + te - ip
-        go = lay.has_in & ((lay.rate_a > 0) | (te > 0)) & (q > 0)
-        go &= ~((ip > lay.reorder_a + te) & lay.is_sS)
-        if not go.any() or n == 0:
+        lay = self.lay
+        os_a = self.outstanding
+        ip = self.on_hand - self.backlog
+        ip += np.bincount(lay.l_dp_a, weights=os_a + self.in_transit, minlength=lay.n_points)
+        q = self.target_today - ip
+        go = self.may_order & (q > 0) & ~((ip > self.s_today) & lay.is_sS)
+        if not go.any():
             return
-        w = np.empty(len(lay.lanes))
-        w[lay.in_flat] = np.fromiter(
-            itertools.chain.from_iterable(fx.weights), dtype=float, count=len(lay.in_flat)
-        )
+        w = self.weights_a
         add = go[lay.l_dp_a] & (w > 0)
-        self.outstanding = np.where(add, os_a + q[lay.l_dp_a] * w, os_a).tolist()
+        os_a += np.where(add, q[lay.l_dp_a] * w, 0.0)
 
     def _dispatch(self, t: int) -> list[list[Lot]]:
         """Ship what each origin can (pro rata when short); return the lots bound for road/rail
         crossings, by crossing group; lots of other lanes are on their way. A lane whose capacity
         factor is 0 carries nothing, whatever its capacity."""
-        want = self._want_arrays() if self.arrays else self._want_loop()
+        if self.arrays:
+            want_a = self._want_arrays()
+            self.border.limit_pipes(want_a, self.fx)
+            return self._ship_arrays(t, want_a)
+        want = self._want_loop()
         self.border.limit_pipes(want, self.fx)
         return self._ship(t, want)
 
@@ -500,22 +823,16 @@ class Run:
                 want[i] = x if x < cap else cap
         return want
 
-    def _want_arrays(self) -> list[float]:
+    def _want_arrays(self) -> Any:
         """What each lane ships: each origin's requests summed in lane order, pro rata when short."""
-        lay, fx = self.lay, self.fx
-        n = lay.n_points
-        os_a = np.asarray(self.outstanding)
-        req = np.bincount(lay.l_op_a, weights=os_a, minlength=n)
-        have = np.asarray(self.on_hand)
-        short = (have < req) & (req > 0)
-        f = np.ones(n)
-        f[short] = np.where(have[short] > 0, have[short] / req[short], 0.0)
+        lay = self.lay
+        os_a = self.outstanding
+        req = np.bincount(lay.l_op_a, weights=os_a, minlength=lay.n_points)
+        have = np.maximum(self.on_hand, 0.0)
+        # the share of its requests an origin can fill: 1, or what it has over what is asked
+        f = np.divide(have, req, out=np.ones(lay.n_points), where=have < req)
         x = os_a * f[lay.l_op_a]
-        factor = np.asarray(fx.lane_factor)
-        cap = np.zeros(len(factor))
-        np.multiply(np.asarray(fx.lane_cap), factor, out=cap, where=factor > 0)
-        want: list[float] = np.where(req[lay.l_op_a] > 0, np.where(x < cap, x, cap), 0.0).tolist()
-        return want
+        return np.where(req[lay.l_op_a] > 0, np.minimum(x, self.lane_cap_a), 0.0)
 
     def _ship(self, t: int, want: list[float]) -> list[list[Lot]]:
         lay = self.lay
@@ -555,9 +872,102 @@ class Run:
                 self.schedule(i, x, taus[i], born, duty)
         return lots
 
+    def _ship_arrays(self, t: int, want: Any) -> list[list[Lot]]:
+        """:meth:`_ship` over arrays: every lane's dispatch at once. Lanes out of a point with
+        FIFO batches take from them one by one (in lane order, as the loop does); lanes to a road
+        or rail crossing become the border's lots; the rest leave for their destination."""
+        lay = self.lay
+        x = np.where(want > 0, want, 0.0)
+        self.shipped_today = want
+        lots: list[list[Lot]] = [[] for _ in self.border.keys]
+        go = x > 0
+        if not go.any():
+            return lots
+        self.outstanding -= x
+        self.in_transit += x
+        self.ledger.add(self.l_tcat_a, x * self.l_cost_a)
+        oh = np.asarray(self.on_hand)
+        oh -= np.bincount(lay.l_op_a, weights=x * self.l_plain_origin, minlength=lay.n_points)
+        now = float(t)
+        born = None
+        taking = np.flatnonzero(go & self.l_fifo_origin).tolist()
+        if taking:
+            born = np.full(len(x), now)
+            for i in taking:
+                born[i] = self._take(lay.l_op[i], float(x[i]))
+        duty = np.asarray(self.embodied)[lay.l_op_a]
+        tau = self.tau[t]
+        grouped = np.flatnonzero(go & self.l_grouped)
+        if len(grouped):
+            bs = [now] * len(grouped) if born is None else born[grouped].tolist()
+            lg = self.border.lane_group
+            for i, q, tt, b, d in zip(
+                grouped.tolist(), x[grouped].tolist(), tau[grouped].tolist(), bs,
+                duty[grouped].tolist(), strict=True,
+            ):
+                lots[lg[i]].append((i, q, tt, b, t, d))
+        free = np.flatnonzero(go & ~self.l_grouped)
+        if len(free):
+            xf, df = x[free], duty[free]
+            at_d = np.flatnonzero(self.l_at_dispatch[free]) if self.taxing else ()
+            if len(at_d):  # pipeline, wire and sea crossings: duty at dispatch
+                df = df.copy()
+                df[at_d] += self._assess(free[at_d], xf[at_d], t, None)
+            self._later(
+                t, free, xf, tau[free], None if born is None else born[free], df, unique=True
+            )
+        return lots
+
+    def _assess(self, lanes: Any, qty: Any, t: int, dispatched: Any) -> Any:
+        """:meth:`assess` for many lanes (a lane may repeat): book the duty, return US$/unit."""
+        rate = self.rate_a[lanes]
+        levy = self.levy_a[lanes]
+        if dispatched is not None and self.measures.transit_exempt:
+            for k in np.flatnonzero((rate != 0) & (dispatched < t)).tolist():
+                rate[k] = self.measures.rate_for(int(lanes[k]), t, int(dispatched[k]))
+        taxed = (rate != 0) | (levy != 0)
+        if not taxed.any():
+            return np.zeros(len(lanes))
+        v = self.lay.p_value_a[self.lay.l_dp_a[lanes]]
+        self.ledger.book_duties(lanes[taxed], (qty * v * rate)[taxed], (qty * v * levy)[taxed], t)
+        return np.where(taxed, v * (rate + levy), 0.0)
+
+    def _later(
+        self, t: int, lanes: Any, qty: Any, delay: Any, born: Any, duty: Any, unique: bool = False
+    ) -> None:
+        """Lots of ``qty`` units on ``lanes`` arrive ``delay`` days from now: into the ring where
+        they can, else into the buckets (``born`` None: born today). ``unique``: no lane twice."""
+        day = np.ceil(t + delay).astype(np.intp)
+        ok = self.l_plain[lanes] & (day < min(self.days, t + self.ring))
+        every = bool(ok.all())
+        if not every:
+            day, lanes_r, qty_r, duty_r = day[ok], lanes[ok], qty[ok], duty[ok]
+        else:
+            lanes_r, qty_r, duty_r = lanes, qty, duty
+        slot = day % self.ring
+        if unique:  # (slot, lane) pairs differ: a plain fancy add is exact
+            self.ring_qty[slot, lanes_r] += qty_r
+        else:
+            np.add.at(self.ring_qty, (slot, lanes_r), qty_r)
+        self.ring_used[slot] = True
+        dq = duty_r * qty_r
+        if dq.any():
+            taxed = dq != 0
+            np.add.at(self.ring_duty, (slot[taxed], lanes_r[taxed]), dq[taxed])
+            self.ring_taxed[slot[taxed]] = True
+        if every:
+            return
+        now = float(t)
+        for k in np.flatnonzero(~ok).tolist():
+            b = now if born is None else float(born[k])
+            self.schedule(int(lanes[k]), float(qty[k]), float(delay[k]), b, float(duty[k]))
+
     def _book_crossings(self, t: int, crossed: list[Any]) -> None:
         """Book what the border served today (duty, arrival, delay, a detour's driving hours and
         toll) and a day of waiting."""
+        if self.arrays:
+            self._book_crossings_arrays(t, crossed)
+            return
         th = self.scenario.costs.truck_hour_usd
         ct, delay_cat = self.ledger.today, self.ledger.l_delay_cat
         tcat, upv = self.ledger.l_transport_cat, self.border.upv
@@ -573,6 +983,49 @@ class Run:
                     ct[tcat[c.lane]] += (c.qty / upv[c.lane]) * (c.detour_hours * th + c.toll_usd)
             else:
                 ct[delay_cat[c.lane]] += c.vehicles * 24.0 * th
+
+    def _book_crossings_arrays(self, t: int, crossed: list[Any]) -> None:
+        """:meth:`_book_crossings` over arrays (the same bookings)."""
+        th = self.scenario.costs.truck_hour_usd
+        led = self.ledger
+        done: list[Crossed] = []
+        wait_l: list[int] = []
+        wait_v: list[float] = []
+        live = self.lane_live
+        for c in crossed:
+            if type(c) is Crossed:
+                done.append(self._held_at_border(c, t - c.dispatched + c.wait_days)
+                            if live[c.lane] else c)  # fmt: skip
+            else:
+                wait_l.append(c.lane)
+                wait_v.append(c.vehicles)
+        if wait_l:
+            led.add(self.l_dcat_a[wait_l], np.asarray(wait_v) * (24.0 * th))
+        if not done:
+            return
+        lane_t, qty_t, wait_t, transit_t, born_t, disp_t, duty_t, hours_t, det_t, toll_t = zip(
+            *done, strict=True
+        )
+        lanes = np.asarray(lane_t, dtype=np.intp)
+        qty = np.asarray(qty_t)
+        duty = np.asarray(duty_t)
+        if self.taxing:
+            duty = duty + self._assess(lanes, qty, t, np.asarray(disp_t))
+        self._later(
+            t, lanes, qty, np.asarray(transit_t) + np.asarray(wait_t), np.asarray(born_t), duty
+        )
+        road = [k for k, h in enumerate(hours_t) if h is not None]
+        if road:
+            hours = np.asarray([hours_t[k] for k in road])
+            led.add(self.l_dcat_a[lanes[road]], hours * th)
+        det, toll = np.asarray(det_t), np.asarray(toll_t)
+        moved = (det != 0) | (toll != 0)
+        if moved.any():
+            li = lanes[moved]
+            led.add(
+                self.l_tcat_a[li],
+                (qty[moved] / self.l_upv[li]) * (det[moved] * th + toll[moved]),
+            )
 
     def _held_at_border(self, c: Crossed, held: float) -> Crossed:
         """Live animals held at the border ``held`` days (queued days and the day's wait): fed for
@@ -687,8 +1140,22 @@ class Run:
             warmup=min(self.scenario.warmup_days, self.days - 1),
         )
 
+    def _fold_totals(self) -> None:
+        """Array mode keeps run totals per market, point and BOM row: add them to the
+        commodities' totals (once, at the end)."""
+        if not self.arrays:
+            return
+        ncom = len(self.produced)
+        self.delivered += np.bincount(self.m_com, weights=self.m_took, minlength=ncom)
+        self.produced += np.bincount(self.p_com_a, weights=self.k_made, minlength=ncom)
+        self.consumed += np.bincount(self.b_com, weights=self.b_used, minlength=ncom)
+        self.m_took[:] = 0.0
+        self.k_made[:] = 0.0
+        self.b_used[:] = 0.0
+
     def mass_balance(self) -> float:
         """Largest relative mass-balance error over commodities."""
+        self._fold_totals()
         ncom = len(self.net.commodities)
         stock = [0.0] * ncom
         for p, q in enumerate(self.on_hand):
