@@ -128,10 +128,10 @@ class RunRecord:
 
 
 class Recorder:
-    """Copies the day's state into arrays preallocated for the horizon (stock points, lanes and,
-    from the first day on, crossing groups), or appends it (the few plants); converted once at the
-    end. The crossing groups' day is copied while it is fresh: converting all days at the end
-    reads objects spread over the run's memory (3x slower)."""
+    """Copies the day's state into arrays preallocated for the horizon (stock points and lanes;
+    crossing groups and plants from the first day on, when their number is seen). Copying each
+    day while it is fresh is cheaper than converting all days at the end, which reads objects
+    spread over the run's memory (3x slower)."""
 
     def __init__(self, days: int, n_points: int, n_lanes: int) -> None:
         self.days = 0
@@ -141,7 +141,8 @@ class Recorder:
         self.shipped = np.zeros((days, n_lanes))
         self.transit = np.zeros((days, n_lanes))
         self.cross: Floats | None = None  # days x groups x fields, once the number of groups is seen
-        self.plants: list[tuple[list[float], list[float], list[float]]] = []
+        self.plants: Floats | None = None  # days x (made, short, down) x plants
+        self.plant_days = 0
 
     def append_day(
         self,
@@ -164,8 +165,11 @@ class Recorder:
         self.days = t + 1
 
     def append_plants(self, made: list[float], short: list[float], down: list[float]) -> None:
-        """The day's output, shortfall and lost hours per plant (lists replaced daily)."""
-        self.plants.append((made, short, down))
+        """Copy the day's output, shortfall and lost hours per plant."""
+        if self.plants is None:
+            self.plants = np.zeros((self.horizon, 3, len(made)))
+        self.plants[self.plant_days] = (made, short, down)
+        self.plant_days += 1
 
     def finish(
         self,
@@ -181,9 +185,7 @@ class Recorder:
         cross = (
             self.cross[:days] if self.cross is not None else np.zeros((days, ng, _CROSS_FIELDS))
         )
-        plants = np.asarray(self.plants, dtype=float)
-        if plants.ndim < 3:
-            plants = plants.reshape(days, 3, 0)
+        plants = self.plants[:days] if self.plants is not None else np.zeros((days, 3, 0))
         scale = cross[:, :, 3]
         extra = cross[:, :, 4]
         p50 = np.full((days, ng), np.nan)
