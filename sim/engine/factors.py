@@ -73,7 +73,7 @@ class MeasureFactors:
         # scratch of one recomputation
         self._opened: dict[int, float] = {}
         self._origin_factor: list[float] = []
-        # caches of pure functions of the (immutable) measures; see _duties, rate_for, _reweight
+        # caches of pure functions of the (immutable) measures: see _duties_when, rate_for, _retarget
         self._duties: dict[tuple[bool, ...], tuple[list[float], list[float]]] = {}
         self._rate_day = -1
         self._rates: dict[tuple[int, int], float] = {}  # (lane, dispatch day) -> rate today
