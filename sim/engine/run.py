@@ -1075,7 +1075,7 @@ class Run:
         self.mass_balance_error = err
         ledger = self.ledger
         return self.rec.finish(
-            self.border.queues, self.z_wait, ledger.rows, ledger.duty_by_day, self.lost_by_day
+            self.border.queues, self.z_wait, ledger.table(), ledger.duty_by_day, self.lost_by_day
         )
 
     def record(self) -> RunRecord:
