@@ -23,7 +23,7 @@ from sim.engine.ledger import KINDS
 from sim.errors import SimError
 from sim.io.network import load_network
 from sim.io.paths import NETWORK_DIR, builtin_scenarios, confinement
-from sim.io.results_folder import write_parquet
+from sim.io.results_folder import KEEP, write_parquet
 from sim.io.scenario import load_scenario
 from sim.io.synthetic import write_synthetic_network
 from sim.spec.network import Network
@@ -247,6 +247,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             overwrite=args.overwrite,
             quiet=True,
             on_result=kept.append,
+            keep=args.keep,
         )
         if not args.quiet:
             if kept:
@@ -269,7 +270,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _batch_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     """The options `run`, `compare` and `sweep` pass on to the batch functions."""
     names = ("reps", "seed", "days", "workers", "scheduler", "out", "resume", "overwrite", "quiet")
-    return {n: getattr(args, n) for n in names}
+    return {n: getattr(args, n) for n in (*names, "keep")}
 
 
 def _compare_row(r: Mapping[Any, Any]) -> list[str]:
@@ -668,6 +669,13 @@ def _batch_options(p: argparse.ArgumentParser, *, folder: bool = True) -> None:
         p.set_defaults(resume=False, overwrite=False)
         return
     p.add_argument("--out", metavar="DIR", default=None, help="results folder to write")
+    p.add_argument(
+        "--keep",
+        choices=tuple(KEEP),
+        default="all",
+        help="what --out keeps of each replication: all its tables (default), or only what the "
+        "per-day quantiles and figures read (faster, smaller)",
+    )
     p.add_argument(
         "--resume",
         action="store_true",

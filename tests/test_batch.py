@@ -433,3 +433,65 @@ def test_growing_past_the_combine_limit_removes_stale_combined_tables(
     man = json.loads((out / "manifest.json").read_text())
     assert not set(man["tables"]) & {f"{t}.parquet" for t in store.PART_TABLES}
     assert len(pd.read_parquet(out / "kpis.parquet")) == store.COMBINE_MAX_REPS + 1
+
+
+def test_a_quantiles_batch_keeps_only_what_quantiles_and_figures_read(
+    tiny: Path, tmp_path: Path
+) -> None:
+    full, lean = tmp_path / "full", tmp_path / "lean"
+    a = run_batch(tiny, reps=3, seed=2, days=20, workers=1, out=full)
+    b = run_batch(tiny, reps=3, seed=2, days=20, workers=2, out=lean, keep="quantiles")
+    assert_frame_equal(_no_wall(a.kpis), _no_wall(b.kpis), check_exact=True)
+    names = {p.name.split("-rep")[0] for p in (lean / "parts").iterdir()}
+    assert names == {"kpis", "sha256", "series", "crossings", "flows"}
+    for t in ("daily", "ledger", "plants"):
+        assert not (lean / f"{t}.parquet").exists()
+    for t in ("quantiles", "series", "crossings", "flows", "kpis"):
+        x, y = pd.read_parquet(full / f"{t}.parquet"), pd.read_parquet(lean / f"{t}.parquet")
+        if t == "kpis":
+            x, y = _no_wall(x), _no_wall(y)
+        assert_frame_equal(x, y, check_exact=True)
+    man = json.loads((lean / "manifest.json").read_text())
+    assert man["keep"] == "quantiles" and man["identity"]["keep"] == "quantiles"
+    assert man["tables"] == [
+        "kpis.parquet", "summary.parquet", "summary.csv", "quantiles.parquet",
+        "crossings.parquet", "flows.parquet", "series.parquet",
+    ]  # fmt: skip
+    assert "keep" not in json.loads((full / "manifest.json").read_text())["identity"]
+
+
+def test_a_quantiles_batch_resumes_and_checks_only_its_own_parts(
+    tiny: Path, tmp_path: Path
+) -> None:
+    ref = run_batch(tiny, reps=4, seed=5, days=20, workers=1, out=tmp_path / "ref", keep="quantiles")
+    out = tmp_path / "cut"
+    run_batch(tiny, reps=4, seed=5, days=20, workers=1, out=out, keep="quantiles")
+    store.part_path(out, "kpis", 1).unlink()  # unfinished
+    store.part_path(out, "series", 2).write_bytes(b"PAR1 torn")  # corrupt: run again
+    with pytest.raises(store.ResultsFolderError, match="keeps 'quantiles'.*keeps 'all'"):
+        run_batch(tiny, reps=4, seed=5, days=20, workers=1, out=out, resume=True)
+    again = run_batch(
+        tiny, reps=4, seed=5, days=20, workers=1, out=out, resume=True, keep="quantiles"
+    )
+    assert again.ran == 2  # replications 1 and 2; the others lack no part they should have
+    assert_frame_equal(_no_wall(again.kpis), _no_wall(ref.kpis), check_exact=True)
+    assert_frame_equal(
+        pd.read_parquet(out / "quantiles.parquet"),
+        pd.read_parquet(tmp_path / "ref" / "quantiles.parquet"),
+        check_exact=True,
+    )
+    with pytest.raises(BatchError, match="keep must be one of all, quantiles"):
+        run_batch(tiny, reps=1, seed=5, days=20, workers=1, keep="series")
+
+
+def test_run_rep_sends_back_the_tables_asked_for(tiny: Path) -> None:
+    sc = load_scenario(tiny)
+    assert engines_mod.run_rep(sc, 1, 0, 5, False).parts is None
+    every = engines_mod.run_rep(sc, 1, 0, 5, True).parts
+    assert every is not None and tuple(every) == store.PART_TABLES
+    some = engines_mod.run_rep(sc, 1, 0, 5, ("series", "flows")).parts
+    assert some is not None and list(some) == ["series", "flows"]
+    assert some["series"] == every["series"]
+    assert pd.read_parquet(io.BytesIO(some["flows"]))["rep"].tolist() == [0] * len(
+        pd.read_parquet(io.BytesIO(some["flows"]))
+    )

@@ -304,3 +304,27 @@ def test_a_batch_resumes_whichever_way_its_scenario_is_spelled(
     assert code == 0, err
     assert err == ""
     assert list(pd.read_parquet(out / "kpis.parquet")["rep"]) == [0, 1, 2]
+
+
+def test_keep_quantiles_on_the_command_line(
+    tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "lean"
+    argv = ["run", str(tiny), "--reps", "2", "--days", "10", "--workers", "1", "--out", str(out)]
+    code, _, err = _run([*argv, "--keep", "quantiles", "--quiet"], capsys)
+    assert code == 0, err
+    assert (out / "quantiles.parquet").exists() and not list((out / "parts").glob("daily-*"))
+    code, _, err = _run([*argv, "--resume", "--quiet"], capsys)  # kept 'all' by default
+    assert code == 2 and "--keep quantiles" in err and "Traceback" not in err
+    code, _, err = _run([*argv, "--keep", "everything"], capsys)
+    assert code == 2 and "invalid choice: 'everything'" in err
+    cmp = tmp_path / "cmp"
+    code, _, err = _run(
+        ["compare", str(tiny), str(tiny), "--reps", "2", "--days", "10", "--workers", "1",
+         "--out", str(cmp), "--keep", "quantiles", "--quiet"],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    for sub in ("base", "alt"):
+        assert json.loads((cmp / sub / "manifest.json").read_text())["keep"] == "quantiles"
+        assert not list((cmp / sub / "parts").glob("ledger-*"))

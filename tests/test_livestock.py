@@ -73,7 +73,7 @@ def test_cattle_held_at_a_closed_crossing_are_fed_not_written_off() -> None:
     assert r.spoiled[0] == pytest.approx(dead + at_points, rel=1e-9)
     assert 0.04 < dead / sum(c.qty for c, _ in held) < 0.07  # 1 %/day over 1..10 days
     # feed for every head-day held is booked as a delay cost, beside the trucks' waiting hours
-    delay = sum(usd for _, k, usd in r.ledger.rows if r.ledger.cats[k][3] == "delay")
+    delay = sum(usd for _, k, usd in r.ledger.table().tolist() if r.ledger.cats[int(k)][3] == "delay")
     fed = sum(c.qty * h for c, h in crossed) * FEED
     assert fed > 0.05 * trucks  # it shows
     assert delay == pytest.approx(trucks + fed, rel=1e-9)

@@ -130,11 +130,13 @@ def check_finite(kpis: dict[str, Any]) -> None:
 
 
 def _by_category(n: int, raw: RunArrays, first_day: int) -> np.ndarray:
-    """US$ booked per cost category on days >= ``first_day``."""
-    by_cat = np.zeros(n)
-    for day, c, usd in raw.ledger:
-        if day >= first_day:
-            by_cat[c] += usd
+    """US$ booked per cost category on days >= ``first_day``: each category's rows added in
+    booking order (``np.bincount`` adds its weights one by one, as a loop over the rows would)."""
+    rows = np.asarray(raw.ledger, dtype=np.float64).reshape(-1, 3)
+    keep = rows[:, 0] >= first_day
+    by_cat: np.ndarray = np.bincount(
+        rows[keep, 1].astype(np.intp), weights=rows[keep, 2], minlength=n
+    )
     return by_cat
 
 

@@ -80,12 +80,11 @@ UNITS = {
 
 
 def _ledger_by_cat(raw: RunArrays, days: int, ncat: int) -> np.ndarray:
-    """Ledger as a (days, categories) array of US$."""
+    """Ledger as a (days, categories) array of US$ (each cell's rows added in booking order)."""
     arr = np.asarray(raw.ledger, dtype=float).reshape(-1, 3)
-    out = np.zeros((days, ncat))
-    if len(arr):
-        np.add.at(out, (arr[:, 0].astype(np.int64), arr[:, 1].astype(np.int64)), arr[:, 2])
-    return out
+    cell = arr[:, 0].astype(np.intp) * ncat + arr[:, 1].astype(np.intp)
+    out: np.ndarray = np.bincount(cell, weights=arr[:, 2], minlength=days * ncat)
+    return out.reshape(days, ncat)
 
 
 def daily_series(meta: RunRecord, raw: RunArrays) -> pd.DataFrame:

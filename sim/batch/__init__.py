@@ -20,7 +20,8 @@ Results folder (``out``)
     end: ``kpis.parquet`` (all replications), ``summary.parquet``/``summary.csv``, the combined
     ``daily/ledger/crossings/flows/plants.parquet`` when reps <= 20 (larger batches: read the parts, e.g.
     ``pd.read_parquet(sorted(Path(out, "parts").glob("daily-rep*.parquet")))``), and ``manifest.json``
-    (written at the start with ``complete: false``). ``resume=True`` skips replications whose kpis
+    (written at the start with ``complete: false``). ``keep="quantiles"`` writes only the parts the
+    per-day quantiles and the figures read (series, crossings, flows). ``resume=True`` skips replications whose kpis
     part exists; folders of another scenario, seed, horizon, network or borderflow version are
     refused, and one written by another git revision gets a warning on stderr. A batch resumed past
     20 replications drops the combined tables of its smaller self.
@@ -74,6 +75,7 @@ def run_batch(
     progress: bool | None = None,
     quiet: bool = False,
     on_result: Callable[[Result], None] | None = None,
+    keep: str = "all",
 ) -> BatchResult:
     """Run replications ``0 .. reps-1`` of ``scenario`` seeded ``seed``; return their KPIs.
 
@@ -91,11 +93,14 @@ def run_batch(
     progress : show a tqdm bar on stderr (default: when stderr is a terminal); quiet: never.
     on_result : called with each replication's full :class:`Result` when running in this
         process (``workers=1``); ignored by pools and clusters.
+    keep : what ``out`` keeps of each replication besides its KPIs: ``"all"`` its tables, or
+        ``"quantiles"`` only what the per-day quantiles and the figures read (series, crossings,
+        flows; no daily, ledger or plants tables), which is much less to build and write.
 
     Raises :class:`BatchError` or :class:`sim.errors.ResultsFolderError` (both ``SimError``) for bad
     arguments or a results folder of another batch.
     """
-    check_args(reps, seed, days, workers)
+    check_args(reps, seed, days, workers, keep)
     sc = as_scenario(scenario)
     if overwrite and out is not None:
         if resume:
@@ -113,4 +118,5 @@ def run_batch(
             progress=progress,
             quiet=quiet,
             on_result=on_result,
+            keep=keep,
         )

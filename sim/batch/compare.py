@@ -43,6 +43,7 @@ def compare(
     overwrite: bool = False,
     progress: bool | None = None,
     quiet: bool = False,
+    keep: str = "all",
 ) -> pd.DataFrame:
     """Paired deltas ALT - BASE per KPI under common random numbers (same seed and reps); both
     scenarios draw the ``[uncertain]`` parameters either declares, with the same values per
@@ -50,10 +51,11 @@ def compare(
 
     Returns :func:`sim.analysis.statistics.paired_deltas`: mean delta with its paired 95 % CI, the unpaired
     (Welch) CI, and ``variance_reduction``. With ``out``: ``out/base/``, ``out/alt/`` (batch results
-    folders) and ``out/compare.parquet``, with a ``manifest.json`` (kind ``compare``) guarded like
-    a batch folder's (see :func:`sweep`).
+    folders, each keeping ``keep`` of its replications, see :func:`sim.batch.run_batch`) and
+    ``out/compare.parquet``, with a ``manifest.json`` (kind ``compare``) guarded like a batch
+    folder's (see :func:`sweep`).
     """
-    check_args(reps, seed, days, workers)
+    check_args(reps, seed, days, workers, keep)
     # both draw the uncertain parameters either declares: replication i runs both with one value each
     sb, sa = pair_uncertain(as_scenario(base), as_scenario(alt))
     folder = Path(out) if out is not None else None
@@ -76,6 +78,7 @@ def compare(
                 progress=progress,
                 quiet=quiet,
                 extra={"compare": sub},
+                keep=keep,
             )
             for sub, sc in (("base", sb), ("alt", sa))
         ]
@@ -139,17 +142,18 @@ def sweep(
     overwrite: bool = False,
     progress: bool | None = None,
     quiet: bool = False,
+    keep: str = "all",
 ) -> pd.DataFrame:
     """Run a batch at every point of the full grid of ``grid`` (dotted override keys -> values).
 
     Every point uses the same seed and replications (common random numbers across points). Returns
     a tidy table: one row per (point, KPI) with one column per grid key, then ``kpi, n, mean,
     half_width, ci_low, ci_high``. With ``out``: ``out/sweep.parquet`` and one batch results folder per
-    point (``out/000_key=value,.../``).
+    point (``out/000_key=value,.../``), each keeping ``keep`` of its replications.
     """
     import pandas as pd
 
-    check_args(reps, seed, days, workers)
+    check_args(reps, seed, days, workers, keep)
     if not grid:
         raise BatchError("sweep needs at least one --set KEY=V1,V2,...")
     keys = list(grid)
@@ -181,6 +185,7 @@ def sweep(
                 progress=progress,
                 quiet=quiet,
                 extra={"overrides": point, "sweep_point": i},
+                keep=keep,
             )
             summ = res.summary()[["kpi", "n", "mean", "half_width", "ci_low", "ci_high"]]
             for k in reversed(keys):

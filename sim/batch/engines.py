@@ -1,7 +1,7 @@
 """Where replications run: the per-replication task and the serial, process-pool and Dask engines.
 
 A task is one replication, :func:`run_rep`: ``simulate(scenario, seed=seed, rep=rep)`` plus, for a
-results folder, its tables as Parquet bytes, sent back as a :class:`RepOutput`. An engine runs the
+results folder, the tables it keeps as Parquet bytes, sent back as a :class:`RepOutput`. An engine runs the
 tasks of a batch and yields their outputs as they complete: :class:`Engine` in this process
 (``workers=1``), a local ``ProcessPoolExecutor`` (forked when this process runs no other thread, else
 forkserver), or a Dask ``LocalCluster`` / existing cluster. Pool and Dask engines keep at most
@@ -48,6 +48,13 @@ Reducer = Callable[[Result], Any]  # a module-level function (it is pickled to t
 
 
 Params = Mapping[str, float] | None  # parameter values set for one replication (not drawn)
+Tables = bool | Sequence[str]  # the part tables to send back: names, or True (all) / False (none)
+
+
+def _table_names(tables: Tables) -> tuple[str, ...]:
+    if isinstance(tables, bool):
+        return store.PART_TABLES if tables else ()
+    return tuple(tables)
 
 
 def _run_rep_local(
@@ -55,18 +62,16 @@ def _run_rep_local(
     seed: int,
     rep: int,
     days: int,
-    tables: bool,
+    tables: Tables,
     reduce: Reducer | None = None,
     params: Params = None,
 ) -> tuple[RepOutput, Result]:
     t0 = time.perf_counter()
     res = simulate(sc, seed=seed, rep=rep, days=days, params=params)
+    names = _table_names(tables)
     parts = None
-    if tables:
-        parts = {
-            name: store.parquet_bytes(getattr(res, name).assign(rep=rep))
-            for name in store.PART_TABLES
-        }
+    if names:
+        parts = {name: store.part_bytes(name, getattr(res, name).assign(rep=rep)) for name in names}
     extra = reduce(res) if reduce is not None else None
     return RepOutput(rep, res.kpis, parts, time.perf_counter() - t0, extra), res
 
@@ -76,13 +81,14 @@ def run_rep(
     seed: int,
     rep: int,
     days: int,
-    tables: bool,
+    tables: Tables,
     reduce: Reducer | None = None,
     params: Params = None,
 ) -> RepOutput:
-    """Run replication ``rep`` (in a worker) and return its KPIs, if asked its tables, and what
-    ``reduce`` makes of its Result (e.g. :func:`sim.analysis.burden.cost_account`). ``params``:
-    set these parameter values instead of drawing the uncertain ones (a sensitivity sample)."""
+    """Run replication ``rep`` (in a worker) and return its KPIs, the part tables ``tables`` names
+    (``True``: all of :data:`sim.io.results_folder.PART_TABLES`), and what ``reduce`` makes of its
+    Result (e.g. :func:`sim.analysis.burden.cost_account`). ``params``: set these parameter values
+    instead of drawing the uncertain ones (a sensitivity sample)."""
     return _run_rep_local(sc, seed, rep, days, tables, reduce, params)[0]
 
 
@@ -98,8 +104,8 @@ def _worker_init() -> None:
 
 # --- execution backends ---------------------------------------------------------------------------
 
-# scenario, seed, days, tables, reducer, parameter values per replication (None: draw them)
-Task = tuple[Scenario, int, int, bool, Reducer | None, Mapping[int, Mapping[str, float]] | None]
+# scenario, seed, days, part tables, reducer, parameter values per replication (None: draw them)
+Task = tuple[Scenario, int, int, Tables, Reducer | None, Mapping[int, Mapping[str, float]] | None]
 
 
 class Engine:

@@ -65,8 +65,10 @@ LIMITS: dict[str, tuple[int, int]] = {
 }
 
 
-def check_args(reps: int, seed: int, days: int | None, workers: int | None) -> None:
-    """Raise :class:`BatchError` listing every bad value of ``reps, seed, days, workers``."""
+def check_args(
+    reps: int, seed: int, days: int | None, workers: int | None, keep: str = "all"
+) -> None:
+    """Raise :class:`BatchError` listing every bad value of ``reps, seed, days, workers, keep``."""
     problems = []
     for name, v in (("reps", reps), ("seed", seed), ("days", days), ("workers", workers)):
         if v is None and name in ("days", "workers"):
@@ -74,6 +76,8 @@ def check_args(reps: int, seed: int, days: int | None, workers: int | None) -> N
         lo, hi = LIMITS[name]
         if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
             problems.append(f"{name} must be an integer in {lo}..{hi:,} (got {v!r})")
+    if not isinstance(keep, str) or keep not in store.KEEP:
+        problems.append(f"keep must be one of {', '.join(store.KEEP)} (got {keep!r})")
     if problems:
         raise BatchError("; ".join(problems))
 
@@ -163,6 +167,7 @@ def _open_folder(
     resume: bool,
     extra: Mapping[str, Any] | None,
     quiet: bool,
+    keep: str = "all",
 ) -> tuple[dict[str, Any], dict[int, dict[str, Any]]]:
     """Check ``folder`` belongs to this batch, write its opening manifest, read the finished reps.
 
@@ -179,6 +184,7 @@ def _open_folder(
         horizon,
         borderflow=versions["borderflow"],
         git_revision=revision,
+        keep=keep,
     )
     resumed = store.check_results_folder(folder, ident, resume=resume)
     old = store.read_manifest(folder) if resumed else None
@@ -190,7 +196,7 @@ def _open_folder(
     records: dict[int, dict[str, Any]] = {}
     for rep in sorted(r for r in store.finished_reps(folder) if r < reps):
         rec = _read_kpis_part(folder, rep)
-        bad = store.bad_parts(folder, rep) if rec is not None else ["kpis"]
+        bad = store.bad_parts(folder, rep, store.KEEP[keep]) if rec is not None else ["kpis"]
         if rec is not None and not bad:
             records[rep] = rec
             continue
@@ -211,6 +217,7 @@ def _open_folder(
         "seed": seed,
         "n_reps": reps,
         "days": horizon,
+        "keep": keep,  # which tables each replication keeps (sim.io.results_folder.KEEP)
         "execution": {"mode": engine.mode, "workers": engine.workers},
         "versions": versions,
         "git_revision": revision,
@@ -309,15 +316,18 @@ def _run_todo(
     return records, task_s, extras
 
 
-def _write_tables(folder: Path, kpis: pd.DataFrame, reps: int) -> list[str]:
-    """Write the combined tables of a finished batch into ``folder``; return their file names."""
+def _write_tables(
+    folder: Path, kpis: pd.DataFrame, reps: int, kept: Sequence[str] = store.PART_TABLES
+) -> list[str]:
+    """Write the combined tables of a finished batch (of the part tables ``kept``) into
+    ``folder``; return their file names."""
     store.write_parquet(kpis, folder / "kpis.parquet")
     summ = summarize(kpis)
     store.write_parquet(summ, folder / "summary.parquet")
     store.write_atomic(folder / "summary.csv", summ.to_csv(index=False).encode())
     write_quantiles(folder, range(reps))
     tables = ["kpis.parquet", "summary.parquet", "summary.csv", QUANTILES_FILE]
-    for name in store.PART_TABLES:
+    for name in kept:
         if reps <= store.COMBINE_MAX_REPS:
             store.combine_parts(folder, name, range(reps))
             tables.append(f"{name}.parquet")
@@ -338,7 +348,7 @@ def _close_folder(
     wall: float,
 ) -> None:
     """Write the combined tables and the complete manifest of a finished batch."""
-    tables = _write_tables(folder, kpis, reps)
+    tables = _write_tables(folder, kpis, reps, store.KEEP[manifest.get("keep", "all")])
     manifest.update(
         {
             "seeds": [seed] * reps,
@@ -379,11 +389,13 @@ def run_on(
     extra: Mapping[str, Any] | None = None,
     reduce: Reducer | None = None,
     params: Mapping[int, Mapping[str, float]] | None = None,
+    keep: str = "all",
 ) -> BatchResult:
     """Run replications ``0 .. reps-1`` of ``sc`` on ``engine``; ``extra`` goes into the manifest;
     ``reduce`` (a module-level function of a Result) runs in the worker, its value lands in
     ``BatchResult.extras``; ``params`` maps a replication to the parameter values it runs with
-    (instead of drawing the scenario's uncertain ones)."""
+    (instead of drawing the scenario's uncertain ones); ``keep``: which tables of each
+    replication a results folder keeps (:data:`sim.io.results_folder.KEEP`)."""
     import pandas as pd
 
     horizon = int(days if days is not None else sc.horizon_days)
@@ -401,6 +413,7 @@ def run_on(
             resume=resume,
             extra=extra,
             quiet=quiet,
+            keep=keep,
         )
     todo = [r for r in range(reps) if r not in records]
     _check_memory(sc, horizon, min(engine.workers, len(todo)), engine.mode, quiet)
@@ -412,7 +425,7 @@ def run_on(
     log = bar is None and progress is None and not quiet and len(todo) > 1  # a log, not a bar
     ran, task_s, extras = _run_todo(
         engine,
-        (sc, seed, horizon, folder is not None, reduce, params),
+        (sc, seed, horizon, store.KEEP[keep] if folder is not None else (), reduce, params),
         todo,
         folder,
         bar,

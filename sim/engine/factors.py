@@ -73,6 +73,12 @@ class MeasureFactors:
         # scratch of one recomputation
         self._opened: dict[int, float] = {}
         self._origin_factor: list[float] = []
+        # caches of pure functions of the (immutable) measures: see _duties_when, rate_for, _retarget
+        self._duties: dict[tuple[bool, ...], tuple[list[float], list[float]]] = {}
+        self._rate_day = -1
+        self._rates: dict[tuple[int, int], float] = {}  # (lane, dispatch day) -> rate today
+        self._applies: dict[int, list[bool]] = {}  # dispatch day -> which measures apply today
+        self._costs_seen: tuple[list[float], list[float]] | None = None
 
     def _switching(self, lay: Layout) -> None:
         """Constants of supplier switching: per point its sector's parameters; per lane the
@@ -88,6 +94,8 @@ class MeasureFactors:
         self.factor: dict[int, list[float]] = {}
         self.prior: list[float] = list(lay.l_base)
         self.raw: list[list[float]] = [list(w) for w in lay.weights0]  # before capacity caps
+        # per lane, the prior its point's shares were last computed from (NaN: never)
+        self.prior_seen: list[float] = [math.nan] * len(lay.lanes)
         self.multi = [p for p, ins in enumerate(lay.in_lanes) if len(ins) > 1]
         self.moved: set[int] = set()
         self.in_base = [sum(lay.l_base[i] for i in ins) for ins in lay.in_lanes]
@@ -159,14 +167,23 @@ class MeasureFactors:
         return total + sum(eff for _, eff in best.values())
 
     def rate_for(self, lane: int, t: int, dispatched: int) -> float:
-        """Tariff rate on a lot of ``lane`` crossing on day ``t`` that was dispatched on ``dispatched``."""
+        """Tariff rate on a lot of ``lane`` crossing on day ``t`` that was dispatched on ``dispatched``
+        (kept for the rest of day ``t``: many lots of a lane and dispatch day cross together)."""
         entries = self.lane_tariffs.get(lane)
         if not entries:
             return 0.0
-        ok = [
-            m.active(t) and not (m.transit_exempt and dispatched < m.start) for m in self.measures
-        ]
-        return self._stack(entries, ok)
+        if t != self._rate_day:
+            self._rate_day, self._rates, self._applies = t, {}, {}
+        rate = self._rates.get((lane, dispatched))
+        if rate is None:
+            ok = self._applies.get(dispatched)
+            if ok is None:
+                ok = self._applies[dispatched] = [
+                    m.active(t) and not (m.transit_exempt and dispatched < m.start)
+                    for m in self.measures
+                ]
+            rate = self._rates[(lane, dispatched)] = self._stack(entries, ok)
+        return rate
 
     # ------------------------------------------------------------------ the day
     def apply(self, t: int) -> None:
@@ -180,10 +197,11 @@ class MeasureFactors:
         lay, fx = self.lay, self.today
         fx.reset(lay)
         active = [m.active(t) for m in self.measures]
-        for i, entries in self.lane_tariffs.items():
-            fx.lane_tariff[i] = self._stack(entries, active)
-        for i, entries in self.lane_levies.items():
-            fx.lane_levy[i] = self._stack(entries, active)
+        tariffs, levies = self._duties_when(active)
+        for i, rate in zip(self.lane_tariffs, tariffs, strict=True):
+            fx.lane_tariff[i] = rate
+        for i, rate in zip(self.lane_levies, levies, strict=True):
+            fx.lane_levy[i] = rate
         self._prestock(t)
         self._opened = {}  # lane -> capacity today (several openings: the largest)
         self._origin_factor = [1.0] * len(lay.lanes)
@@ -194,6 +212,19 @@ class MeasureFactors:
         self.prior = [p * f for p, f in zip(prior, self._origin_factor, strict=True)]
         self.diverted = {}  # the reset cleared what diversification had added
         self._reweight(t)
+
+    def _duties_when(self, active: list[bool]) -> tuple[list[float], list[float]]:
+        """The stacked tariff and levy of each lane in :attr:`lane_tariffs` / :attr:`lane_levies`
+        (their order) when the measures flagged in ``active`` apply; computed once per pattern
+        (a ramp recomputes the factors daily while the same duties apply)."""
+        key = tuple(active)
+        got = self._duties.get(key)
+        if got is None:
+            got = self._duties[key] = (
+                [self._stack(e, active) for e in self.lane_tariffs.values()],
+                [self._stack(e, active) for e in self.lane_levies.values()],
+            )
+        return got
 
     def _open_lanes(self, prior: list[float]) -> None:
         lay, fx = self.lay, self.today
@@ -316,6 +347,23 @@ class MeasureFactors:
         from wherever it is: when the cost gap closes (a tariff ends) the target is 1 again and
         shares move back with the same lag and ramp.
         """
+        self._retarget(t)
+        # only the points whose in-lanes' priors moved: the others' shares are what they were
+        # (their switching factors move only in _step_transitions, which resets them itself)
+        l_dp, seen = self.lay.l_dp, self.prior_seen
+        dirty = {l_dp[i] for i, (a, b) in enumerate(zip(self.prior, seen, strict=True)) if a != b}
+        for p in sorted(dirty):
+            self._set_weights(p)
+        self._cap_weights()
+
+    def _retarget(self, t: int) -> None:
+        """New switching targets of the points whose landed-cost gaps changed (set on day ``t``);
+        they depend on the day's duty and levy rates only, so nothing moves while those stay."""
+        fx = self.today
+        seen = self._costs_seen
+        if seen is not None and seen[0] == fx.lane_tariff and seen[1] == fx.lane_levy:
+            return
+        self._costs_seen = (list(fx.lane_tariff), list(fx.lane_levy))
         lay = self.lay
         for p in self.multi:
             ins = lay.in_lanes[p]
@@ -327,16 +375,15 @@ class MeasureFactors:
             if any(abs(a - b) > 1e-12 for a, b in zip(last, f_new, strict=True)):
                 self.switch_target[p] = f_new
                 self.transitions[p] = (list(self.factor.get(p, [1.0] * len(ins))), f_new, t)
-        for p, ins in enumerate(lay.in_lanes):
-            if ins:
-                self._set_weights(p)
-        self._cap_weights()
 
     def _set_weights(self, p: int) -> None:
         """Point ``p``'s order shares before capacity caps: prior x switching factor, normalised."""
         ins = self.lay.in_lanes[p]
         f = self.factor.get(p)
-        raw = [self.prior[i] * (f[j] if f else 1.0) for j, i in enumerate(ins)]
+        prior, seen = self.prior, self.prior_seen
+        for i in ins:
+            seen[i] = prior[i]
+        raw = [prior[i] * (f[j] if f else 1.0) for j, i in enumerate(ins)]
         tot = sum(raw)
         w = [x / tot for x in raw] if tot > 0 else [0.0] * len(ins)
         self.raw[p] = w

@@ -13,6 +13,8 @@ holding and backlog costs and turns the day's non-zero totals into ``(day, categ
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -131,7 +133,8 @@ class Ledger:
         self.p_hold_cat_a = np.asarray(self.p_hold_cat, dtype=np.intp)
         self.p_backlog_cat_a = np.asarray(self.p_backlog_cat, dtype=np.intp)
         self._arrays()
-        self.rows: list[tuple[int, int, float]] = []  # (day, category, usd)
+        self.rows: list[tuple[int, int, float]] = []  # (day, category, usd): the loop steps'
+        self.chunks: list[NDArray[np.float64]] = []  # ... the array steps', a (k, 3) array a day
         self.assessed: dict[tuple[int, str], float] = {}  # (day, levying country) -> duty, US$
 
     def _arrays(self) -> None:
@@ -252,5 +255,18 @@ class Ledger:
                 self.p_backlog_cat_a, weights=np.maximum(backlog, 0.0) * value, minlength=n
             ) * self.backlog_penalty
         nz = np.flatnonzero(ct)
-        self.rows.extend(zip([t] * len(nz), nz.tolist(), ct[nz].tolist(), strict=True))
+        day = np.empty((len(nz), 3))
+        day[:, 0] = t
+        day[:, 1] = nz
+        day[:, 2] = ct[nz]
+        self.chunks.append(day)
         ct[:] = 0.0
+
+    def table(self) -> NDArray[np.float64]:
+        """Every row booked, ``(day, category, usd)``, in booking order, as a (rows, 3) array."""
+        if self.chunks:
+            return np.concatenate(self.chunks)
+        flat = np.fromiter(
+            itertools.chain.from_iterable(self.rows), dtype=np.float64, count=3 * len(self.rows)
+        )
+        return flat.reshape(-1, 3)

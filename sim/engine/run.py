@@ -112,10 +112,8 @@ class Run:
         self.produced: Any = np.zeros(ncom) if self.arrays else [0.0] * ncom
         self.consumed: Any = np.zeros(ncom) if self.arrays else [0.0] * ncom
         self.delivered: Any = np.zeros(ncom) if self.arrays else [0.0] * ncom
-        self.spoiled = [0.0] * ncom
+        self.spoiled: Any = np.zeros(ncom) if self.arrays else [0.0] * ncom
         self.curtailed = [0.0] * ncom
-        if self.arrays:
-            self.spoiled = np.zeros(ncom)
         self.initial = [0.0] * ncom
         self.downtime_hours = 0.0
         npl = len(lay.plants)
@@ -1077,7 +1075,7 @@ class Run:
         self.mass_balance_error = err
         ledger = self.ledger
         return self.rec.finish(
-            self.border.queues, self.z_wait, ledger.rows, ledger.duty_by_day, self.lost_by_day
+            self.border.queues, self.z_wait, ledger.table(), ledger.duty_by_day, self.lost_by_day
         )
 
     def record(self) -> RunRecord:

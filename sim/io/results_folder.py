@@ -138,13 +138,25 @@ def _fsync(path: Path) -> None:
         os.fsync(fh.fileno())
 
 
-def parquet_bytes(df: pd.DataFrame) -> bytes:
-    """A DataFrame as Parquet file bytes (for shipping tables from worker processes)."""
+def parquet_bytes(df: pd.DataFrame, **options: Any) -> bytes:
+    """A DataFrame as Parquet file bytes (for shipping tables from worker processes); ``options``
+    go to :func:`pyarrow.parquet.write_table`."""
     import io
 
     buf = io.BytesIO()
-    df.to_parquet(buf, index=False)
+    df.to_parquet(buf, index=False, **options)
     return buf.getvalue()
+
+
+def part_bytes(table: str, df: pd.DataFrame) -> bytes:
+    """One replication's part of ``table`` as Parquet bytes.
+
+    Borderflow reads parts whole (quantiles, combined tables, checksums), so no column statistics
+    are written: the long daily table encodes 40 % faster (a filtered read still works, it only
+    cannot skip row groups). The series table's float columns are not dictionary-encoded (its
+    values rarely repeat: half the time, a smaller file).
+    """
+    return parquet_bytes(df, write_statistics=False, use_dictionary=table != "series")
 
 
 def write_parquet(df: pd.DataFrame, path: Path) -> None:
@@ -168,6 +180,12 @@ def write_parquet(df: pd.DataFrame, path: Path) -> None:
 
 PART_TABLES = ("daily", "ledger", "crossings", "flows", "plants", "series")
 COMBINE_MAX_REPS = 20
+# what a batch keeps of each replication besides its KPIs (``keep``): every table, or what the
+# per-day quantiles and the figures read (the long daily, ledger and plants tables are not written)
+KEEP: dict[str, tuple[str, ...]] = {
+    "all": PART_TABLES,
+    "quantiles": ("crossings", "flows", "series"),
+}
 
 
 def part_path(folder: Path, table: str, rep: int) -> Path:
@@ -268,11 +286,13 @@ def batch_identity(
     *,
     borderflow: str,
     git_revision: str | None,
+    keep: str = "all",
 ) -> dict[str, Any]:
     """What a results folder's replications depend on.
 
     A resumed batch must match it exactly, except ``git_revision`` (a warning when it differs):
-    ``borderflow`` is the package version, ``git_revision`` the checkout's commit, if any.
+    ``borderflow`` is the package version, ``git_revision`` the checkout's commit, if any;
+    ``keep`` (recorded unless ``"all"``) which tables each replication keeps (:data:`KEEP`).
     """
     return {
         "scenario": snapshot["name"],
@@ -283,6 +303,7 @@ def batch_identity(
         "days": days,
         "borderflow": borderflow,
         "git_revision": git_revision,
+        **({"keep": keep} if keep != "all" else {}),
     }
 
 
@@ -358,6 +379,13 @@ def check_results_folder(folder: Path, identity: dict[str, Any], *, resume: bool
         raise ResultsFolderError(
             f"results folder {folder} holds {what}; this run is {this}: "
             "use another --out or delete the folder"
+        )
+    kept, keep = old.get("keep", "all"), identity.get("keep", "all")
+    if kept != keep:
+        raise ResultsFolderError(
+            f"results folder {folder} holds a batch of {_describe(old)} that keeps {kept!r} of "
+            f"each replication; this run keeps {keep!r}: use the same keep (--keep {kept}), "
+            "another --out, or delete the folder"
         )
     if old.get("borderflow") is not None and old["borderflow"] != identity["borderflow"]:
         raise ResultsFolderError(
