@@ -53,7 +53,7 @@ from sim.spec.scenario import Scenario
 __all__ = ["MASS_BALANCE_TOL", "Point", "Run", "events_processed"]
 
 MASS_BALANCE_TOL = 1e-9
-VECTOR_MIN = 100  # from this many stock points on, the daily steps run as numpy arrays (measured crossover)
+VECTOR_MIN = 40  # stock points from which the daily steps run as arrays (bench_peers crossover, 20-80 retailers)
 WAIT_SAMPLES_PER_DAY = 16
 # an inventory position within this relative distance of its reorder point counts as at it: with
 # steady flows the position often lands on the point exactly, and the order must not hinge on the
