@@ -538,12 +538,9 @@ class Run:
             self._produce_arrays()
             return
         # what each point's customers ordered, summed in lane order
-        ordered_l: list[float]
-        if self.arrays:
-            ordered = np.bincount(lay.l_op_a, weights=np.asarray(os_), minlength=lay.n_points)
-            ordered_l = ordered.tolist()
-        else:
-            ordered_l = [sum(os_[i] for i in out[p]) for p in range(lay.n_points)]
+        ordered_l = [0.0] * lay.n_points
+        for i, p in enumerate(lay.l_op):
+            ordered_l[p] += os_[i]
         for si, p, cap in lay.sources:
             want = (ordered_l[p] if out[p] else 0) + lay.buffer[p] - oh[p]
             q = min(cap * site_factor[si], want)
