@@ -20,8 +20,9 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
+
+from _revision import checkout
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ("baseline", "talks_collapse")
@@ -76,21 +77,10 @@ def main() -> None:
     here: list[dict[str, dict[str, float]]] = []
     base: list[dict[str, dict[str, float]]] = []
     if args.against:
-        with tempfile.TemporaryDirectory() as tmp:
-            tree = Path(tmp) / "rev"
-            subprocess.run(
-                ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), args.against],
-                check=True, capture_output=True,
-            )  # fmt: skip
-            try:
-                for _ in range(args.rounds):
-                    base.append(probe(tree, args.days, args.repeat))
-                    here.append(probe(ROOT, args.days, args.repeat))
-            finally:
-                subprocess.run(
-                    ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
-                    check=False, capture_output=True,
-                )  # fmt: skip
+        with checkout(args.against) as tree:
+            for _ in range(args.rounds):
+                base.append(probe(tree, args.days, args.repeat))
+                here.append(probe(ROOT, args.days, args.repeat))
     else:
         here.append(probe(ROOT, args.days, args.repeat))
     for name in SCENARIOS:

@@ -27,8 +27,9 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
+
+from _revision import checkout
 
 ROOT = Path(__file__).resolve().parent.parent
 SKIP = {"wall_s", "events", "mass_balance_error", "cost_duty_usd", "rep", "seed", "days"}
@@ -124,19 +125,8 @@ def main() -> None:
     if args.perturb:
         old, label = kpis(ROOT, args, perturb=True), "nudged"
     else:
-        with tempfile.TemporaryDirectory() as tmp:
-            tree = Path(tmp) / "rev"
-            subprocess.run(
-                ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), args.against],
-                check=True, capture_output=True,
-            )  # fmt: skip
-            try:
-                old, label = kpis(tree, args), args.against[:8]
-            finally:
-                subprocess.run(
-                    ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
-                    check=False, capture_output=True,
-                )  # fmt: skip
+        with checkout(args.against) as tree:
+            old, label = kpis(tree, args), args.against[:8]
     for name in args.scenarios.split(","):
         report(name, old[name], new[name], label)
 

@@ -19,9 +19,10 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from _revision import checkout
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ("baseline", "talks_collapse")
@@ -100,21 +101,10 @@ def main() -> None:
     here = [probe(ROOT, args.days, args.repeat)]
     base: list[dict[str, dict[str, float]]] = []
     if args.against:
-        with tempfile.TemporaryDirectory() as tmp:
-            tree = Path(tmp) / "rev"
-            subprocess.run(
-                ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), args.against],
-                check=True, capture_output=True,
-            )  # fmt: skip
-            try:
-                for _ in range(args.rounds):
-                    base.append(probe(tree, args.days, args.repeat))
-                    here.append(probe(ROOT, args.days, args.repeat))
-            finally:
-                subprocess.run(
-                    ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
-                    check=False, capture_output=True,
-                )  # fmt: skip
+        with checkout(args.against) as tree:
+            for _ in range(args.rounds):
+                base.append(probe(tree, args.days, args.repeat))
+                here.append(probe(ROOT, args.days, args.repeat))
     for name in SCENARIOS:
         cpu = statistics.median(h[name]["cpu"] for h in here)
         wall = statistics.median(h[name]["wall"] for h in here)

@@ -112,10 +112,13 @@ def _g_table(c: int) -> list[float]:
 
 def _sojourn_interp(load_per_day: float, booths: int, service_min: float) -> float:
     """Interpolated M/M/c mean sojourn (minutes), utilisation capped at RHO_MAX."""
-    rho = load_per_day * service_min / (booths * MIN_PER_DAY)
+    return _sojourn(_g_table(booths), load_per_day * service_min / (booths * MIN_PER_DAY), service_min)
+
+
+def _sojourn(table: list[float], rho: float, service_min: float) -> float:
+    """Mean sojourn (minutes) at utilisation ``rho`` (capped at RHO_MAX) from ``g``'s table."""
     if rho > RHO_MAX:
         rho = RHO_MAX
-    table = _g_table(booths)
     x = rho * _INV_STEP
     i = int(x)
     if i >= _GRID_N - 1:
@@ -325,17 +328,7 @@ class QueueDay:
         if not self.booths:
             return math.inf
         service = self.service_min
-        rho = load_per_day * service / self._minutes
-        if rho > RHO_MAX:
-            rho = RHO_MAX
-        table = self._table
-        x = rho * _INV_STEP
-        i = int(x)
-        if i >= _GRID_N - 1:
-            i = _GRID_N - 2
-        g0 = table[i]
-        g = g0 + (x - i) * (table[i + 1] - g0)
-        return service * g / (1.0 - rho) / self._sojourn0
+        return _sojourn(self._table, load_per_day * service / self._minutes, service) / self._sojourn0
 
     def scale_memo(self, load_per_day: float) -> float:
         """:meth:`scale`, remembered: for loads that come back (whole numbers of vehicles)."""
