@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,3 +31,12 @@ def checkout(rev: str) -> Iterator[Path]:
                 ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
                 check=False, capture_output=True,
             )  # fmt: skip
+
+
+def run_probe(script: str, tree: Path, *args: str) -> Any:
+    """Run ``script`` (``python -c``) in a fresh process on the checkout ``tree`` (its code and its
+    data: ``sys.argv[1]`` is the tree, then ``args``) and return the JSON it prints."""
+    cmd = [sys.executable, "-c", script, str(tree), *args]
+    env = {**os.environ, "BORDERFLOW_HOME": str(tree)}
+    done = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env, cwd=tree)
+    return json.loads(done.stdout)

@@ -15,14 +15,11 @@ ratios this/REV are printed.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
-import sys
 from pathlib import Path
 
-from _revision import checkout
+from _revision import checkout, run_probe
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ("baseline", "talks_collapse")
@@ -55,10 +52,9 @@ print(json.dumps(out))
 
 def probe(tree: Path, days: int, repeat: int) -> dict[str, dict[str, float]]:
     """Median CPU per replication and profiled Border.cross time, in a fresh process on ``tree``."""
-    cmd = [sys.executable, "-c", _PROBE, str(tree), str(days), str(repeat), ",".join(SCENARIOS)]
-    env = {**os.environ, "BORDERFLOW_HOME": str(tree)}
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env, cwd=tree)
-    result: dict[str, dict[str, float]] = json.loads(out.stdout)
+    result: dict[str, dict[str, float]] = run_probe(
+        _PROBE, tree, str(days), str(repeat), ",".join(SCENARIOS)
+    )
     return result
 
 

@@ -21,15 +21,11 @@ themselves.
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import os
 import statistics
-import subprocess
-import sys
 from pathlib import Path
 
-from _revision import checkout
+from _revision import checkout, run_probe
 
 ROOT = Path(__file__).resolve().parent.parent
 SKIP = {"wall_s", "events", "mass_balance_error", "cost_duty_usd", "rep", "seed", "days"}
@@ -64,11 +60,10 @@ print(json.dumps(out))
 
 def kpis(tree: Path, args: argparse.Namespace, perturb: bool = False) -> dict[str, list[dict[str, float]]]:
     """KPIs of every replication of every scenario, computed in a fresh process on ``tree``."""
-    cmd = [sys.executable, "-c", _PROBE, str(tree), str(args.seed), str(args.days), str(args.reps),
-           args.scenarios, "1" if perturb else "0"]  # fmt: skip
-    env = {**os.environ, "BORDERFLOW_HOME": str(tree)}
-    done = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env, cwd=tree)
-    result: dict[str, list[dict[str, float]]] = json.loads(done.stdout)
+    result: dict[str, list[dict[str, float]]] = run_probe(
+        _PROBE, tree, str(args.seed), str(args.days), str(args.reps), args.scenarios,
+        "1" if perturb else "0",
+    )
     return result
 
 

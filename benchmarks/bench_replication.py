@@ -14,15 +14,12 @@ and the ratio current/REV is printed: a shared, noisy machine slows both alike.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-from _revision import checkout
+from _revision import checkout, run_probe
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ("baseline", "talks_collapse")
@@ -53,10 +50,9 @@ print(json.dumps(out))
 
 def probe(tree: Path, days: int, repeat: int) -> dict[str, dict[str, float]]:
     """Median CPU and wall seconds per replication, measured in a fresh process on ``tree``."""
-    cmd = [sys.executable, "-c", _PROBE, str(tree), str(days), str(repeat), ",".join(SCENARIOS)]
-    env = {**os.environ, "BORDERFLOW_HOME": str(tree)}
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env, cwd=tree)
-    result: dict[str, dict[str, float]] = json.loads(out.stdout)
+    result: dict[str, dict[str, float]] = run_probe(
+        _PROBE, tree, str(days), str(repeat), ",".join(SCENARIOS)
+    )
     return result
 
 
