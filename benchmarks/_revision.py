@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -40,3 +41,11 @@ def run_probe(script: str, tree: Path, *args: str) -> Any:
     env = {**os.environ, "BORDERFLOW_HOME": str(tree)}
     done = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env, cwd=tree)
     return json.loads(done.stdout)
+
+
+def add_arguments(ap: argparse.ArgumentParser) -> None:
+    """The options of a benchmark that measures one replication, here and at ``--against REV``."""
+    ap.add_argument("--days", type=int, default=730)
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds with --against")
+    ap.add_argument("--against", default=None, help="git revision to compare with")

@@ -19,7 +19,7 @@ import os
 import statistics
 from pathlib import Path
 
-from _revision import checkout, run_probe
+from _revision import add_arguments, checkout, run_probe
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ("baseline", "talks_collapse")
@@ -64,10 +64,7 @@ def median(runs: list[dict[str, dict[str, float]]], name: str, key: str) -> floa
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--days", type=int, default=730)
-    ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds with --against")
-    ap.add_argument("--against", default=None, help="git revision to compare with")
+    add_arguments(ap)
     args = ap.parse_args()
     print(f"load average {os.getloadavg()[0]:.1f} (2 shared cores: compare within one run)")
     here: list[dict[str, dict[str, float]]] = []

@@ -19,7 +19,7 @@ import statistics
 import time
 from pathlib import Path
 
-from _revision import checkout, run_probe
+from _revision import add_arguments, checkout, run_probe
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ("baseline", "talks_collapse")
@@ -77,10 +77,7 @@ def bare_simpy_per_lot(n_lots: int) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--days", type=int, default=730)
-    ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds with --against")
-    ap.add_argument("--against", default=None, help="git revision to compare with")
+    add_arguments(ap)
     args = ap.parse_args()
 
     from sim import load_scenario, network_for, simulate
