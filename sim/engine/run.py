@@ -1,12 +1,14 @@
-"""One replication: a daily-step model on a SimPy clock, with lot arrivals as events.
+"""One replication: a daily-step model on a SimPy clock, with lots on their way in a calendar.
 
-Shape (see "Why it is built this way" in the README): one global daily tick process steps every site in a fixed
-order; shipments are lots (one per lane per day) whose arrival is a ``Timeout`` callback, never a
-process per lot. Within day ``t`` the order is fixed and does not depend on SimPy's tie-breaking:
+Shape (see "Why it is built this way" in the README): one global daily tick process steps every
+site in a fixed order; shipments are lots (one per lane per day) that wait in the arrival calendar
+(:mod:`sim.engine.calendar`) until the day they are due, never a SimPy event or process per lot.
+The daily steps run as loops over lists on a small network and as numpy operations over the run's
+state arrays from :data:`VECTOR_MIN` stock points on (the two agree to rounding). Within day ``t``
+the order is fixed:
 
-1. arrivals: lots due at time <= t are in stock before the tick (a lot due exactly at t was scheduled
-   before the tick's own timeout, and every transit time is > 0, so nothing dispatched on day t
-   arrives before day t + 1);
+1. arrivals: lots due at time <= t are in stock before the tick (every transit time is > 0, so
+   nothing dispatched on day t arrives before day t + 1);
 2. timed measures switch (scenario measures);
 3. perishables older than their shelf life spoil;
 4. markets draw demand and serve it from stock (backorders first);
@@ -26,7 +28,8 @@ Who does what: the :class:`~sim.engine.layout.Layout` holds the run's indices an
 :class:`~sim.engine.factors.MeasureFactors` writes the day's factors, the
 :class:`~sim.engine.border.Border` returns what crossed, the :class:`~sim.engine.ledger.Ledger`
 keeps the costs, and the :class:`Run` owns the state (stock, backlog, orders, goods in transit),
-reads the factors and books what the border returns. None of them calls the run.
+reads the factors and books what the border returns; the
+:class:`~sim.engine.calendar.Calendar` holds what is on its way. None of them calls the run.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ import numpy as np
 import simpy
 
 from sim.engine.border import Border, Crossed, Lot
+from sim.engine.calendar import Calendar
 from sim.engine.factors import DayFactors, MeasureFactors
 from sim.engine.layout import Layout, Point
 from sim.engine.ledger import Ledger
@@ -126,8 +130,6 @@ class Run:
         self.lost_value = 0.0
         self.lost_by_day = [0.0] * self.days
         self.rec = Recorder(self.days, len(self.lay.points), len(self.lay.lanes))
-        self.buckets: dict[int, list[tuple[float, int, int, float, float, float]]] = {}
-        self._seq = itertools.count()
         self.fifo_points = [p for p, f in enumerate(self.fifo) if f is not None]
         self.events = 0
         self.wall_s = 0.0
@@ -164,25 +166,18 @@ class Run:
         )
 
     def _calendar(self) -> None:
-        """The arrival calendar. Lots wait in per-day buckets (a calendar queue); in array mode,
-        lots bound for a point without FIFO batches (where the order of arrival within a day
-        changes nothing but the summation order) are added into a ring of per-day lane arrays,
-        ``ring`` days deep, and a day's arrivals are taken in with a few numpy operations."""
+        """The arrival calendar (:mod:`sim.engine.calendar`): in array mode lots bound for a
+        point without FIFO batches go into its ring, as deep as the longest transit time drawn
+        plus a week; then the arrays the array steps read."""
         lay = self.lay
         nl = len(lay.lanes)
-        self.l_plain = np.asarray(
-            [lay.p_shelf[lay.l_dp[i]] is None for i in range(nl)], dtype=bool
-        )
+        plain = np.asarray([lay.p_shelf[lay.l_dp[i]] is None for i in range(nl)], dtype=bool)
+        longest = float(np.max(self.tau)) if self.arrays and nl and self.days else 0.0
+        depth = min(self.days + 1, int(math.ceil(longest)) + 8)
+        self.cal = Calendar(self.days, nl, plain if self.arrays else None, depth)
         self.l_fifo_origin = np.asarray(
             [self.fifo[lay.l_op[i]] is not None for i in range(nl)], dtype=bool
         )
-        longest = float(np.max(self.tau)) if self.arrays and nl and self.days else 0.0
-        self.ring = min(self.days + 1, int(math.ceil(longest)) + 8) if self.arrays else 1
-        width = nl if self.arrays else 0
-        self.ring_qty = np.zeros((self.ring, width))  # units due per day slot and lane
-        self.ring_duty = np.zeros((self.ring, width))  # ... times their embodied duty, US$
-        self.ring_used = np.zeros(self.ring, dtype=bool)
-        self.ring_taxed = np.zeros(self.ring, dtype=bool)
         self.l_plain_origin = (~self.l_fifo_origin).astype(float)
         self.l_dcat_a = np.asarray(self.ledger.l_delay_cat, dtype=np.intp)
         self.l_upv = np.asarray(
@@ -317,61 +312,31 @@ class Run:
         self._add(p, qty, born, duty)
 
     def schedule(self, l: int, qty: float, delay: float, born: float, duty: float = 0.0) -> None:
-        """Put ``qty`` units on lane ``l``'s way, to arrive ``delay`` days from now.
-
-        Arrivals wait in per-day buckets (a calendar queue), not as one SimPy event each: a lot
-        due at time ``at`` joins bucket ``ceil(at)`` and is in stock before that day's tick, as a
-        SimPy timeout due at ``at`` would be (every transit time is > 0).
-        """
-        at = self.env.now + delay
-        day = math.ceil(at)
-        if self.arrays and self.l_plain[l] and day < self.days and day - self.now < self.ring:
-            slot = day % self.ring
-            self.ring_qty[slot, l] += qty
-            self.ring_used[slot] = True
-            if duty:
-                self.ring_duty[slot, l] += duty * qty
-                self.ring_taxed[slot] = True
-            return
-        bucket = self.buckets.get(day)
-        if bucket is None:
-            bucket = self.buckets[day] = []
-        bucket.append((at, next(self._seq), l, qty, born, duty))
+        """Put ``qty`` units on lane ``l``'s way, to arrive ``delay`` days from now (a lot in the
+        arrival calendar, not a SimPy event)."""
+        self.cal.add(self.env.now, l, qty, delay, born, duty)
 
     def _receive(self, day: int, before: float = math.inf) -> None:
-        """Unload bucket ``day`` in order of arrival time, then of scheduling (SimPy's order);
-        with ``before``, only the lots due strictly before it."""
-        if self.arrays and day < self.days:
-            self._receive_ring(day)
-        bucket = self.buckets.pop(day, None)
-        if not bucket:
-            return
-        bucket.sort()
+        """Take in the lots due on ``day`` (with ``before``, only those due strictly before it)."""
+        ring = self.cal.take_ring(day)
+        if ring is not None:
+            self._take_in(*ring)
         arrive = self._arrive
-        for k, (at, _, l, qty, born, duty) in enumerate(bucket):
-            if at >= before:
-                self.buckets[day] = bucket[k:]
-                return
+        for at, _, l, qty, born, duty in self.cal.take_bucket(day, before):
             arrive(at, l, qty, born, duty)
 
-    def _receive_ring(self, day: int) -> None:
-        """Take in the ring's lots due on ``day``: stock and embodied duty per point, as the lots
-        one by one would (the duty is the stock-weighted mean of what was there and what came)."""
-        slot = day % self.ring
-        if not self.ring_used[slot]:
-            return
+    def _take_in(self, q: Any, dq: Any) -> None:
+        """Take in ``q`` units per lane (``dq``: times their duty per unit): stock and embodied
+        duty per point, as the lots one by one would (the duty is the stock-weighted mean of
+        what was there and what came)."""
         lay = self.lay
         n = lay.n_points
-        q = self.ring_qty[slot]
         self.in_transit -= q
         inc = np.bincount(lay.l_dp_a, weights=q, minlength=n)
         oh = np.asarray(self.on_hand)
         emb = np.asarray(self.embodied)
-        if self.ring_taxed[slot]:
-            dq = self.ring_duty[slot]
+        if dq is not None:
             dinc = np.bincount(lay.l_dp_a, weights=dq, minlength=n)
-            dq[:] = 0.0
-            self.ring_taxed[slot] = False
             upd = (inc > 0) & ((dinc != 0) | (emb != 0))
         else:
             dinc = None
@@ -383,8 +348,6 @@ class Run:
             new = np.divide(mixed, tot, out=np.zeros(n), where=tot > 0)
             self.embodied = np.where(upd, new, emb)
         oh += inc
-        q[:] = 0.0
-        self.ring_used[slot] = False
 
     def assess(self, l: int, qty: float, t: int, dispatched: int) -> float:
         """Book the duty (and levy) on ``qty`` units of lane ``l`` crossing on day ``t``; return US$/unit."""
@@ -908,7 +871,7 @@ class Run:
             if len(at_d):  # pipeline, wire and sea crossings: duty at dispatch
                 df = df.copy()
                 df[at_d] += self._assess(free[at_d], xf[at_d], t, None)
-            self._later(
+            self.cal.add_many(
                 t, free, xf, tau[free], None if born is None else born[free], df, unique=True
             )
         return lots
@@ -926,36 +889,6 @@ class Run:
         v = self.lay.p_value_a[self.lay.l_dp_a[lanes]]
         self.ledger.book_duties(lanes[taxed], (qty * v * rate)[taxed], (qty * v * levy)[taxed], t)
         return np.where(taxed, v * (rate + levy), 0.0)
-
-    def _later(
-        self, t: int, lanes: Any, qty: Any, delay: Any, born: Any, duty: Any, unique: bool = False
-    ) -> None:
-        """Lots of ``qty`` units on ``lanes`` arrive ``delay`` days from now: into the ring where
-        they can, else into the buckets (``born`` None: born today). ``unique``: no lane twice."""
-        day = np.ceil(t + delay).astype(np.intp)
-        ok = self.l_plain[lanes] & (day < min(self.days, t + self.ring))
-        every = bool(ok.all())
-        if not every:
-            day, lanes_r, qty_r, duty_r = day[ok], lanes[ok], qty[ok], duty[ok]
-        else:
-            lanes_r, qty_r, duty_r = lanes, qty, duty
-        slot = day % self.ring
-        if unique:  # (slot, lane) pairs differ: a plain fancy add is exact
-            self.ring_qty[slot, lanes_r] += qty_r
-        else:
-            np.add.at(self.ring_qty, (slot, lanes_r), qty_r)
-        self.ring_used[slot] = True
-        dq = duty_r * qty_r
-        if dq.any():
-            taxed = dq != 0
-            np.add.at(self.ring_duty, (slot[taxed], lanes_r[taxed]), dq[taxed])
-            self.ring_taxed[slot[taxed]] = True
-        if every:
-            return
-        now = float(t)
-        for k in np.flatnonzero(~ok).tolist():
-            b = now if born is None else float(born[k])
-            self.schedule(int(lanes[k]), float(qty[k]), float(delay[k]), b, float(duty[k]))
 
     def _book_crossings(self, t: int, crossed: list[Any]) -> None:
         """Book what the border served today (duty, arrival, delay, a detour's driving hours and
@@ -1006,7 +939,7 @@ class Run:
         duty = np.asarray(duty_t)
         if self.taxing:
             duty = duty + self._assess(lanes, qty, t, np.asarray(disp_t))
-        self._later(
+        self.cal.add_many(
             t, lanes, qty, np.asarray(transit_t) + np.asarray(wait_t), np.asarray(born_t), duty
         )
         road = [k for k, h in enumerate(hours_t) if h is not None]
