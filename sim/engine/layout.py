@@ -60,6 +60,67 @@ class Layout:
         # the in-lanes of every point, point by point: the order of Layout.weights0 flattened
         self.in_flat = np.asarray([i for ins in self.in_lanes for i in ins], dtype=np.intp)
         self.p_value_a = np.asarray(self.p_value, dtype=float)
+        self.p_com_a = np.asarray(self.p_com_i, dtype=np.intp)
+        # points that keep FIFO batches (perishables), and lanes to and from them
+        fifo = [bool(sh) for sh in self.p_shelf]
+        self.p_fifo = fifo
+        self.p_plain = np.asarray([not f for f in fifo], dtype=float)
+        nl = len(self.lanes)
+        self.l_plain = np.asarray([self.p_shelf[self.l_dp[i]] is None for i in range(nl)], dtype=bool)
+        self.l_fifo_origin = np.asarray([fifo[self.l_op[i]] for i in range(nl)], dtype=bool)
+        self.l_plain_origin = (~self.l_fifo_origin).astype(float)
+        self.l_cost_a = np.asarray(self.l_cost, dtype=float)
+        self._market_arrays()
+        self._producer_arrays()
+        live = self.live
+        self.v_point = np.asarray([p for p, _, _ in live], dtype=np.intp)
+        self.v_feed = np.asarray([f for _, f, _ in live], dtype=float)
+        self.v_death = np.asarray([d for _, _, d in live], dtype=float)
+        self.v_com = self.p_com_a[self.v_point]
+        self.v_value = self.p_value_a[self.v_point]
+
+    def _market_arrays(self) -> None:
+        """The markets as arrays (the array steps use them when no point has two demand rows)."""
+        mk, fifo = self.markets, self.p_fifo
+        self.m_point = np.asarray([p for p, _, _, _ in mk], dtype=np.intp)
+        self.m_unique = len(set(self.m_point.tolist())) == len(mk)
+        self.m_mean = np.asarray([x for _, x, _, _ in mk], dtype=float)
+        self.m_cv = np.asarray([x for _, _, x, _ in mk], dtype=float)
+        self.m_lost = np.asarray([x for _, _, _, x in mk], dtype=bool)
+        self.m_lost_f = self.m_lost.astype(float)
+        self.m_keep = 1.0 - self.m_lost_f  # markets that keep a backlog
+        self.m_any_lost = bool(self.m_lost.any())
+        self.m_pois = np.asarray(self.m_poisson, dtype=bool)
+        self.m_any_pois = bool(self.m_pois.any())
+        self.m_elastic_a = np.asarray(self.m_elastic, dtype=float)
+        self.m_elastic_on = self.m_elastic_a != 0
+        self.m_any_elastic = bool(self.m_elastic_on.any())
+        self.m_value = self.p_value_a[self.m_point]
+        self.m_com = self.p_com_a[self.m_point]
+        self.m_fifo = [k for k, (p, _, _, _) in enumerate(mk) if fifo[p]]
+        self.m_plain = np.asarray([not fifo[p] for p, _, _, _ in mk], dtype=float)
+
+    def _producer_arrays(self) -> None:
+        """Sources, plants and the plants' bills of materials as arrays."""
+        src, pl, fifo = self.sources, self.plants, self.p_fifo
+        self.s_site = np.asarray([si for si, _, _ in src], dtype=np.intp)
+        self.s_point = np.asarray([p for _, p, _ in src], dtype=np.intp)
+        self.s_cap = np.asarray([c for _, _, c in src], dtype=float)
+        self.s_buffer = np.asarray([self.buffer[p] for _, p, _ in src], dtype=float)
+        self.k_site = np.asarray([si for si, _, _, _ in pl], dtype=np.intp)
+        self.k_point = np.asarray([p for _, p, _, _ in pl], dtype=np.intp)
+        self.k_cap = np.asarray([c for _, _, c, _ in pl], dtype=float)
+        self.k_buffer = np.asarray([self.buffer[p] for _, p, _, _ in pl], dtype=float)
+        bom = [(k, ip, per) for k, (_, _, _, b) in enumerate(pl) for ip, per in b]
+        self.b_plant = np.asarray([k for k, _, _ in bom], dtype=np.intp)
+        self.b_point = np.asarray([ip for _, ip, _ in bom], dtype=np.intp)
+        self.b_per = np.asarray([per for _, _, per in bom], dtype=float)
+        self.b_bind = self.b_per > 0  # an input with a positive rate limits its plant's output
+        self.b_div = np.where(self.b_bind, self.b_per, 1.0)
+        self.b_com = self.p_com_a[self.b_point]
+        self.b_fifo = [j for j, (_, ip, _) in enumerate(bom) if fifo[ip]]
+        self.b_plain = np.asarray([not fifo[ip] for _, ip, _ in bom], dtype=float)
+        self.p_fifo_made = [p for _, p, _ in src if fifo[p]] + [p for _, p, _, _ in pl if fifo[p]]
 
     # ------------------------------------------------------------------ stock points
     def _points(self) -> None:

@@ -168,95 +168,30 @@ class Run:
     def _calendar(self) -> None:
         """The arrival calendar (:mod:`sim.engine.calendar`): in array mode lots bound for a
         point without FIFO batches go into its ring, as deep as the longest transit time drawn
-        plus a week; then the arrays the array steps read."""
-        lay = self.lay
+        plus a week. Then what the array steps read from the ledger and the border, and the run
+        totals they keep."""
+        lay, led = self.lay, self.ledger
         nl = len(lay.lanes)
-        plain = np.asarray([lay.p_shelf[lay.l_dp[i]] is None for i in range(nl)], dtype=bool)
         longest = float(np.max(self.tau)) if self.arrays and nl and self.days else 0.0
         depth = min(self.days + 1, int(math.ceil(longest)) + 8)
-        self.cal = Calendar(self.days, nl, plain if self.arrays else None, depth)
-        self.l_fifo_origin = np.asarray(
-            [self.fifo[lay.l_op[i]] is not None for i in range(nl)], dtype=bool
-        )
-        self.l_plain_origin = (~self.l_fifo_origin).astype(float)
-        self.l_dcat_a = np.asarray(self.ledger.l_delay_cat, dtype=np.intp)
-        self.l_upv = np.asarray(
-            [self.border.upv.get(i, 1.0) for i in range(nl)], dtype=float
-        )
+        self.cal = Calendar(self.days, nl, lay.l_plain if self.arrays else None, depth)
         self.taxing = False  # some lane has a duty or levy today (array mode)
         self.rate_a = self.levy_a = np.zeros(nl)
+        self.l_dcat_a = np.asarray(led.l_delay_cat, dtype=np.intp)
+        self.l_tcat_a = np.asarray(led.l_transport_cat, dtype=np.intp)
+        self.l_upv = np.asarray([self.border.upv.get(i, 1.0) for i in range(nl)], dtype=float)
         self.l_grouped = np.asarray([g >= 0 for g in self.border.lane_group], dtype=bool)
-        self._market_arrays()
-        self._producer_arrays()
-        live = lay.live
-        self.v_point = np.asarray([p for p, _, _ in live], dtype=np.intp)
-        self.v_feed = np.asarray([f for _, f, _ in live], dtype=float)
-        self.v_death = np.asarray([d for _, _, d in live], dtype=float)
-        self.v_com = np.asarray([lay.p_com_i[p] for p, _, _ in live], dtype=np.intp)
-        self.v_value = lay.p_value_a[self.v_point]
-        self.v_spoil_cat = np.asarray(self.ledger.p_spoil_cat, dtype=np.intp)[self.v_point]
-        self.v_hold_cat = np.asarray(self.ledger.p_hold_cat, dtype=np.intp)[self.v_point]
         self.l_at_dispatch = np.asarray(self.border.at_dispatch, dtype=bool)
-        self.l_tcat_a = np.asarray(self.ledger.l_transport_cat, dtype=np.intp)
-        self.l_cost_a = np.asarray(lay.l_cost, dtype=float)
-
-    def _market_arrays(self) -> None:
-        """The markets as arrays (array mode; used when no point has two demand rows)."""
-        lay = self.lay
-        mk = lay.markets
-        self.m_point = np.asarray([p for p, _, _, _ in mk], dtype=np.intp)
-        self.m_unique = len(set(self.m_point.tolist())) == len(mk)
-        self.m_mean = np.asarray([x for _, x, _, _ in mk], dtype=float)
-        self.m_cv = np.asarray([x for _, _, x, _ in mk], dtype=float)
-        self.m_lost = np.asarray([x for _, _, _, x in mk], dtype=bool)
-        self.m_pois = np.asarray(lay.m_poisson, dtype=bool)
-        self.m_any_pois = bool(self.m_pois.any())
-        self.m_elastic_a = np.asarray(lay.m_elastic, dtype=float)
-        self.m_elastic = self.m_elastic_a != 0
-        self.m_value = lay.p_value_a[self.m_point]
-        self.m_cons = np.asarray(self.ledger.p_consumer_share, dtype=float)[self.m_point]
-        self.m_com = np.asarray([lay.p_com_i[p] for p, _, _, _ in mk], dtype=np.intp)
-        self.m_lost_cat = np.asarray(self.ledger.p_lost_cat, dtype=np.intp)[self.m_point]
-        self.m_fifo = [k for k, (p, _, _, _) in enumerate(mk) if self.fifo[p] is not None]
-        self.m_plain = np.asarray([self.fifo[p] is None for p, _, _, _ in mk], dtype=float)
-        self.m_keep = 1.0 - self.m_lost  # markets that keep a backlog
-        self.m_lost_f = self.m_lost.astype(float)
-        self.m_any_lost = bool(self.m_lost.any())
-        self.m_any_elastic = bool(self.m_elastic.any())
-        self.m_took = np.zeros(len(mk))  # delivered per market, run total (array mode)
-        self.k_made = np.zeros(lay.n_points)  # produced per point, run total (array mode)
-        self.b_used = np.zeros(0)  # used per BOM row, run total (array mode)
-
-    def _producer_arrays(self) -> None:
-        """Sources, plants and the plants' bills of materials as arrays (array mode)."""
-        lay, led = self.lay, self.ledger
-        src, pl = lay.sources, lay.plants
-        self.s_site = np.asarray([si for si, _, _ in src], dtype=np.intp)
-        self.s_point = np.asarray([p for _, p, _ in src], dtype=np.intp)
-        self.s_cap = np.asarray([c for _, _, c in src], dtype=float)
-        self.s_buffer = np.asarray([lay.buffer[p] for _, p, _ in src], dtype=float)
-        self.k_site = np.asarray([si for si, _, _, _ in pl], dtype=np.intp)
-        self.k_point = np.asarray([p for _, p, _, _ in pl], dtype=np.intp)
-        self.k_cap = np.asarray([c for _, _, c, _ in pl], dtype=float)
-        self.k_buffer = np.asarray([lay.buffer[p] for _, p, _, _ in pl], dtype=float)
+        self.m_cons = np.asarray(led.p_consumer_share, dtype=float)[lay.m_point]
+        self.m_lost_cat = np.asarray(led.p_lost_cat, dtype=np.intp)[lay.m_point]
         self.k_down_cat = np.asarray(led.plant_down_cat, dtype=np.intp)
         self.k_down_cost = np.asarray(led.plant_down_cost, dtype=float)
-        bom = [(k, ip, per) for k, (_, _, _, b) in enumerate(pl) for ip, per in b]
-        self.b_plant = np.asarray([k for k, _, _ in bom], dtype=np.intp)
-        self.b_point = np.asarray([ip for _, ip, _ in bom], dtype=np.intp)
-        self.b_per = np.asarray([per for _, _, per in bom], dtype=float)
-        self.b_bind = self.b_per > 0  # an input with a positive rate limits its plant's output
-        self.b_div = np.where(self.b_bind, self.b_per, 1.0)
-        self.b_com = np.asarray([lay.p_com_i[ip] for _, ip, _ in bom], dtype=np.intp)
-        self.b_used = np.zeros(len(bom))
-        self.b_fifo = [j for j, (_, ip, _) in enumerate(bom) if self.fifo[ip] is not None]
-        self.b_plain = np.asarray([self.fifo[ip] is None for _, ip, _ in bom], dtype=float)
-        self.p_plain = np.asarray([f is None for f in self.fifo], dtype=float)
-        self.p_fifo_made = [p for _, p, _ in src if self.fifo[p] is not None] + [
-            p for _, p, _, _ in pl if self.fifo[p] is not None
-        ]
-        lay_com = np.asarray(lay.p_com_i, dtype=np.intp)
-        self.p_com_a = lay_com
+        self.v_spoil_cat = np.asarray(led.p_spoil_cat, dtype=np.intp)[lay.v_point]
+        self.v_hold_cat = np.asarray(led.p_hold_cat, dtype=np.intp)[lay.v_point]
+        # run totals per market, point and BOM row (array mode), added to the commodities' at the end
+        self.m_took = np.zeros(len(lay.markets))
+        self.k_made = np.zeros(lay.n_points)
+        self.b_used = np.zeros(len(lay.b_plant))
 
     # ------------------------------------------------------------------ stock helpers
     def _add(self, p: int, qty: float, born: float, duty: float = 0.0) -> None:
@@ -449,13 +384,13 @@ class Run:
 
     def _live_arrays(self) -> None:
         """Live animals over arrays: a day's deaths (from stock held) and feed."""
-        oh, led, lp = self.on_hand, self.ledger, self.v_point
+        oh, led, lp = self.on_hand, self.ledger, self.lay.v_point
         have = oh[lp]
-        dead = np.where(have > 0, have * self.v_death, 0.0)
+        dead = np.where(have > 0, have * self.lay.v_death, 0.0)
         oh[lp] = have - dead
-        self.spoiled += np.bincount(self.v_com, weights=dead, minlength=len(self.spoiled))
-        led.add(self.v_spoil_cat, dead * self.v_value)
-        led.add(self.v_hold_cat, np.where(have > 0, oh[lp] * self.v_feed, 0.0))
+        self.spoiled += np.bincount(self.lay.v_com, weights=dead, minlength=len(self.spoiled))
+        led.add(self.v_spoil_cat, dead * self.lay.v_value)
+        led.add(self.v_hold_cat, np.where(have > 0, oh[lp] * self.lay.v_feed, 0.0))
 
     def _spoil(self, t: int) -> None:
         """Live animals are fed, and a few die, instead of spoiling; perishables older than their
@@ -528,33 +463,33 @@ class Run:
         ordered = np.bincount(lay.l_op_a, weights=self.outstanding, minlength=n)
         made = np.zeros(n)
         # sources: up to capacity, what was ordered plus the shortfall of the safety stock
-        sp = self.s_point
+        sp = self.lay.s_point
         if len(sp):
-            q = np.minimum(self.s_cap * self.site_f[self.s_site], ordered[sp] + self.s_buffer - oh[sp])
+            q = np.minimum(self.lay.s_cap * self.site_f[self.lay.s_site], ordered[sp] + self.lay.s_buffer - oh[sp])
             made[sp] = np.where(q > 0, q, 0.0)
-        duty = self._plants(oh, ordered, made) if len(self.k_point) else None
+        duty = self._plants(oh, ordered, made) if len(self.lay.k_point) else None
         self._made(oh, made, duty)
         self.k_made += made
 
     def _plants(self, oh: Any, ordered: Any, made: Any) -> Any:
         """Plants make their plan within the inputs on hand (``made`` gets their output); book
         what they use and the line-hours they lose; return the duty embodied per unit made."""
-        pp = self.k_point
-        cap = self.k_cap * self.site_f[self.k_site]
-        plan = np.minimum(cap, ordered[pp] + self.k_buffer - oh[pp])
+        pp = self.lay.k_point
+        cap = self.lay.k_cap * self.site_f[self.lay.k_site]
+        plan = np.minimum(cap, ordered[pp] + self.lay.k_buffer - oh[pp])
         q = plan.copy()
-        ratio = np.maximum(0.0, oh[self.b_point]) / self.b_div
-        np.minimum.at(q, self.b_plant[self.b_bind], ratio[self.b_bind])
+        ratio = np.maximum(0.0, oh[self.lay.b_point]) / self.lay.b_div
+        np.minimum.at(q, self.lay.b_plant[self.lay.b_bind], ratio[self.lay.b_bind])
         q = np.where((plan > 0) & (q > 0), q, 0.0)
-        use = q[self.b_plant] * self.b_per
+        use = q[self.lay.b_plant] * self.lay.b_per
         per_unit = np.bincount(
-            self.b_plant, weights=self.b_per * self.embodied[self.b_point], minlength=len(pp)
+            self.lay.b_plant, weights=self.lay.b_per * self.embodied[self.lay.b_point], minlength=len(pp)
         )
         made[pp] = q
-        oh -= np.bincount(self.b_point, weights=use * self.b_plain, minlength=len(oh))
-        for j in self.b_fifo:  # inputs held in FIFO batches
+        oh -= np.bincount(self.lay.b_point, weights=use * self.lay.b_plain, minlength=len(oh))
+        for j in self.lay.b_fifo:  # inputs held in FIFO batches
             if use[j] > 0:
-                self._take(int(self.b_point[j]), float(use[j]))
+                self._take(int(self.lay.b_point[j]), float(use[j]))
         self.b_used += use
         short = plan - q
         down = (plan > 0) & (short > 1e-9) & (cap > 0) & np.isfinite(cap)
@@ -580,8 +515,8 @@ class Run:
             mixed = emb * have if duty is None else emb * have + duty * made
             new = np.divide(mixed, tot, out=np.zeros(len(oh)), where=tot > 0)
             self.embodied = np.where(upd, new, emb)
-        oh += made * self.p_plain
-        for p in self.p_fifo_made:
+        oh += made * self.lay.p_plain
+        for p in self.lay.p_fifo_made:
             if made[p] > 0:
                 oh[p] += made[p]
                 self._add_batch(p, float(made[p]), self.now)
@@ -617,28 +552,28 @@ class Run:
         the same order; served, backlog, lost sales and overseas buyers per market. A market
         whose unmet demand is lost never has a backlog, so ``demand + backlog`` is what every
         market wants today."""
-        mp = self.m_point
-        m = self.m_mean * self.demand_f
-        if self.m_any_elastic:
+        mp = self.lay.m_point
+        m = self.lay.m_mean * self.demand_f
+        if self.lay.m_any_elastic:
             emb = self.embodied[mp]
-            el = (emb > 0) & self.m_elastic
+            el = (emb > 0) & self.lay.m_elastic_on
             if el.any():  # consumers see their share of the duty in the price
-                m[el] *= (1.0 + self.m_cons[el] * emb[el] / self.m_value[el]) ** self.m_elastic_a[el]
-        d = m * np.maximum(0.0, 1.0 + self.m_cv * self.z_demand[t])
-        if self.m_any_pois:
-            d[self.m_pois] = self.rng_poisson.poisson(m[self.m_pois])
+                m[el] *= (1.0 + self.m_cons[el] * emb[el] / self.lay.m_value[el]) ** self.lay.m_elastic_a[el]
+        d = m * np.maximum(0.0, 1.0 + self.lay.m_cv * self.z_demand[t])
+        if self.lay.m_any_pois:
+            d[self.lay.m_pois] = self.rng_poisson.poisson(m[self.lay.m_pois])
         oh, bl = self.on_hand, self.backlog
         have, owed = oh[mp], bl[mp]
         want = d + owed
         served = np.minimum(np.maximum(have, 0.0), want)
-        value = self.m_value
+        value = self.lay.m_value
         self.demanded_value += float(d @ value)
         # backorders are served first: only what is left fills today's demand
         self.filled_value += float(np.maximum(served - owed, 0.0) @ value)
         short = want - served
-        bl[mp] = short * self.m_keep
-        if self.m_any_lost:
-            gone = short * self.m_lost_f
+        bl[mp] = short * self.lay.m_keep
+        if self.lay.m_any_lost:
+            gone = short * self.lay.m_lost_f
             if (gone > 0).any():
                 usd = np.maximum(gone, 0.0) * value
                 tot = float(usd.sum())
@@ -650,14 +585,14 @@ class Run:
             extra = self.demand_x
             after = have - served
             took = served + np.where((extra > 0) & (after > 0), np.minimum(after, extra), 0.0)
-        oh[mp] = have - took * self.m_plain
-        for k in self.m_fifo:  # markets holding FIFO batches take from them
+        oh[mp] = have - took * self.lay.m_plain
+        for k in self.lay.m_fifo:  # markets holding FIFO batches take from them
             if took[k] > 0:
                 self._take(int(mp[k]), float(took[k]))
         self.m_took += took
 
     def _demand(self, t: int) -> None:
-        if self.arrays and self.m_unique:
+        if self.arrays and self.lay.m_unique:
             self._demand_arrays(t)
             return
         lay, fx = self.lay, self.fx
@@ -843,12 +778,12 @@ class Run:
             return lots
         self.outstanding -= x
         self.in_transit += x
-        self.ledger.add(self.l_tcat_a, x * self.l_cost_a)
+        self.ledger.add(self.l_tcat_a, x * self.lay.l_cost_a)
         oh = np.asarray(self.on_hand)
-        oh -= np.bincount(lay.l_op_a, weights=x * self.l_plain_origin, minlength=lay.n_points)
+        oh -= np.bincount(lay.l_op_a, weights=x * self.lay.l_plain_origin, minlength=lay.n_points)
         now = float(t)
         born = None
-        taking = np.flatnonzero(go & self.l_fifo_origin).tolist()
+        taking = np.flatnonzero(go & self.lay.l_fifo_origin).tolist()
         if taking:
             born = np.full(len(x), now)
             for i in taking:
@@ -1074,9 +1009,9 @@ class Run:
         if not self.arrays:
             return
         ncom = len(self.produced)
-        self.delivered += np.bincount(self.m_com, weights=self.m_took, minlength=ncom)
-        self.produced += np.bincount(self.p_com_a, weights=self.k_made, minlength=ncom)
-        self.consumed += np.bincount(self.b_com, weights=self.b_used, minlength=ncom)
+        self.delivered += np.bincount(self.lay.m_com, weights=self.m_took, minlength=ncom)
+        self.produced += np.bincount(self.lay.p_com_a, weights=self.k_made, minlength=ncom)
+        self.consumed += np.bincount(self.lay.b_com, weights=self.b_used, minlength=ncom)
         self.m_took[:] = 0.0
         self.k_made[:] = 0.0
         self.b_used[:] = 0.0
