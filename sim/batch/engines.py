@@ -108,6 +108,14 @@ def _worker_init() -> None:
 Task = tuple[Scenario, int, int, Tables, Reducer | None, Mapping[int, Mapping[str, float]] | None]
 
 
+def _rep_args(
+    task: Task, rep: int
+) -> tuple[Scenario, int, int, int, Tables, Reducer | None, Params]:
+    """The arguments of :func:`run_rep` for replication ``rep`` of ``task``."""
+    sc, seed, days, tables, reduce, params = task
+    return sc, seed, rep, days, tables, reduce, params.get(rep) if params is not None else None
+
+
 class Engine:
     """The serial engine (in this process); base of the pool and Dask engines."""
 
@@ -121,11 +129,9 @@ class Engine:
     def run(
         self, task: Task, reps: Sequence[int], on_result: Callable[[Result], None] | None
     ) -> Iterator[RepOutput]:
-        sc, seed, days, tables, reduce, params = task
         for rep in reps:
             self.peak = max(self.peak, 1)
-            pv = params.get(rep) if params is not None else None
-            out, res = _run_rep_local(sc, seed, rep, days, tables, reduce, pv)
+            out, res = _run_rep_local(*_rep_args(task, rep))
             if on_result is not None:
                 on_result(res)
             del res
@@ -206,9 +212,7 @@ class _PoolEngine(_FuturesEngine):
         self.executor.submit(_noop).result()
 
     def _submit(self, task: Task, rep: int) -> Any:
-        sc, seed, days, tables, reduce, params = task
-        pv = params.get(rep) if params is not None else None
-        return self.executor.submit(run_rep, sc, seed, rep, days, tables, reduce, pv)
+        return self.executor.submit(run_rep, *_rep_args(task, rep))
 
     def _wait(self, pending: set[Any]) -> set[Any]:
         done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
@@ -264,12 +268,8 @@ class _DaskEngine(_FuturesEngine):
         self.limit = 2 * self.workers
 
     def _submit(self, task: Task, rep: int) -> Any:
-        sc, seed, days, tables, reduce, params = task
-        pv = params.get(rep) if params is not None else None
-        key = f"borderflow-rep-{self.token}-{seed}-{rep}-{uuid.uuid4().hex[:6]}"
-        return self.client.submit(
-            run_rep, sc, seed, rep, days, tables, reduce, pv, key=key, pure=False
-        )
+        key = f"borderflow-rep-{self.token}-{task[1]}-{rep}-{uuid.uuid4().hex[:6]}"
+        return self.client.submit(run_rep, *_rep_args(task, rep), key=key, pure=False)
 
     def _wait(self, pending: set[Any]) -> set[Any]:
         import importlib
