@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from sim import load_scenario, run_batch, simulate
 from sim.analysis import sensitivity as sa
+from sim.batch.runner import engine_for, run_on
 from sim.batch.whopays import pair_uncertain
 from sim.cli import main
 from sim.spec.params import draw_values, param_column, unit_draw, with_values
@@ -91,6 +92,24 @@ def test_batch_draws_are_the_same_serially_and_on_a_pool(unc: Path) -> None:
     assert serial[cols].equals(pool[cols])
     assert serial.drop(columns=["wall_s"]).equals(pool.drop(columns=["wall_s"]))
     assert serial[cols[0]].nunique() == 3
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_set_values_reach_each_replication_serially_and_on_a_pool(unc: Path, workers: int) -> None:
+    # the values a batch drew, set per replication on the scenario without declarations: each
+    # replication runs with its own set and reproduces the drawn run
+    drawn = run_batch(unc, reps=3, seed=5, workers=1, quiet=True).kpis
+    cols = [c for c in drawn.columns if c.startswith("param:")]
+    keys = [c.removeprefix("param:") for c in cols]
+    params = {r: dict(zip(keys, drawn.loc[r, cols], strict=True)) for r in (0, 2)}
+    fixed = dataclasses.replace(load_scenario(unc), uncertain=())
+    with engine_for([fixed], workers, None) as engine:
+        got = run_on(engine, fixed, reps=3, seed=5, days=None, out=None, resume=False,
+                     progress=False, quiet=True, params=params).kpis  # fmt: skip
+    assert got[cols].iloc[[0, 2]].equals(drawn[cols].iloc[[0, 2]])
+    assert got.loc[1, cols].isna().all()  # replication 1: files' values, nothing recorded
+    same = drawn.drop(columns=["wall_s"]).iloc[[0, 2]]
+    assert got.drop(columns=["wall_s"]).iloc[[0, 2]][same.columns].equals(same)
 
 
 def test_paired_scenarios_get_the_union_of_declarations(unc: Path, tmp_path: Path) -> None:
