@@ -178,21 +178,9 @@ def fmt_kpi(kpi: str, value: object) -> str:
 
 def _print_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
-    print(
-        "  "
-        + "  ".join(
-            h.rjust(w) if i else h.ljust(w)
-            for i, (h, w) in enumerate(zip(header, widths, strict=True))
-        )
-    )
-    for r in rows:
-        print(
-            "  "
-            + "  ".join(
-                c.rjust(w) if i else c.ljust(w)
-                for i, (c, w) in enumerate(zip(r, widths, strict=True))
-            )
-        )
+    for r in (header, *rows):  # the first column left-aligned, the others right-aligned
+        cells = zip(r, widths, strict=True)
+        print("  " + "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(cells)))
 
 
 def _print_batch_summary(batch: BatchResult) -> None:

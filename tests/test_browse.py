@@ -38,6 +38,20 @@ def test_network_lists_every_item(
             assert row["name"] in line
 
 
+def test_listing_columns_line_up(capsys: pytest.CaptureFixture[str]) -> None:
+    # the header and every row: the first column left-aligned, the others right-aligned
+    assert main(["network", str(TINY), "commodities"]) == 0
+    table = capsys.readouterr().out.splitlines()[1:]
+    assert len({len(line) for line in table}) == 1
+    ids = [r["id"] for r in _rows(TINY, "commodities.csv")]
+    width = max(len("id"), *map(len, ids))
+    assert table[0].startswith("  " + "id".ljust(width) + "  ")
+    assert table[0].endswith("  value/unit")
+    for line, row in zip(table[1:], _rows(TINY, "commodities.csv"), strict=True):
+        assert line.startswith("  " + row["id"].ljust(width) + "  ")
+        assert line.endswith("  " + line.split()[-1]) and line.split()[-1].startswith("US$")
+
+
 def test_lanes_show_direction_and_base_flow(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["network", str(TINY), "lanes"]) == 0
     out = capsys.readouterr().out
