@@ -52,18 +52,20 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _scale(x: float) -> tuple[float, str]:
+    """The divisor and suffix US$ amounts of the size of ``x`` are shown in (B, M, k or none)."""
+    return next(((d, u) for d, u in ((1e9, "B"), (1e6, "M"), (1e3, "k")) if abs(x) >= d), (1.0, ""))
+
+
 def _money(x: float) -> str:
-    for div, unit in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(x) >= div:
-            return f"US${x / div:,.2f}{unit}"
-    return f"US${x:,.0f}"
+    div, unit = _scale(x)
+    return f"US${x / div:,.2f}{unit}" if unit else f"US${x:,.0f}"
 
 
 def _parts_that_add_up(total: float, parts: list[float]) -> tuple[str, list[str]]:
     """Total and parts in the total's unit, rounded to 2 decimals so that the shown parts add up to
     the shown total (largest-remainder rounding); parts are shown without their sign."""
-    div, unit = next(((d, u) for d, u in ((1e9, "B"), (1e6, "M"), (1e3, "k")) if abs(total) >= d),
-                     (1.0, ""))  # fmt: skip
+    div, unit = _scale(total)
     xs = [p / div * 100 for p in parts]
     # negative parts (revenue) are rounded as the duty line shows them; the others absorb the rest
     cents = [math.floor(x) if x >= 0 else round(x) for x in xs]
