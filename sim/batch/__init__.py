@@ -42,7 +42,8 @@ from pathlib import Path
 from sim.analysis.result import Result
 from sim.batch.compare import compare, parse_set, sweep
 from sim.batch.engines import RepOutput, pool_context, run_rep
-from sim.batch.runner import LIMITS, BatchResult, as_scenario, check_args, engine_for, run_on
+from sim.batch.runner import LIMITS, BatchResult, check_args, engine_for, run_on
+from sim.batch.simulate import as_scenario
 from sim.errors import BatchError
 from sim.io import results_folder as store
 from sim.spec.scenario import Scenario

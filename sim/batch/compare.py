@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sim.analysis.statistics import paired_deltas
-from sim.batch.runner import as_scenario, check_args, engine_for, run_on
+from sim.batch.runner import check_args, engine_for, run_on
+from sim.batch.simulate import as_scenario
 from sim.batch.whopays import pair_uncertain
 from sim.errors import BatchError
 from sim.io import results_folder as store

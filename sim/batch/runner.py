@@ -26,7 +26,6 @@ from sim.batch.engines import Engine, Reducer, RepOutput, Task, make_engine
 from sim.batch.simulate import available_memory, memory_estimate, network_for
 from sim.errors import BatchError
 from sim.io import results_folder as store
-from sim.io.scenario import load_scenario
 from sim.spec.scenario import Scenario
 
 if TYPE_CHECKING:
@@ -80,11 +79,6 @@ def check_args(
         problems.append(f"keep must be one of {', '.join(store.KEEP)} (got {keep!r})")
     if problems:
         raise BatchError("; ".join(problems))
-
-
-def as_scenario(scenario: Scenario | str | os.PathLike[str]) -> Scenario:
-    """``scenario`` itself, or the scenario loaded from a file path or built-in name."""
-    return scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
 
 
 @contextmanager

@@ -21,6 +21,11 @@ from sim.spec.params import draw_values, param_column, with_values
 from sim.spec.scenario import Scenario
 
 
+def as_scenario(scenario: Scenario | str | os.PathLike[str]) -> Scenario:
+    """``scenario`` itself, or the scenario loaded from a file path or built-in name."""
+    return scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+
+
 def network_for(scenario: Scenario) -> Network:
     """The scenario's network, loaded once per process (reloaded when the folder changes)."""
     return cached_network(network_path(scenario))
@@ -56,7 +61,7 @@ def simulate(
         stream of (seed, rep) (:func:`sim.spec.params.draw_values`). Either way the values are
         recorded in the KPIs as ``param:<key>`` columns.
     """
-    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    sc = as_scenario(scenario)
     values = dict(params) if params is not None else draw_values(sc.uncertain, seed, rep)
     if values:
         sc = with_values(sc, values)

@@ -15,7 +15,8 @@ import dataclasses
 import os
 
 from sim.analysis.burden import BurdenSummary, burden_batch, cost_account
-from sim.batch.runner import BatchResult, as_scenario, check_args, engine_for, run_on
+from sim.batch.runner import BatchResult, check_args, engine_for, run_on
+from sim.batch.simulate import as_scenario
 from sim.io.regions import load_reporting_regions, regions_file
 from sim.spec.params import key_problem, param_column
 from sim.spec.scenario import Scenario
