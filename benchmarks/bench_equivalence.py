@@ -25,9 +25,8 @@ import math
 import statistics
 from pathlib import Path
 
-from _revision import checkout, run_probe
+from _revision import ROOT, checkout, run_probe
 
-ROOT = Path(__file__).resolve().parent.parent
 SKIP = {"wall_s", "events", "mass_balance_error", "cost_duty_usd", "rep", "seed", "days"}
 # (measured; zero up to rounding; the run's identity)
 

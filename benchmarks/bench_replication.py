@@ -19,9 +19,8 @@ import statistics
 import time
 from pathlib import Path
 
-from _revision import add_arguments, checkout, run_probe
+from _revision import ROOT, add_arguments, checkout, run_probe
 
-ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ("baseline", "talks_collapse")
 
 _PROBE = r"""
