@@ -43,6 +43,8 @@ def measure(name: str, seed: int, rep: int, days: int | None = None) -> dict[str
     us_ca = np.asarray([o == "US" and d == "CA" for o, d in meta.lane_countries])
     to_os = np.asarray([o == "CA" and d == "OS" for o, d in meta.lane_countries])
     value = np.asarray(meta.lane_value)
+    sectors = np.asarray(sector)
+    os_lanes = {s: to_os & (sectors == s) for s in ("auto", "farm", "energy", "multi")}
     out: dict[str, Any] = {"ca_us_veh": defaultdict(float), "us_ca_veh": defaultdict(float),
                            "qdays": defaultdict(int), "duty": defaultdict(float),
                            "os": defaultdict(float)}  # fmt: skip
@@ -52,8 +54,7 @@ def measure(name: str, seed: int, rep: int, days: int | None = None) -> dict[str
         out["ca_us_veh"][q] += float(shipped[day, veh & ca_us].sum())
         out["us_ca_veh"][q] += float(shipped[day, veh & us_ca].sum())
         year = sc.date(day).year
-        for s in ("auto", "farm", "energy", "multi"):
-            sel = to_os & np.asarray([x == s for x in sector])
+        for s, sel in os_lanes.items():
             out["os"][(year, s)] += float((shipped[day, sel] * value[sel]).sum())
     sep1 = sc.day("2025-09-01")  # Canada dropped most counter-tariffs
     for day, country, usd in res.raw.duty_by_day:
