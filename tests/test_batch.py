@@ -21,6 +21,7 @@ from sim.analysis.result import Result
 from sim.analysis.statistics import paired_deltas, summarize, t_quantile
 from sim.batch import BatchError, compare, run_batch, sweep
 from sim.io import results_folder as store
+from sim.spec.scenario import Measure, Scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ROOT / "networks" / "tiny"
@@ -495,3 +496,14 @@ def test_run_rep_sends_back_the_tables_asked_for(tiny: Path) -> None:
     assert pd.read_parquet(io.BytesIO(some["flows"]))["rep"].tolist() == [0] * len(
         pd.read_parquet(io.BytesIO(some["flows"]))
     )
+
+
+def test_manifest_lists_every_key_a_measure_sets() -> None:
+    """A measure's row lists each key that differs from its default, remission included."""
+    m = Measure(id="t", kind="tariff", start=3, imposer="US", rate=0.25, remission_share=0.6,
+                announce=1, commodities=("parts",))  # fmt: skip
+    (row,) = store.measure_records(Scenario("s", measures=(m,)))
+    assert row["params"] == {
+        "imposer": "US", "rate": 0.25, "commodities": ["parts"], "remission_share": 0.6,
+    }  # fmt: skip
+    assert (row["start_day"], row["announce_day"], row["end_day"]) == (3, 1, None)

@@ -183,31 +183,6 @@ def test_boycott_shifts_orders_away_from_the_origin() -> None:
     assert dom == pytest.approx(50.0)
 
 
-def test_tariff_moves_orders_after_the_qualification_lag() -> None:
-    t = Measure(id="t", kind="tariff", start=10, imposer="US", origin="CA", rate=0.25)
-    mk = Market(
-        elasticity={"auto": 0.0},
-        switch_logit=8.0,
-        qualification_days=20.0,
-        switch_ramp_days=10.0,
-        duty_absorption=0.0,
-    )
-    run = Run(two_suppliers(), Scenario("t", market=mk, measures=(t,)), seed=0, days=60)
-    weights: list[list[float]] = []
-
-    class Probe:
-        def apply(self, r: Run, day: int) -> None:
-            weights.append(list(r.fx.weights[r.pidx[("US", "w")]]))
-
-    run.hooks.append(Probe())
-    run.run()
-    assert weights[29] == pytest.approx([0.5, 0.5])  # qualification: nothing moves for 20 days
-    f = np.exp(-8 * 0.25)  # the Canadian lane's landed cost is 25 % higher
-    assert weights[45] == pytest.approx([f / (1 + f), 1 / (1 + f)])  # after the 10-day ramp
-    half = 1 + (f - 1) * 0.5  # half-way up the ramp the switching factor is half-way to f
-    assert weights[35][0] == pytest.approx(half / (1 + half))
-
-
 def test_lane_open_ramps_capacity_and_overseas_buyers_take_what_arrives() -> None:
     sites = [
         Site("SRC", "source", "CA", "farm", commodity="w", capacity=150.0),

@@ -104,6 +104,7 @@ CASES: list[tuple[str, str | dict[str, str], str]] = [
     ("unknown_sector", HEAD + T1.replace("commodities = [\"parts\"]", 'sectors = ["toys"]'), "key 'measures[0] (t1).sectors[0]': unknown sector"),
     ("commodity_outside_sectors", HEAD + T1.replace("commodities", 'sectors = ["farm"]\ncommodities'), "key 'measures[0] (t1).commodities[0]': commodity of sector 'auto'"),
     ("tariff_on_goods_that_never_cross", HEAD + T1.replace('imposer = "US"\norigin = "CA"', 'imposer = "CA"\norigin = "US"'), "key 'measures[0] (t1).commodities[0]': no lane carries parts into CA from US"),
+    ("levy_on_goods_that_never_leave", HEAD + E1.replace('imposer = "CA"', 'imposer = "US"'), "key 'measures[0] (e1).commodities[0]': no lane carries electricity out of US"),
     ("unknown_crossing", HEAD + S1.replace('"ambassador"', '"bogus"'), "key 'measures[0] (s1).crossings[0]': unknown crossing"),
     ("slowdown_on_pipeline", HEAD + S1.replace('"ambassador"', '"line5"'), "key 'measures[0] (s1).crossings[0]': a slowdown needs a road or rail crossing; line5 is pipeline"),
     ("closure_on_wire", HEAD + C1.replace('"ambassador"', '"niagara_wire"'), "key 'measures[0] (c1).crossings[0]': a closure needs a road or rail crossing"),

@@ -107,14 +107,15 @@ def test_plant_at_capacity_takes_nothing_more() -> None:
     assert w[45] == pytest.approx([0.5, 0.5])
 
 
-def test_switch_reverses_when_the_tariff_ends_with_the_same_lag_and_ramp() -> None:
+def test_switch_waits_the_lag_ramps_and_reverses_the_same_way_when_the_tariff_ends() -> None:
     _, w = weights_by_day(net(), MK, (tariff(end=60),), 120)
     switched = [F / (1 + F), 1 / (1 + F)]
-    assert w[29] == pytest.approx([0.5, 0.5])  # qualification lag
-    assert w[45] == pytest.approx(switched)
+    assert w[29] == pytest.approx([0.5, 0.5])  # qualification lag: nothing moves for 20 days
+    half = 1 + (F - 1) * 0.5  # half-way up the ramp the switching factor is half-way to F
+    assert w[35][0] == pytest.approx(half / (1 + half))
+    assert w[45] == pytest.approx(switched)  # after the 10-day ramp
     assert w[80] == pytest.approx(switched)  # the tariff ended on day 60: the lag again
-    half = 1 + (F - 1) * 0.5  # half-way down the ramp back
-    assert w[85][0] == pytest.approx(half / (1 + half))
+    assert w[85][0] == pytest.approx(half / (1 + half))  # half-way down the ramp back
     assert w[95] == pytest.approx([0.5, 0.5])  # back where it started
 
 

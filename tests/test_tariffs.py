@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from sim import simulate
 from sim.engine.queueing import mmc_sojourn_mean
 from sim.engine.run import Run
+from sim.spec.measures import ExportLevy, Tariff
 from sim.spec.network import BomLine, Commodity, Crossing, Demand, Lane, Network, Site
 from sim.spec.scenario import Market, Measure, Scenario
 
@@ -326,3 +327,21 @@ def test_two_openings_of_one_lane_compose_whatever_their_order() -> None:
     b = simulate(Scenario("b", market=NO_PRICE, measures=(o2, o1)), seed=1, days=40, network=net)
     assert np.array_equal(a.raw.shipped, b.raw.shipped)
     assert a.raw.shipped[:, 0].max() == pytest.approx(300.0)  # the larger opening
+
+
+def test_which_border_lanes_a_duty_hits() -> None:
+    """A tariff hits goods entering the imposer's country (from ``origin`` only, when given); an
+    export levy hits the imposer's own exports, whatever their destination."""
+    from_ca = tariff("t", "US", "part", 0.25)
+    t = dataclasses.replace(from_ca, origin="")
+    levy = dataclasses.replace(t, kind="export_levy", imposer="CA")
+    hit = {
+        (name, a, b): kind.lane_rate(m, a, b, "part", "auto")
+        for name, kind, m in (("t", Tariff, t), ("t_ca", Tariff, from_ca), ("e", ExportLevy, levy))
+        for a, b in (("CA", "US"), ("US", "CA"), ("OS", "US"), ("CA", "OS"))
+    }
+    assert {k for k, v in hit.items() if v is not None} == {
+        ("t", "CA", "US"), ("t", "OS", "US"), ("t_ca", "CA", "US"),
+        ("e", "CA", "US"), ("e", "CA", "OS"),
+    }  # fmt: skip
+    assert all(v == 0.25 for v in hit.values() if v is not None)

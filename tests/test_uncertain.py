@@ -152,17 +152,6 @@ BAD = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("line", "message"), BAD)
-def test_bad_uncertain_entries_are_reported(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], line: str, message: str
-) -> None:
-    p = tmp_path / "bad.toml"
-    p.write_text(HEAD + "[uncertain]\n" + line + "\n", encoding="utf-8")
-    assert main(["validate", str(p)]) == 2
-    out = capsys.readouterr().out
-    assert message in out and str(p) in out
-
-
 BAD_MARKET = [
     ("[market.pass_through.auto.sb]\nexporter = 0.5\nconsumer = 0.6\n", "key 'market.pass_through.auto.sb': shares must sum to 1 (got 1.1)"),
     ("[market.pass_through.auto.xb]\nexporter = 1.0\n", "key 'market.pass_through.auto.xb': unknown direction"),
@@ -171,8 +160,10 @@ BAD_MARKET = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("text", "message"), BAD_MARKET)
-def test_bad_pass_through_tables_are_reported(
+@pytest.mark.parametrize(
+    ("text", "message"), [(f"[uncertain]\n{line}\n", m) for line, m in BAD] + BAD_MARKET
+)
+def test_bad_uncertain_entries_and_pass_through_tables_are_reported(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, message: str
 ) -> None:
     p = tmp_path / "bad.toml"

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.analysis.metrics import _by_category, volume_short_usd
 from sim.analysis.result import Result
 from sim.analysis.statistics import t_quantile
 
@@ -69,8 +70,7 @@ def cost_account(result: Result) -> Account:
     (the ``lost_export_margin_*`` KPIs) is added per lane, in the origin's country and region.
     """
     cats = result.meta.cost_cats
-    rows = np.asarray(result.raw.ledger, dtype=np.float64).reshape(-1, 3)
-    by_cat = np.bincount(rows[:, 1].astype(np.int64), weights=rows[:, 2], minlength=len(cats))
+    by_cat = _by_category(len(cats), result.raw, 0)
     out: Account = {}
     for (party, country, sector, kind, region), usd in zip(cats, by_cat, strict=True):
         if country not in COUNTRIES or usd == 0.0:
@@ -78,17 +78,14 @@ def cost_account(result: Result) -> Account:
         item = "revenue" if party == "government" else kind
         key = (country, region if party != "government" else "", sector, item)
         out[key] = out.get(key, 0.0) + (-usd if party == "government" else usd)
-    meta, shipped = result.meta, result.raw.shipped
-    if shipped.size:
-        days = shipped.shape[0]
-        base = np.asarray(meta.lane_base, dtype=np.float64)
-        short = (base * days - shipped.sum(axis=0)) * np.asarray(meta.lane_value, dtype=np.float64)
-        margin = float(meta.lost_margin_share)
-        for i, (o, d) in enumerate(meta.lane_countries):
-            if {o, d} != set(COUNTRIES) or short[i] <= 0:
-                continue
-            key = (o, meta.lane_origin_region[i], meta.lane_sector[i], "lost_export_margin")
-            out[key] = out.get(key, 0.0) + float(short[i]) * margin
+    meta = result.meta
+    short = volume_short_usd(meta, result.raw.shipped)
+    margin = float(meta.lost_margin_share)
+    for i, (o, d) in enumerate(meta.lane_countries):
+        if {o, d} != set(COUNTRIES) or short[i] <= 0:
+            continue
+        key = (o, meta.lane_origin_region[i], meta.lane_sector[i], "lost_export_margin")
+        out[key] = out.get(key, 0.0) + float(short[i]) * margin
     return out
 
 

@@ -79,18 +79,10 @@ def kpis(meta: RunRecord, raw: RunArrays) -> dict[str, Any]:
     )
     # exporters' lost volume: cross-border shipments below the calibrated 2024 base flows, valued at
     # the lost-margin share (a KPI, not a ledger row: it is an opportunity cost against 2024)
-    base = np.asarray(meta.lane_base, dtype=float)
-    margin = meta.lost_margin_share
-    days = shipped.shape[0]
     for origin, dest in (("CA", "US"), ("US", "CA")):
         sel = np.asarray([o == origin and d == dest for o, d in meta.lane_countries], dtype=bool)
-        short = (
-            (base[sel] * days - shipped[:, sel].sum(axis=0)) * lane_val[sel]
-            if shipped.size
-            else np.zeros(0)
-        )
         out[f"lost_export_margin_{origin.lower()}_usd"] = float(
-            np.maximum(short, 0.0).sum() * margin
+            volume_short_usd(meta, shipped, sel).sum() * meta.lost_margin_share
         )
     full = total if w == 0 or not raw.backlog.size else (raw.backlog * value).sum(axis=1)
     out["tts_days"] = _tts(meta, raw, full)
@@ -99,6 +91,22 @@ def kpis(meta: RunRecord, raw: RunArrays) -> dict[str, Any]:
     out.update(_border_kpis(raw, w))
     out.update(mass_balance_error=meta.mass_balance_error, events=meta.events, wall_s=meta.wall_s)
     return out
+
+
+def volume_short_usd(
+    meta: RunRecord, shipped: np.ndarray, lanes: np.ndarray | None = None
+) -> np.ndarray:
+    """Per lane (those of the boolean mask ``lanes``, or all), the customs value of what it shipped
+    below its base flow over the days of ``shipped`` (days x lanes), US$; 0 for a lane that
+    shipped at least its base flow."""
+    base = np.asarray(meta.lane_base, dtype=float)
+    value = np.asarray(meta.lane_value, dtype=float)
+    if lanes is not None:
+        base, value, shipped = base[lanes], value[lanes], shipped[:, lanes]
+    if not shipped.size:
+        return np.zeros(len(base))
+    short: np.ndarray = np.maximum((base * shipped.shape[0] - shipped.sum(axis=0)) * value, 0.0)
+    return short
 
 
 def _border_kpis(raw: RunArrays, w: int) -> dict[str, float]:

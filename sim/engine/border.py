@@ -239,10 +239,14 @@ class Border:
         qd = self.today(fx)[g]
         if qd.capacity <= 0:
             return math.inf
+        return _wait_hours(qd, self.queued_vehicles(g), fx.sec_days[g], load)
+
+    def queued_vehicles(self, g: int) -> float:
+        """Vehicles queued at group ``g`` from earlier days."""
         ahead = 0.0
         for e in self.queued[g]:
             ahead += e[0]
-        return _wait_hours(qd, ahead, fx.sec_days[g], load)
+        return ahead
 
     def cross(
         self, t: int, lots: list[list[Lot]], bkg: list[float], fx: DayFactors
@@ -574,11 +578,7 @@ class _Waits:
             if qd[g].capacity <= 0:
                 self.waits[g] = math.inf
                 continue
-            ahead = 0.0
-            if border.queued[g]:
-                for e in border.queued[g]:
-                    ahead += e[0]
-            self.groups.append((g, qd[g], ahead, fx.sec_days[g]))
+            self.groups.append((g, qd[g], border.queued_vehicles(g), fx.sec_days[g]))
         self.seen = [-1.0] * len(qd)  # the load each wait is for
         self.fast = border.fast
 

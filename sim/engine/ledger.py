@@ -13,8 +13,6 @@ holding and backlog costs and turns the day's non-zero totals into ``(day, categ
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 from numpy.typing import NDArray
 
@@ -133,8 +131,7 @@ class Ledger:
         self.p_hold_cat_a = np.asarray(self.p_hold_cat, dtype=np.intp)
         self.p_backlog_cat_a = np.asarray(self.p_backlog_cat, dtype=np.intp)
         self._arrays()
-        self.rows: list[tuple[int, int, float]] = []  # (day, category, usd): the loop steps'
-        self.chunks: list[NDArray[np.float64]] = []  # ... the array steps', a (k, 3) array a day
+        self.chunks: list[NDArray[np.float64]] = []  # (day, category, usd) rows, an array a day
         self.assessed: dict[tuple[int, str], float] = {}  # (day, levying country) -> duty, US$
 
     def _arrays(self) -> None:
@@ -152,27 +149,14 @@ class Ledger:
         self.duty_today = False
 
     def book_duty(self, l: int, tariff_usd: float, levy_usd: float, t: int) -> None:
-        """Book lane ``l``'s tariff (to its destination) and levy (to its origin) on day ``t``."""
-        cats = self.l_duty_cats[l]
-        ct = self.today
-        pt = self.l_pass_through[l]
-        for amount, gov, country in (
-            (tariff_usd, 4, self.l_dctry[l]),
-            (levy_usd, 5, self.l_octry[l]),
-        ):
-            if amount <= 0:
-                continue
-            # exporter, downstream and consumer take their shares; the importer of record keeps
-            # the rest, so the private rows add up to the government's revenue exactly
-            rest = amount
-            for j in (0, 2, 3):
-                share = amount * pt[j]
-                ct[cats[j]] += share
-                rest -= share
-            ct[cats[1]] += rest
-            ct[cats[gov]] -= amount
-            key = (t, country)
-            self.assessed[key] = self.assessed.get(key, 0.0) + amount
+        """Book lane ``l``'s tariff (to its destination) and levy (to its origin) on day ``t``
+        (split into the rows at the day's closing, as :meth:`book_duties`)."""
+        if tariff_usd > 0:
+            self.lane_tariff_usd[l] += tariff_usd
+            self.duty_today = True
+        if levy_usd > 0:
+            self.lane_levy_usd[l] += levy_usd
+            self.duty_today = True
 
     def add(self, cats: NDArray[np.intp], usd: NDArray[np.float64]) -> None:
         """Book ``usd[k]`` to category ``cats[k]`` today (array steps)."""
@@ -182,8 +166,7 @@ class Ledger:
         self, lanes: NDArray[np.intp], tariff_usd: NDArray[np.float64],
         levy_usd: NDArray[np.float64], t: int,
     ) -> None:
-        """:meth:`book_duty` for many lanes at once (a lane may repeat); split into the rows at
-        :meth:`close_day`."""
+        """:meth:`book_duty` for many lanes at once (a lane may repeat)."""
         nl = len(self.l_dctry_i)
         self.lane_tariff_usd += np.bincount(lanes, weights=tariff_usd * (tariff_usd > 0), minlength=nl)
         self.lane_levy_usd += np.bincount(lanes, weights=levy_usd * (levy_usd > 0), minlength=nl)
@@ -191,7 +174,8 @@ class Ledger:
 
     def _split_duties(self, t: int) -> None:
         """Today's duties per lane to their rows: exporter, downstream and consumer take their
-        shares of the duty, the importer of record the rest; the levying government the revenue."""
+        shares of the duty, the importer of record keeps the rest (so the private rows add up to
+        the government's revenue), and the levying government books the revenue."""
         for amount, gov, ctry in (
             (self.lane_tariff_usd, 4, self.l_dctry_i), (self.lane_levy_usd, 5, self.l_octry_i),
         ):
@@ -219,8 +203,13 @@ class Ledger:
     def close_day_loop(
         self, t: int, on_hand: list[float], backlog: list[float], value: list[float]
     ) -> None:
-        """:meth:`close_day` as a loop, for small networks (the same sums in the same order)."""
+        """:meth:`close_day` as a loop, for small networks (another summation order)."""
         hc, ct = self.p_hold_cat, self.today
+        if self.duty_today:
+            self._split_duties(t)
+            for c in np.flatnonzero(self.today_a).tolist():
+                ct[c] += float(self.today_a[c])
+            self.today_a[:] = 0.0
         r = self.hold_rate
         for p, q in enumerate(on_hand):
             if q > 0:
@@ -229,10 +218,9 @@ class Ledger:
         for p, b in enumerate(backlog):
             if b > 0:
                 ct[self.p_backlog_cat[p]] += b * value[p] * pen
-        for c, usd in enumerate(ct):
-            if usd != 0.0:
-                self.rows.append((t, c, usd))
-                ct[c] = 0.0
+        rows = [(t, c, usd) for c, usd in enumerate(ct) if usd != 0.0]
+        self.chunks.append(np.asarray(rows, dtype=np.float64).reshape(-1, 3))
+        self.today = [0.0] * len(ct)
 
     def close_day(
         self, t: int, on_hand: NDArray[np.float64], backlog: NDArray[np.float64],
@@ -264,9 +252,4 @@ class Ledger:
 
     def table(self) -> NDArray[np.float64]:
         """Every row booked, ``(day, category, usd)``, in booking order, as a (rows, 3) array."""
-        if self.chunks:
-            return np.concatenate(self.chunks)
-        flat = np.fromiter(
-            itertools.chain.from_iterable(self.rows), dtype=np.float64, count=3 * len(self.rows)
-        )
-        return flat.reshape(-1, 3)
+        return np.concatenate(self.chunks) if self.chunks else np.zeros((0, 3))

@@ -101,9 +101,7 @@ class Run:
         self.backlog: Any = np.zeros(n) if self.arrays else [0.0] * n
         # duty embodied per unit of stock (US$), carried through BOMs
         self.embodied: Any = np.zeros(n) if self.arrays else [0.0] * n
-        self.fifo: list[deque[list[float]] | None] = [
-            deque() if sh else None for sh in lay.p_shelf
-        ]
+        self.fifo: list[deque[list[float]] | None] = [deque() if f else None for f in lay.p_fifo]
         for p, fifo in enumerate(self.fifo):
             if fifo is not None and self.on_hand[p] > 0:
                 fifo.append([0.0, self.on_hand[p]])
@@ -130,7 +128,7 @@ class Run:
         self.lost_value = 0.0
         self.lost_by_day = [0.0] * self.days
         self.rec = Recorder(self.days, len(self.lay.points), len(self.lay.lanes))
-        self.fifo_points = [p for p, f in enumerate(self.fifo) if f is not None]
+        self.fifo_points = [p for p, f in enumerate(lay.p_fifo) if f]
         self.events = 0
         self.wall_s = 0.0
         self.mass_balance_error = 0.0
@@ -384,13 +382,14 @@ class Run:
 
     def _live_arrays(self) -> None:
         """Live animals over arrays: a day's deaths (from stock held) and feed."""
-        oh, led, lp = self.on_hand, self.ledger, self.lay.v_point
+        lay = self.lay
+        oh, led, lp = self.on_hand, self.ledger, lay.v_point
         have = oh[lp]
-        dead = np.where(have > 0, have * self.lay.v_death, 0.0)
+        dead = np.where(have > 0, have * lay.v_death, 0.0)
         oh[lp] = have - dead
-        self.spoiled += np.bincount(self.lay.v_com, weights=dead, minlength=len(self.spoiled))
-        led.add(self.v_spoil_cat, dead * self.lay.v_value)
-        led.add(self.v_hold_cat, np.where(have > 0, oh[lp] * self.lay.v_feed, 0.0))
+        self.spoiled += np.bincount(lay.v_com, weights=dead, minlength=len(self.spoiled))
+        led.add(self.v_spoil_cat, dead * lay.v_value)
+        led.add(self.v_hold_cat, np.where(have > 0, oh[lp] * lay.v_feed, 0.0))
 
     def _spoil(self, t: int) -> None:
         """Live animals are fed, and a few die, instead of spoiling; perishables older than their
@@ -427,14 +426,14 @@ class Run:
             self.ledger.today[cat] += dead * lay.p_value[p]
 
     def _produce(self) -> None:
+        if self.arrays:
+            self._produce_arrays()
+            return
         lay = self.lay
         oh, out, os_ = self.on_hand, lay.out_lanes, self.outstanding
         site_factor = self.fx.site_factor
         npl = len(lay.plants)
         self.plant_made, self.plant_short, self.plant_down = [0.0] * npl, [0.0] * npl, [0.0] * npl
-        if self.arrays:
-            self._produce_arrays()
-            return
         # what each point's customers ordered, summed in lane order
         ordered_l = [0.0] * lay.n_points
         for i, p in enumerate(lay.l_op):
@@ -463,33 +462,34 @@ class Run:
         ordered = np.bincount(lay.l_op_a, weights=self.outstanding, minlength=n)
         made = np.zeros(n)
         # sources: up to capacity, what was ordered plus the shortfall of the safety stock
-        sp = self.lay.s_point
+        sp = lay.s_point
         if len(sp):
-            q = np.minimum(self.lay.s_cap * self.site_f[self.lay.s_site], ordered[sp] + self.lay.s_buffer - oh[sp])
+            q = np.minimum(lay.s_cap * self.site_f[lay.s_site], ordered[sp] + lay.s_buffer - oh[sp])
             made[sp] = np.where(q > 0, q, 0.0)
-        duty = self._plants(oh, ordered, made) if len(self.lay.k_point) else None
+        duty = self._plants(oh, ordered, made) if len(lay.k_point) else None
         self._made(oh, made, duty)
         self.k_made += made
 
     def _plants(self, oh: Any, ordered: Any, made: Any) -> Any:
         """Plants make their plan within the inputs on hand (``made`` gets their output); book
         what they use and the line-hours they lose; return the duty embodied per unit made."""
-        pp = self.lay.k_point
-        cap = self.lay.k_cap * self.site_f[self.lay.k_site]
-        plan = np.minimum(cap, ordered[pp] + self.lay.k_buffer - oh[pp])
+        lay = self.lay
+        pp = lay.k_point
+        cap = lay.k_cap * self.site_f[lay.k_site]
+        plan = np.minimum(cap, ordered[pp] + lay.k_buffer - oh[pp])
         q = plan.copy()
-        ratio = np.maximum(0.0, oh[self.lay.b_point]) / self.lay.b_div
-        np.minimum.at(q, self.lay.b_plant[self.lay.b_bind], ratio[self.lay.b_bind])
+        ratio = np.maximum(0.0, oh[lay.b_point]) / lay.b_div
+        np.minimum.at(q, lay.b_plant[lay.b_bind], ratio[lay.b_bind])
         q = np.where((plan > 0) & (q > 0), q, 0.0)
-        use = q[self.lay.b_plant] * self.lay.b_per
+        use = q[lay.b_plant] * lay.b_per
         per_unit = np.bincount(
-            self.lay.b_plant, weights=self.lay.b_per * self.embodied[self.lay.b_point], minlength=len(pp)
+            lay.b_plant, weights=lay.b_per * self.embodied[lay.b_point], minlength=len(pp)
         )
         made[pp] = q
-        oh -= np.bincount(self.lay.b_point, weights=use * self.lay.b_plain, minlength=len(oh))
-        for j in self.lay.b_fifo:  # inputs held in FIFO batches
+        oh -= np.bincount(lay.b_point, weights=use * lay.b_plain, minlength=len(oh))
+        for j in lay.b_fifo:  # inputs held in FIFO batches
             if use[j] > 0:
-                self._take(int(self.lay.b_point[j]), float(use[j]))
+                self._take(int(lay.b_point[j]), float(use[j]))
         self.b_used += use
         short = plan - q
         down = (plan > 0) & (short > 1e-9) & (cap > 0) & np.isfinite(cap)
@@ -506,6 +506,7 @@ class Run:
 
     def _made(self, oh: Any, made: Any, duty: Any) -> None:
         """Put the day's output into stock (FIFO batches where kept), with its embodied duty."""
+        lay = self.lay
         emb = self.embodied
         new_duty = emb != 0 if duty is None else (duty != 0) | (emb != 0)
         upd = (made > 0) & new_duty
@@ -515,8 +516,8 @@ class Run:
             mixed = emb * have if duty is None else emb * have + duty * made
             new = np.divide(mixed, tot, out=np.zeros(len(oh)), where=tot > 0)
             self.embodied = np.where(upd, new, emb)
-        oh += made * self.lay.p_plain
-        for p in self.lay.p_fifo_made:
+        oh += made * lay.p_plain
+        for p in lay.p_fifo_made:
             if made[p] > 0:
                 oh[p] += made[p]
                 self._add_batch(p, float(made[p]), self.now)
@@ -552,28 +553,29 @@ class Run:
         the same order; served, backlog, lost sales and overseas buyers per market. A market
         whose unmet demand is lost never has a backlog, so ``demand + backlog`` is what every
         market wants today."""
-        mp = self.lay.m_point
-        m = self.lay.m_mean * self.demand_f
-        if self.lay.m_any_elastic:
+        lay = self.lay
+        mp = lay.m_point
+        m = lay.m_mean * self.demand_f
+        if lay.m_any_elastic:
             emb = self.embodied[mp]
-            el = (emb > 0) & self.lay.m_elastic_on
+            el = (emb > 0) & lay.m_elastic_on
             if el.any():  # consumers see their share of the duty in the price
-                m[el] *= (1.0 + self.m_cons[el] * emb[el] / self.lay.m_value[el]) ** self.lay.m_elastic_a[el]
-        d = m * np.maximum(0.0, 1.0 + self.lay.m_cv * self.z_demand[t])
-        if self.lay.m_any_pois:
-            d[self.lay.m_pois] = self.rng_poisson.poisson(m[self.lay.m_pois])
+                m[el] *= (1.0 + self.m_cons[el] * emb[el] / lay.m_value[el]) ** lay.m_elastic_a[el]
+        d = m * np.maximum(0.0, 1.0 + lay.m_cv * self.z_demand[t])
+        if lay.m_any_pois:
+            d[lay.m_pois] = self.rng_poisson.poisson(m[lay.m_pois])
         oh, bl = self.on_hand, self.backlog
         have, owed = oh[mp], bl[mp]
         want = d + owed
         served = np.minimum(np.maximum(have, 0.0), want)
-        value = self.lay.m_value
+        value = lay.m_value
         self.demanded_value += float(d @ value)
         # backorders are served first: only what is left fills today's demand
         self.filled_value += float(np.maximum(served - owed, 0.0) @ value)
         short = want - served
-        bl[mp] = short * self.lay.m_keep
-        if self.lay.m_any_lost:
-            gone = short * self.lay.m_lost_f
+        bl[mp] = short * lay.m_keep
+        if lay.m_any_lost:
+            gone = short * lay.m_lost_f
             if (gone > 0).any():
                 usd = np.maximum(gone, 0.0) * value
                 tot = float(usd.sum())
@@ -585,8 +587,8 @@ class Run:
             extra = self.demand_x
             after = have - served
             took = served + np.where((extra > 0) & (after > 0), np.minimum(after, extra), 0.0)
-        oh[mp] = have - took * self.lay.m_plain
-        for k in self.lay.m_fifo:  # markets holding FIFO batches take from them
+        oh[mp] = have - took * lay.m_plain
+        for k in lay.m_fifo:  # markets holding FIFO batches take from them
             if took[k] > 0:
                 self._take(int(mp[k]), float(took[k]))
         self.m_took += took
@@ -640,7 +642,7 @@ class Run:
 
     def _order(self) -> None:
         """Orders of the day: numpy over points and lanes for a large network, a loop for a small
-        one (where numpy's per-call cost outweighs the loop); both add in the same order."""
+        one (where numpy's per-call cost outweighs the loop); the two agree to rounding."""
         if self.arrays:
             self._order_arrays()
         else:
@@ -669,8 +671,7 @@ class Run:
     def _order_arrays(self) -> None:
         """Every stock point orders up to its target on inventory position (base stock), or when
         at or below its reorder point ((s, S)); the order splits over its in-lanes by the day's
-        weights. Vectorised over points and lanes; the position adds each in-lane's orders and
-        goods in transit in lane order, as a loop over the lanes would."""
+        weights. Vectorised over points and lanes."""
         lay = self.lay
         os_a = self.outstanding
         ip = self.on_hand - self.backlog
@@ -778,12 +779,12 @@ class Run:
             return lots
         self.outstanding -= x
         self.in_transit += x
-        self.ledger.add(self.l_tcat_a, x * self.lay.l_cost_a)
+        self.ledger.add(self.l_tcat_a, x * lay.l_cost_a)
         oh = np.asarray(self.on_hand)
-        oh -= np.bincount(lay.l_op_a, weights=x * self.lay.l_plain_origin, minlength=lay.n_points)
+        oh -= np.bincount(lay.l_op_a, weights=x * lay.l_plain_origin, minlength=lay.n_points)
         now = float(t)
         born = None
-        taking = np.flatnonzero(go & self.lay.l_fifo_origin).tolist()
+        taking = np.flatnonzero(go & lay.l_fifo_origin).tolist()
         if taking:
             born = np.full(len(x), now)
             for i in taking:
@@ -813,6 +814,7 @@ class Run:
 
     def _assess(self, lanes: Any, qty: Any, t: int, dispatched: Any) -> Any:
         """:meth:`assess` for many lanes (a lane may repeat): book the duty, return US$/unit."""
+        lay = self.lay
         rate = self.rate_a[lanes]
         levy = self.levy_a[lanes]
         if dispatched is not None and self.measures.transit_exempt:
@@ -821,7 +823,7 @@ class Run:
         taxed = (rate != 0) | (levy != 0)
         if not taxed.any():
             return np.zeros(len(lanes))
-        v = self.lay.p_value_a[self.lay.l_dp_a[lanes]]
+        v = lay.p_value_a[lay.l_dp_a[lanes]]
         self.ledger.book_duties(lanes[taxed], (qty * v * rate)[taxed], (qty * v * levy)[taxed], t)
         return np.where(taxed, v * (rate + levy), 0.0)
 
@@ -923,6 +925,7 @@ class Run:
             self.env.process(daily)
             self.env.run(until=self.days)
             self._receive(self.days, before=float(self.days))  # due before the horizon ends
+            self._fold_totals()
         finally:
             # the suspended tick's frame holds the run, and the environment's pending timeout holds
             # the tick: closing it breaks that cycle, so a finished run is freed at once rather
@@ -1006,19 +1009,19 @@ class Run:
     def _fold_totals(self) -> None:
         """Array mode keeps run totals per market, point and BOM row: add them to the
         commodities' totals (once, at the end)."""
+        lay = self.lay
         if not self.arrays:
             return
         ncom = len(self.produced)
-        self.delivered += np.bincount(self.lay.m_com, weights=self.m_took, minlength=ncom)
-        self.produced += np.bincount(self.lay.p_com_a, weights=self.k_made, minlength=ncom)
-        self.consumed += np.bincount(self.lay.b_com, weights=self.b_used, minlength=ncom)
+        self.delivered += np.bincount(lay.m_com, weights=self.m_took, minlength=ncom)
+        self.produced += np.bincount(lay.p_com_a, weights=self.k_made, minlength=ncom)
+        self.consumed += np.bincount(lay.b_com, weights=self.b_used, minlength=ncom)
         self.m_took[:] = 0.0
         self.k_made[:] = 0.0
         self.b_used[:] = 0.0
 
     def mass_balance(self) -> float:
         """Largest relative mass-balance error over commodities."""
-        self._fold_totals()
         ncom = len(self.net.commodities)
         stock = [0.0] * ncom
         for p, q in enumerate(self.on_hand):

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from sim.errors import ResultsFolderError
 from sim.io.paths import network_path
+from sim.spec.measures import ALL_KEYS
 from sim.spec.scenario import Measure, Scenario
 
 if TYPE_CHECKING:
@@ -82,12 +83,8 @@ def scenario_snapshot(sc: Scenario) -> dict[str, Any]:
     }
 
 
-_MEASURE_PARAMS = (
-    "imposer", "origin", "sectors", "commodities", "crossings", "direction", "sites", "lanes",
-    "rate", "exempt_share", "content_basis", "domestic_content", "stack_group", "precedence",
-    "transit_exempt", "capacity_factor", "inspection_factor", "secondary_share",
-    "secondary_hours", "demand_factor", "ramp_days", "capacity", "recovery_days",
-)  # fmt: skip
+# every key a measure kind declares (announce has its own columns)
+_MEASURE_PARAMS = tuple(k.name for k in ALL_KEYS if k.name != "announce")
 
 
 def measure_records(sc: Scenario) -> list[dict[str, Any]]:

@@ -213,31 +213,23 @@ class _Checker:
         return dataclasses.replace(sc, uncertain=uncertain)
 
     def costs(self, table: object) -> Costs:
-        if not isinstance(table, dict):
-            self.top("costs", "must be a table", table)
-            return Costs()
-        kw: dict[str, float] = {}
-        for k, v in table.items():
-            key = f"costs.{k}"
-            if k not in COST_KEYS:
-                self.top(key, "unknown cost parameter" + hint(k, COST_KEYS), k)
-            elif not _is_number(v) or not math.isfinite(v):
-                self.top(key, "must be a number", v)
-            elif not TOP_RANGES[key][0] <= v <= TOP_RANGES[key][1]:
-                self.top(key, "must be in {:g}..{:g}".format(*TOP_RANGES[key]), v)
-            else:
-                kw[k] = float(v)
-        return Costs(**kw)
+        return Costs(**self.params("costs", "cost", COST_KEYS, table))
 
     def market(self, table: object) -> Market:
+        return Market(**self.params("market", "market", MARKET_KEYS, table))
+
+    def params(
+        self, section: str, what: str, known: tuple[str, ...], table: object
+    ) -> dict[str, Any]:
+        """The checked keyword arguments of the ``[costs]`` or ``[market]`` table."""
         if not isinstance(table, dict):
-            self.top("market", "must be a table", table)
-            return Market()
+            self.top(section, "must be a table", table)
+            return {}
         kw: dict[str, Any] = {}
         for k, v in table.items():
-            key = f"market.{k}"
-            if k not in MARKET_KEYS:
-                self.top(key, "unknown market parameter" + hint(k, MARKET_KEYS), k)
+            key = f"{section}.{k}"
+            if k not in known:
+                self.top(key, f"unknown {what} parameter" + hint(k, known), k)
             elif k == "pass_through":
                 self.pass_through(key, v, kw)
             elif k in SECTOR_TABLES:
@@ -259,7 +251,7 @@ class _Checker:
                 self.top(key, "must be in {:g}..{:g}".format(*TOP_RANGES[key]), v)
             else:
                 kw[k] = float(v)
-        return Market(**kw)
+        return kw
 
     def pass_through(self, key: str, v: object, kw: dict[str, Any]) -> None:
         """The top-level party table and the per-sector / per-direction tables in it."""

@@ -198,11 +198,19 @@ class DutyKind(MeasureKind):
         return eff
 
     @classmethod
+    def charged(cls, imposer: str, origin: str, a: str, b: str) -> bool:
+        """Whether goods crossing from country ``a`` to ``b`` pay this kind of duty of ``imposer``
+        (``origin``: the measure's origin key, "" for any)."""
+        raise NotImplementedError
+
+    @classmethod
     def lane_rate(
         cls, m: Measure, origin: str, dest: str, commodity: str, sector: str
     ) -> float | None:
         """Effective rate on a border lane from ``origin`` to ``dest`` country, None if not hit."""
-        raise NotImplementedError
+        if not cls.charged(m.imposer, m.origin, origin, dest):
+            return None
+        return cls.effective_rate(m) if cls.matches(m, commodity, sector) else None
 
     @classmethod
     def rules(cls, kw: dict[str, Any], add: Report) -> None:
@@ -230,12 +238,8 @@ class Tariff(DutyKind):
     )  # fmt: skip
 
     @classmethod
-    def lane_rate(
-        cls, m: Measure, origin: str, dest: str, commodity: str, sector: str
-    ) -> float | None:
-        if dest != m.imposer or (m.origin and origin != m.origin):
-            return None
-        return cls.effective_rate(m) if cls.matches(m, commodity, sector) else None
+    def charged(cls, imposer: str, origin: str, a: str, b: str) -> bool:
+        return b == imposer and (not origin or a == origin)
 
     @classmethod
     def rules(cls, kw: dict[str, Any], add: Report) -> None:
@@ -263,12 +267,8 @@ class ExportLevy(DutyKind):
     keys = _duty_keys()
 
     @classmethod
-    def lane_rate(
-        cls, m: Measure, origin: str, dest: str, commodity: str, sector: str
-    ) -> float | None:
-        if origin != m.imposer:
-            return None
-        return cls.effective_rate(m) if cls.matches(m, commodity, sector) else None
+    def charged(cls, imposer: str, origin: str, a: str, b: str) -> bool:
+        return a == imposer
 
 
 # --------------------------------------------------------------------------------- crossings

@@ -114,10 +114,10 @@ def check_refs(add: Report, kind_cls: type[MeasureKind], kw: dict[str, Any], net
         and kw.get("imposer") in COUNTRIES
         and (not origin or origin in COUNTRIES and origin != kw["imposer"])
     ):
-        _check_flows(add, kind, kw, net)
+        _check_flows(add, kind_cls, kw, net)
 
 
-def _check_flows(add: Report, kind: str, kw: dict[str, Any], net: Network) -> None:
+def _check_flows(add: Report, kind: type[DutyKind], kw: dict[str, Any], net: Network) -> None:
     """A tariff or levy whose goods never cross that way in the network is a mistake."""
     imp, origin = kw["imposer"], kw.get("origin") or ""
     coms = kw.get("commodities") or ()
@@ -128,13 +128,11 @@ def _check_flows(add: Report, kind: str, kw: dict[str, Any], net: Network) -> No
         if ln.crossing is None:  # duty and levies are charged at border crossings only
             continue
         a, b = net.site[ln.origin].country, net.site[ln.dest].country
-        if kind == "tariff" and b == imp and a != imp and (not origin or a == origin):
-            moving.add(ln.commodity)
-        if kind == "export_levy" and a == imp and b != imp:
+        if a != b and kind.charged(imp, origin, a, b):
             moving.add(ln.commodity)
     way = (
         f"into {imp}" + (f" from {origin}" if origin else "")
-        if kind == "tariff"
+        if kind.by_destination
         else f"out of {imp}"
     )
     for j, c in enumerate(coms):

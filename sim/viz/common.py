@@ -91,10 +91,13 @@ def pretty(key: str) -> str:
     return key.replace(":sb", " southbound").replace(":nb", " northbound")
 
 
-def frame_or_folder(source: Any) -> tuple[pd.DataFrame | None, Folder | None]:
-    """(table, None) for a DataFrame, else (None, folder)."""
+def frame_or_folder(source: Any, *groups: str) -> tuple[pd.DataFrame, Folder | None]:
+    """(source, None) for a DataFrame; else the folder's quantile rows of the series ``groups``
+    (:meth:`Folder.series`, each row's group also in a ``metric`` column) and the folder."""
     import pandas as pd
 
     if isinstance(source, pd.DataFrame):
         return source, None
-    return None, as_folder(source)
+    folder = as_folder(source)
+    rows = [folder.series(g).assign(metric=g) for g in groups]
+    return pd.concat(rows, ignore_index=True), folder

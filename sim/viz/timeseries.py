@@ -72,12 +72,9 @@ def backlog(
     ``source``: a results folder, or a table ``key (sector), date, q05, q50, q95``; ``measures``
     (id, kind, start, end, announce) defaults to the folder's.
     """
-    table, folder = frame_or_folder(source)
-    if folder is not None:
-        table = folder.series("backlog_usd")
-        if measures is None:
-            measures = folder.measures
-    assert table is not None
+    table, folder = frame_or_folder(source, "backlog_usd")
+    if folder is not None and measures is None:
+        measures = folder.measures
     ax = new_axes(ax, (11.0, 6.0))
     keys = [k for k in ("auto", "farm", "energy") if k in set(table["key"])]
     _bands(ax, table, keys, SECTOR_COLORS, folder.reps if folder is not None else None)
@@ -195,14 +192,9 @@ def crossing_waits(
     """Median (solid) and 95th-percentile (dashed) wait per crossing over time, minutes: the
     medians across replications of each day's p50 and p95. ``source`` may be a table
     ``metric (wait_p50_min | wait_p95_min), key, date, q50``."""
-    table, folder = frame_or_folder(source)
+    table, folder = frame_or_folder(source, "wait_p50_min", "wait_p95_min")
     if folder is not None:
-        keys = crossings or _top_crossings(folder, top)
-        table = pd.concat(
-            [folder.series(m).assign(metric=m) for m in ("wait_p50_min", "wait_p95_min")], ignore_index=True
-        )
-        table = table[table["key"].isin(keys)]
-    assert table is not None
+        table = table[table["key"].isin(crossings or _top_crossings(folder, top))]
     keys = crossings or list(dict.fromkeys(table["key"]))
     ax = new_axes(ax, (11.0, 5.0))
     for i, key in enumerate(keys):
@@ -227,12 +219,9 @@ def crossing_load(
     """Vehicles arriving per day per crossing (incl. background; what a slowed crossing turns
     away diverts elsewhere): median and 5–95 % band. ``source`` may be a table
     ``key, date, q05, q50, q95``."""
-    table, folder = frame_or_folder(source)
+    table, folder = frame_or_folder(source, "vehicles")
     if folder is not None:
-        keys = crossings or _top_crossings(folder, top)
-        table = folder.series("vehicles")
-        table = table[table["key"].isin(keys)]
-    assert table is not None
+        table = table[table["key"].isin(crossings or _top_crossings(folder, top))]
     keys = crossings or list(dict.fromkeys(table["key"]))
     ax = new_axes(ax, (11.0, 5.0))
     _bands(ax, table, keys, {}, folder.reps if folder is not None else None)
@@ -276,11 +265,10 @@ def plant_output(
     """Output of the plants hit hardest, % of their 2024 base outflow (median across
     replications): the just-in-time stoppage picture. ``source`` may be a table
     ``key (plant), date, q50`` with ``base`` giving each plant's base outflow."""
-    table, folder = frame_or_folder(source)
+    table, folder = frame_or_folder(source, "plant_output")
     if folder is not None:
-        table = folder.series("plant_output")
         base = plant_base_output(folder)
-    assert table is not None and base is not None
+    assert base is not None
     table = table[table["key"].map(lambda k: base.get(k, 0.0) > 0)].copy()
     table["pct"] = 100.0 * table["q50"] / table["key"].map(base)
     worst = table.groupby("key")["pct"].min().sort_values().index[:top]
@@ -303,10 +291,7 @@ def plant_downtime(
     """Line-hours lost per day at the plants that lost most, for want of inputs (mean across
     replications), stacked; the rest summed as one layer. ``source`` may be a table
     ``key (plant), date, mean``."""
-    table, folder = frame_or_folder(source)
-    if folder is not None:
-        table = folder.series("plant_downtime_h")
-    assert table is not None
+    table, folder = frame_or_folder(source, "plant_downtime_h")
     wide = table.pivot_table(index="date", columns="key", values="mean", aggfunc="sum").fillna(0.0)
     order = wide.sum().sort_values(ascending=False)
     order = order[order > 0]
